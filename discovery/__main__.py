@@ -1,0 +1,3 @@
+from discovery.cli import app
+
+app(prog_name="discovery")

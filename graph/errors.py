@@ -1,0 +1,55 @@
+"""Our own errors. Each builds its message in the class, naming the object and the fix.
+
+The CLI maps `UsageError` to exit status 2 and `ContractError` to exit status 3;
+every other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DiscoveryError(Exception):
+    """Base class of every error the service reports in plain words."""
+
+
+class UsageError(DiscoveryError):
+    """The caller asked for something impossible (bad date, unknown tier, missing directory)."""
+
+
+class ContractError(DiscoveryError):
+    """An input breaks the data contract as a whole, so nothing of it may be loaded."""
+
+
+class MissingTableError(ContractError):
+    def __init__(self, directory: Path, table: str) -> None:
+        super().__init__(
+            f"{directory}: the required table '{table}' is missing "
+            f"(expected {table}.csv or {table}.parquet); nothing was loaded."
+        )
+
+
+class MissingColumnError(ContractError):
+    def __init__(self, path: Path, column: str, present: list[str]) -> None:
+        shown = ", ".join(present[:12]) + (" …" if len(present) > 12 else "")
+        super().__init__(
+            f"{path}: the required column '{column}' is missing (the header has: {shown}); "
+            "nothing was loaded."
+        )
+
+
+class UnreadableFileError(ContractError):
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: cannot be read ({why}); nothing was loaded.")
+
+
+class StoreError(DiscoveryError):
+    """The store cannot do what was asked (server down, wrong credentials, corrupt state)."""
+
+
+class StoreUnavailableError(StoreError):
+    pass
+
+
+class ConstraintViolationError(StoreError):
+    pass

@@ -1,0 +1,137 @@
+"""The store interface, and what every store shares: point-in-time reads and upserts.
+
+Two implementations follow it: `EmbeddedStore` (in-process, the default) and
+`Neo4jStore` (the knowledge graph of record). One conformance suite runs against
+both, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from graph.contract import TABLES, Table
+from graph.errors import UsageError
+from graph.validation import Batch, conform
+
+if TYPE_CHECKING:
+    from graph.settings import Settings
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class LoadResult:
+    """What a load did: rows per table before and after, and whether anything changed."""
+
+    before: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    changed: bool = False
+    version: str | None = None
+
+
+def table_of(name: str) -> Table:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise UsageError(
+            f"There is no table '{name}'; the tables are: {', '.join(TABLES)}."
+        ) from None
+
+
+def known_at(table: Table, frame: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
+    """The rows of `frame` known at `as_of`, as they stood then.
+
+    A row is known when its `known_on` date is on or before `as_of`. Later
+    changes to a known row (an end, a grant, a revocation, a decision) are blanked,
+    and an outcome decided after `as_of` reads `pending`. `as_of=None` returns all.
+    """
+    if as_of is None:
+        return frame.reset_index(drop=True)
+    cut = pd.Timestamp(as_of)
+    out = frame.loc[(frame[table.known_on] <= cut).to_numpy()].reset_index(drop=True)
+    if table.pending_outcome:
+        outcome, decided = table.pending_outcome
+        out[outcome] = out[outcome].mask((out[decided] > cut).fillna(False), "pending")
+    for col in table.later_dates:
+        out[col] = out[col].mask((out[col] > cut).fillna(False))
+    return out
+
+
+def sort_by_key(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(table.key), kind="stable", ignore_index=True)
+
+
+def upsert(table: Table, stored: pd.DataFrame | None, incoming: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows updated by incoming ones on the natural key (incoming wins), sorted by key."""
+    if stored is None or stored.empty:
+        merged = incoming
+    else:
+        merged = pd.concat([stored, incoming], ignore_index=True)
+        merged = merged.drop_duplicates(list(table.key), keep="last")
+    return sort_by_key(table, conform(table, merged))
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest = hashlib.sha256(hashed.tobytes())
+    digest.update(",".join(frame.columns).encode())
+    return digest.hexdigest()[:16]
+
+
+class Store(ABC):
+    """What the layers above may ask of a store. Every read takes `as_of`."""
+
+    kind: str
+
+    @abstractmethod
+    def load(self, batch: Batch, progress: Progress | None = None) -> LoadResult:
+        """Upsert a validated batch on natural keys; all or nothing, idempotent."""
+
+    @abstractmethod
+    def read(self, table: str, as_of: date | None = None) -> pd.DataFrame:
+        """One contract table as known at `as_of`, canonical dtypes, sorted by its key."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Rows held per contract table (every table, zero when empty)."""
+
+    def fingerprint(self) -> str:
+        """A short digest of everything held, for model cards and cache keys."""
+        digest = hashlib.sha256()
+        for name in TABLES:
+            digest.update(name.encode())
+            digest.update(frame_fingerprint(self.read(name)).encode())
+        return digest.hexdigest()[:16]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "tables": self.counts()}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the embedded store holds none."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """The store the settings name: embedded under `home`, or Neo4j at `neo4j_uri`."""
+    from graph.settings import get_settings
+
+    settings = settings or get_settings()
+    if settings.store == "neo4j":
+        from graph.neo4j_store import Neo4jStore
+
+        return Neo4jStore.from_settings(settings)
+    from graph.embedded import EmbeddedStore
+
+    return EmbeddedStore(settings.home / "store")
