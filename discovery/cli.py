@@ -47,16 +47,21 @@ def plain_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except UsageError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
+            say_error(exc)
             raise typer.Exit(2) from None
         except ContractError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
+            say_error(exc)
             raise typer.Exit(3) from None
         except DiscoveryError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
+            say_error(exc)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def say_error(message: object) -> None:
+    """One plain line on stderr (no wrapping, no markup), as scripts expect."""
+    sys.stderr.write(f"error: {message}\n")
 
 
 def parse_date(text: str, option: str = "--as-of") -> date:
@@ -114,7 +119,13 @@ def simulate(
     end_date = parse_date(end, "--end")
     with progress_bar() as update:
         summary = run_simulation(
-            companies, seed, out_dir, truth, end=end_date, fmt=fmt, progress=update  # type: ignore[arg-type]
+            companies,
+            seed,
+            out_dir,
+            truth,
+            end=end_date,
+            fmt=fmt,
+            progress=update,  # type: ignore[arg-type]
         )
     grid = RichTable(title=f"simulated world → {out_dir}")
     grid.add_column("table")
@@ -162,7 +173,7 @@ def ingest(
         f"(see {rejects_path}); {state}"
     )
     if report.loaded_rows == 0:
-        err.print("error: no valid row was found, nothing was loaded.")
+        say_error("no valid row was found, nothing was loaded.")
         raise typer.Exit(1)
 
 

@@ -117,7 +117,9 @@ class EmbeddedStore(Store):
                 # unchanged tables are shared with the previous version, not copied
                 os.link(self.versions_dir / previous / f"{name}.parquet", target)
         after = {**before, **{name: len(frame) for name, frame in merged.items()}}
-        combined = frame_fingerprint(pd.DataFrame({"fp": [fingerprints.get(n, "") for n in TABLES]}))
+        combined = frame_fingerprint(
+            pd.DataFrame({"fp": [fingerprints.get(n, "") for n in TABLES]})
+        )
         manifest = {
             "version": version,
             "previous": previous,

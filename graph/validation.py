@@ -65,9 +65,7 @@ def find_table_file(directory: Path, table: str) -> Path | None:
     return None
 
 
-def read_directory(
-    directory: Path, progress: Callable[[str], None] | None = None
-) -> Batch:
+def read_directory(directory: Path, progress: Callable[[str], None] | None = None) -> Batch:
     """Validate every contract table found in `directory` (only `companies` is required)."""
     directory = Path(directory)
     files = {name: find_table_file(directory, name) for name in TABLES}
@@ -100,7 +98,9 @@ def read_raw(path: Path) -> pd.DataFrame:
                 path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
             )
     except UnicodeDecodeError as exc:
-        raise UnreadableFileError(path, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+        raise UnreadableFileError(
+            path, f"not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise UnreadableFileError(path, str(exc).strip().splitlines()[0]) from exc
     except (OSError, pyarrow.ArrowException, ValueError) as exc:
@@ -185,7 +185,9 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
             .to_numpy()
         )
         key_text = key_frame.astype("str").agg("|".join, axis=1)
-        why = pd.Series([f"duplicate key {'+'.join(table.key)} of line {x} (重复记录)" for x in first_line])
+        why = pd.Series(
+            [f"duplicate key {'+'.join(table.key)} of line {x} (重复记录)" for x in first_line]
+        )
         report(dup, "+".join(table.key), key_text, why)
 
     rejected = pd.concat(problems, ignore_index=True) if problems else _empty_rejects()
@@ -198,7 +200,9 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
 
 
 def _empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "line" else "str") for c in REJECT_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "line" else "str") for c in REJECT_COLUMNS}
+    )
 
 
 def _shown(values: pd.Series) -> np.ndarray:

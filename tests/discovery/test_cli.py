@@ -1,0 +1,96 @@
+"""The `discovery` command's stable calls: outputs and exit statuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from discovery.cli import app
+from tests.factories import codes, tiny_tables, write_tables
+
+runner = CliRunner()
+
+
+def status_json() -> dict:
+    result = runner.invoke(app, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_ingest_reports_rejects_and_status_counts_rows(home: Path, tmp_path: Path) -> None:
+    tables = tiny_tables()
+    bad = codes(1)[0][:17] + "Z"  # Z is not in the code alphabet
+    tables["companies"].loc[1, "uscc"] = bad
+    tables["financials"].loc[2, "revenue_wan"] = "n/a"
+    data = write_tables(tables, tmp_path / "data")
+    result = runner.invoke(app, ["ingest", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    rejects = pd.read_csv(home / "rejects.csv", dtype=str, keep_default_na=False)
+    assert list(rejects.columns) == ["file", "line", "column", "value", "reason"]
+    assert rejects[["file", "line", "column"]].values.tolist() == [
+        ["companies.csv", "3", "uscc"],
+        ["financials.csv", "4", "revenue_wan"],
+    ]
+    assert rejects["value"].tolist() == [bad, "n/a"]
+    counts = status_json()["store"]["tables"]
+    assert counts["companies"] == len(tables["companies"]) - 1
+    assert counts["financials"] == len(tables["financials"]) - 1
+    assert counts["patents"] == len(tables["patents"])
+
+
+def test_rejects_file_option(home: Path, tmp_path: Path, tiny_dir: Path) -> None:
+    target = tmp_path / "elsewhere" / "r.csv"
+    result = runner.invoke(app, ["ingest", "--data", str(tiny_dir), "--rejects", str(target)])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(target).empty
+
+
+def test_missing_uscc_column_exits_3_and_keeps_the_store(
+    home: Path, tmp_path: Path, tiny_dir: Path
+) -> None:
+    assert runner.invoke(app, ["ingest", "--data", str(tiny_dir)]).exit_code == 0
+    before = status_json()
+    rejects_before = (home / "rejects.csv").read_bytes()
+    tables = tiny_tables()
+    tables["companies"].loc[0, "name"] = "应当不被写入"
+    tables["patents"] = tables["patents"].drop(columns=["uscc"])
+    broken = write_tables(tables, tmp_path / "broken")
+    result = runner.invoke(app, ["ingest", "--data", str(broken)])
+    assert result.exit_code == 3
+    assert "'uscc' is missing" in result.stderr
+    assert "Traceback" not in result.output
+    assert status_json() == before
+    assert (home / "rejects.csv").read_bytes() == rejects_before
+
+
+def test_caller_mistakes_exit_2_with_one_sentence(home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", "--data", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "does not exist" in result.stderr
+
+
+def test_the_installed_command_exits_2_without_traceback(home: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "DISCOVERY_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "discovery", "ingest", "--data", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
+
+
+def test_status_of_an_empty_home(home: Path) -> None:
+    info = status_json()
+    assert info["store"]["kind"] == "embedded"
+    assert set(info["store"]["tables"].values()) == {0}

@@ -1,0 +1,96 @@
+"""The store contract, run against every store implementation."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from graph.contract import TABLES
+from graph.errors import UsageError
+from graph.store import Store, known_at, sort_by_key
+from graph.validation import read_directory
+from tests.factories import CUT, tiny_tables, write_tables
+
+AS_OF = date.fromisoformat(CUT)
+
+
+def test_empty_store_reads_empty_tables(store: Store) -> None:
+    assert store.counts() == dict.fromkeys(TABLES, 0)
+    frame = store.read("patents", AS_OF)
+    assert frame.empty
+    assert list(frame.columns) == TABLES["patents"].column_names
+
+
+def test_load_then_read_everything(store: Store, tiny_dir: Path) -> None:
+    batch = read_directory(tiny_dir)
+    result = store.load(batch)
+    assert result.changed
+    assert store.counts() == {n: len(batch.tables[n].frame) for n in TABLES}
+    for name in TABLES:
+        expected = sort_by_key(TABLES[name], batch.tables[name].frame)
+        pd.testing.assert_frame_equal(store.read(name), expected)
+
+
+def test_reads_are_point_in_time(store: Store, tiny_dir: Path) -> None:
+    store.load(read_directory(tiny_dir))
+    cut = pd.Timestamp(AS_OF)
+    for name, table in TABLES.items():
+        frame = store.read(name, AS_OF)
+        assert (frame[table.known_on] <= cut).all(), name
+        for col in table.later_dates:
+            assert not (frame[col] > cut).any(), (name, col)
+    # the company established in 2025 does not exist yet
+    assert len(store.read("companies", AS_OF)) == 11
+    # the application decided 2024-09-01 was still pending at the cut
+    apps = store.read("applications", AS_OF).set_index("applied_on")
+    assert apps.loc[pd.Timestamp("2024-05-01"), "outcome"] == "pending"
+    assert pd.isna(apps.loc[pd.Timestamp("2024-05-01"), "decided_on"])
+    # the revocation of 2024-08-01 is not known at the cut
+    certs = store.read("certifications", AS_OF)
+    assert certs["revoked_on"].isna().all()
+    assert store.read("certifications", date(2024, 8, 1))["revoked_on"].notna().sum() == 1
+    # the invitation declined on 2024-08-01 was pending at the cut
+    assert store.read("invitations", AS_OF)["outcome"].tolist() == ["pending"]
+
+
+def test_point_in_time_matches_the_shared_rule(store: Store, tiny_dir: Path) -> None:
+    store.load(read_directory(tiny_dir))
+    for as_of in (date(2019, 12, 31), AS_OF, date(2026, 1, 1)):
+        for name, table in TABLES.items():
+            expected = known_at(table, store.read(name), as_of)
+            pd.testing.assert_frame_equal(store.read(name, as_of), expected, obj=f"{name}@{as_of}")
+
+
+def test_loading_twice_changes_nothing(store: Store, tiny_dir: Path) -> None:
+    batch = read_directory(tiny_dir)
+    store.load(batch)
+    counts, fingerprint = store.counts(), store.fingerprint()
+    before = {name: store.read(name) for name in TABLES}
+    again = store.load(read_directory(tiny_dir))
+    assert not again.changed
+    assert store.counts() == counts
+    assert store.fingerprint() == fingerprint
+    for name in TABLES:
+        pd.testing.assert_frame_equal(store.read(name), before[name])
+
+
+def test_a_later_load_updates_rows_by_natural_key(store: Store, tmp_path: Path) -> None:
+    tables = tiny_tables()
+    store.load(read_directory(write_tables(tables, tmp_path / "a")))
+    fingerprint = store.fingerprint()
+    update = {"financials": tables["financials"].iloc[[0]].copy(), "companies": tables["companies"]}
+    update["financials"].loc[0, "revenue_wan"] = "4100"
+    result = store.load(read_directory(write_tables(update, tmp_path / "b")))
+    assert result.changed
+    assert store.counts()["financials"] == len(tables["financials"])
+    fin = store.read("financials").set_index("year")
+    assert fin.loc[2022, "revenue_wan"] == 4100.0
+    assert store.fingerprint() != fingerprint
+
+
+def test_unknown_table_is_a_plain_error(store: Store) -> None:
+    with pytest.raises(UsageError, match="no table 'patent'"):
+        store.read("patent", AS_OF)
