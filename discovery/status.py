@@ -1,9 +1,10 @@
-"""What the service holds: rows per table in the store (and, later, models per tier)."""
+"""What the service holds: rows per table in the store, models per tier, the serving model."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from discovery.registry import Registry
 from graph.settings import Settings
 from graph.store import open_store
 
@@ -11,4 +12,5 @@ from graph.store import open_store
 def collect_status(settings: Settings) -> dict[str, Any]:
     with open_store(settings) as store:
         described = store.describe()
-    return {"home": str(settings.home), "store": described}
+    registry = Registry(settings.home / "models")
+    return {"home": str(settings.home), "store": described, "models": registry.summary()}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set up, lint, type-check, then every test
+# (the Neo4j tests start a real Neo4j server themselves unless NEO4J_URI is set).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if [ -f tools/neo4j/build.sh ]; then
+  bash tools/neo4j/build.sh
+fi
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
