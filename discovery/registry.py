@@ -139,13 +139,18 @@ class Registry:
         tier_dir = self._tier_dir(model.tier)
         with exclusive_lock(tier_dir / ".lock"):
             current = self.serving(model.tier)
-            if current is not None and current.model_id != model.model_id and not force:
-                if model.primary_metric < current.primary_metric:
-                    raise PromotionRefused(
-                        f"Model {model.model_id} scores {model.primary_metric:.4f} on its validation round, "
-                        f"below the serving {current.model_id} ({current.primary_metric:.4f}); "
-                        "it stays registered but does not serve. Use force to promote it anyway."
-                    )
+            worse = (
+                current is not None
+                and current.model_id != model.model_id
+                and model.primary_metric < current.primary_metric
+            )
+            if worse and not force:
+                assert current is not None
+                raise PromotionRefused(
+                    f"Model {model.model_id} scores {model.primary_metric:.4f} on its validation round, "
+                    f"below the serving {current.model_id} ({current.primary_metric:.4f}); "
+                    "it stays registered but does not serve. Use force to promote it anyway."
+                )
             atomic_write_text(tier_dir / "SERVING", model.model_id + "\n")
         return current is None or current.model_id != model.model_id
 
