@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -112,11 +112,12 @@ def simulate(
 
     if companies < 100:
         raise UsageError("--companies must be at least 100.")
-    if fmt not in ("csv", "parquet"):
+    if fmt != "csv" and fmt != "parquet":
         raise UsageError(f"--format must be csv or parquet, not '{fmt}'.")
     if truth is not None and truth.resolve().parent == out_dir.resolve():
         raise UsageError("--truth must not be written inside --out: the ground truth is hidden.")
     end_date = parse_date(end, "--end")
+    file_format: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
     with progress_bar() as update:
         summary = run_simulation(
             companies,
@@ -124,8 +125,8 @@ def simulate(
             out_dir,
             truth,
             end=end_date,
-            fmt=fmt,
-            progress=update,  # type: ignore[arg-type]
+            fmt=file_format,
+            progress=update,
         )
     grid = RichTable(title=f"simulated world → {out_dir}")
     grid.add_column("table")
@@ -196,6 +197,137 @@ def status(
     for name, rows in store["tables"].items():
         grid.add_row(name, f"{rows:,}")
     out.print(grid)
+
+
+TierOption = Annotated[str, typer.Option(help="specialized_sme or little_giant")]
+AsOfOption = Annotated[
+    str, typer.Option("--as-of", help="decision date YYYY-MM-DD; only facts known then are used")
+]
+
+
+@app.command()
+@plain_errors
+def features(
+    as_of: AsOfOption,
+    out_file: Annotated[
+        Path, typer.Option("--out", help="feature table to write (.parquet or .csv)")
+    ],
+) -> None:
+    """Write the point-in-time feature table, one row per company (特征表)."""
+    from discovery.criteria import default_criteria
+    from discovery.workspace import feature_table
+    from features import write_table
+    from graph.store import open_store
+
+    day = parse_date(as_of)
+    if out_file.suffix not in (".parquet", ".csv"):
+        raise UsageError(
+            f"--out must end in .parquet or .csv, not '{out_file.suffix or out_file.name}'."
+        )
+    with open_store(settings()) as store:
+        frame = feature_table(store, day, default_criteria())
+    write_table(frame, out_file)
+    out.print(
+        f"wrote {len(frame):,} companies × {frame.shape[1] - 1} features as of {day} to {out_file}"
+    )
+
+
+@app.command()
+@plain_errors
+def train(
+    as_of: AsOfOption,
+    tier: TierOption,
+    force: Annotated[
+        bool, typer.Option(help="promote even if worse than the serving model")
+    ] = False,
+    rounds: Annotated[
+        int, typer.Option(help="past yearly rounds to learn from (the latest validates)")
+    ] = 5,
+) -> None:
+    """Train, validate and register a model for TIER; promote it unless worse (训练模型)."""
+    from discovery.criteria import default_criteria
+    from discovery.registry import Registry, check_tier
+    from discovery.training import train_tier
+    from graph.store import open_store
+
+    day = parse_date(as_of)
+    check_tier(tier)
+    if rounds < 2:
+        raise UsageError("--rounds must be at least 2 (one to learn from, one to validate on).")
+    cfg = settings()
+    registry = Registry(cfg.home / "models")
+    with open_store(cfg) as store, progress_bar() as update:
+        result = train_tier(
+            store,
+            tier,
+            day,
+            default_criteria(),
+            registry,
+            n_rounds=rounds,
+            force=force,
+            progress=update,
+        )
+    m = result.card["metrics"]
+    out.print(f"registered {result.model.model_id} ({result.model.path})")
+    auc = m["model"]["auc_direct_evidence"]
+    base = m["rules_baseline"]["auc_direct_evidence"]
+    out.print(
+        f"validation round {result.card['validation_round']['as_of']}: AUC {auc:.3f} (rules {base:.3f})"
+    )
+    for k, row in m["model"]["at_k"].items():
+        rules = m["rules_baseline"]["at_k"][k]["precision"]
+        out.print(f"  precision@{k}: {row['precision']:.3f} (rules {rules:.3f})")
+    out.print(result.message)
+
+
+@app.command()
+@plain_errors
+def rank(
+    as_of: AsOfOption,
+    tier: TierOption,
+    top: Annotated[int, typer.Option(help="how many companies to list")],
+    out_file: Annotated[Path, typer.Option("--out", help="list to write (.csv or .xlsx)")],
+    region: Annotated[
+        str | None,
+        typer.Option(help="region-code prefix: 2 (province), 4 (city) or 6 (county) digits"),
+    ] = None,
+) -> None:
+    """Write the ranked invitation list for TIER with the serving model (邀请名单)."""
+    from discovery.criteria import default_criteria
+    from discovery.ranking import rank as make_list
+    from discovery.ranking import write_list
+    from discovery.registry import Registry
+    from graph.store import open_store
+
+    day = parse_date(as_of)
+    if out_file.suffix not in (".csv", ".xlsx"):
+        raise UsageError(
+            f"--out must end in .csv or .xlsx, not '{out_file.suffix or out_file.name}'."
+        )
+    cfg = settings()
+    with open_store(cfg) as store:
+        ranked = make_list(
+            store,
+            tier,
+            day,
+            Registry(cfg.home / "models"),
+            default_criteria(),
+            top=top,
+            region=region,
+        )
+    write_list(ranked, out_file)
+    s = ranked.summary
+    out.print(
+        f"{s['tier_zh']} {tier} as of {day}: {s['candidates']:,} candidates, "
+        f"{s['known_to_miss_a_threshold']:,} known to miss a threshold, {s['listed']} listed"
+    )
+    grid = RichTable(title=f"top of the list ({ranked.model_id})")
+    for col in ("rank", "name", "region_code", "score"):
+        grid.add_column(col)
+    for row in ranked.frame.head(10).itertuples():
+        grid.add_row(str(row.rank), str(row.name), str(row.region_code), f"{row.score:.3f}")
+    out.print(grid)
+    out.print(f"full list written to {out_file}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
