@@ -1,0 +1,120 @@
+"""Graph embedding: FastRP-style random projection of the combined company graph.
+
+The graph joins companies through supply links (both directions), shared investors
+and co-filed patents. Investors and co-filed rights enter as nodes of their own
+(bipartite), which links two companies sharing an investor at two hops without
+materialising the quadratic investor-company-company projection.
+
+Each node's random vector is derived from a hash of its key (credit code, investor
+id, right id) and the seed, not from its position, so a company keeps the same
+random vector whatever else is in the graph at `as_of`. That keeps the embedding
+dimensions comparable between a training date and a scoring date.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from features.context import Context
+from features.network import active_supply
+
+PREFIX = "emb_"
+DIMENSIONS = 32
+#: weight of each propagation step (1, 2, 3 hops); hop 0, the node's own noise, is left out
+ITERATION_WEIGHTS = (1.0, 1.0, 0.5)
+SEED = 20260101
+#: FastRP's sparse projection: +-sqrt(3) with probability 1/6 each, else 0
+_SPARSITY = 3.0
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def compute(ctx: Context, dimensions: int = DIMENSIONS, seed: int = SEED) -> pd.DataFrame:
+    adj, keys = combined_graph(ctx)
+    projection = random_vectors(keys, dimensions, seed)
+    embedding = fastrp(adj, projection, ITERATION_WEIGHTS)[: ctx.n]
+    return pd.DataFrame(embedding, columns=[f"{PREFIX}{i:02d}" for i in range(dimensions)])
+
+
+def combined_graph(ctx: Context) -> tuple[sp.csr_matrix, pd.Series]:
+    """Symmetric 0/1 adjacency over company nodes + investors + co-filed rights, and node keys."""
+    n_nodes = ctx.n_nodes
+    supplies = active_supply(ctx)
+    coo = supplies.tocoo()
+    src = [coo.row.astype(np.int64), coo.col.astype(np.int64)]
+    dst = [coo.col.astype(np.int64), coo.row.astype(np.int64)]
+    keys = [pd.Series(ctx.node_index, dtype="str")]
+
+    inv = ctx.table("investments")
+    inv_codes, inv_uniques = pd.factorize(inv["investor_id"], sort=True)
+    inv_nodes = n_nodes + inv_codes.astype(np.int64)
+    src += [ctx.investee_nodes, inv_nodes]
+    dst += [inv_nodes, ctx.investee_nodes]
+    keys.append("investor:" + pd.Series(inv_uniques, dtype="str"))
+    offset = n_nodes + len(inv_uniques)
+
+    pat = ctx.table("patents")
+    holder = ctx.node_ids(pat["uscc"])  # applicants that are company nodes
+    ok = holder >= 0
+    ip_codes, ip_uniques = pd.factorize(pat["ip_id"].loc[ok], sort=True)
+    # a right links companies only when at least two known applicants share it
+    shared = np.bincount(ip_codes, minlength=len(ip_uniques)) >= 2
+    new_id = np.full(len(ip_uniques), -1, dtype=np.int64)
+    new_id[shared] = np.arange(int(shared.sum()))
+    ip_nodes = new_id[ip_codes]
+    keep = ip_nodes >= 0
+    holders = holder[ok][keep]
+    ip_nodes = offset + ip_nodes[keep]
+    src += [holders, ip_nodes]
+    dst += [ip_nodes, holders]
+    keys.append("ip:" + pd.Series(np.asarray(ip_uniques)[shared], dtype="str"))
+
+    total = offset + int(shared.sum())
+    s, d = np.concatenate(src), np.concatenate(dst)
+    data = np.ones(len(s), dtype=np.float32)
+    adj = sp.csr_matrix((data, (s, d)), shape=(total, total))
+    adj.sum_duplicates()
+    adj.data[:] = 1.0
+    return adj, pd.concat(keys, ignore_index=True)
+
+
+def random_vectors(keys: pd.Series, dimensions: int, seed: int) -> np.ndarray:
+    """A sparse random sign vector per key, a pure function of (key, seed)."""
+    hashed = pd.util.hash_array(keys.to_numpy(dtype=object), hash_key=f"{seed:016d}"[-16:])
+    out = np.empty((len(keys), dimensions), dtype=np.float32)
+    scale = np.float32(np.sqrt(_SPARSITY))
+    with np.errstate(over="ignore"):
+        for j in range(dimensions):
+            z = _mix(hashed + np.uint64(j + 1) * _GOLDEN)
+            u = (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)  # uniform in [0, 1)
+            low, high = 1.0 / (2 * _SPARSITY), 1.0 - 1.0 / (2 * _SPARSITY)
+            out[:, j] = np.where(u < low, -scale, np.where(u >= high, scale, 0.0))
+    return out
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: decorrelates consecutive inputs."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def fastrp(adj: sp.csr_matrix, projection: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
+    """Weighted sum of L2-normalised propagations (D^-1 A)^k R, then L2-normalised per row."""
+    degree = np.asarray(adj.sum(axis=1)).ravel()
+    inv = np.zeros_like(degree, dtype=np.float32)
+    inv[degree > 0] = 1.0 / degree[degree > 0]
+    step = (sp.diags(inv) @ adj).tocsr().astype(np.float32)
+    current = projection
+    total = np.zeros_like(projection)
+    for weight in weights:
+        current = step @ current
+        total += np.float32(weight) * _normalise(current)
+    return _normalise(total)
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norm, out=np.zeros_like(matrix), where=norm > 0)

@@ -1,0 +1,80 @@
+"""Financial: the latest fiscal year known at `as_of` (by `reported_on`) and its trends.
+
+A fiscal year counts only once reported, so a model trained at a past date sees
+last year's accounts only if they had been filed by then. Every measure is NaN
+when the figures are not known (no financials, or the needed year missing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.common import as_float, count_by, last_by, ratio, take
+from features.context import YEAR_DAYS, Context
+
+PREFIX = "fin_"
+
+#: years * this + company id gives one integer key per (company, year)
+_KEY = 1 << 32
+
+
+def compute(ctx: Context) -> pd.DataFrame:
+    fin = ctx.table("financials")
+    n = ctx.n
+    ids = ctx.company_ids(fin["uscc"])
+    keep = ids >= 0
+    fin = fin.loc[keep].reset_index(drop=True)
+    ids = ids[keep]
+    year = fin["year"].to_numpy(dtype="int64", na_value=0)
+    revenue = as_float(fin["revenue_wan"])
+    rd = as_float(fin["rd_expense_wan"])
+
+    latest = last_by(ids, year, n)
+    latest_year = take(year, latest)
+    # the second-latest known year: drop each company's latest row and take the last again
+    rest = ids.copy()
+    rest[latest[latest >= 0]] = -1
+    second = last_by(rest, year, n)
+
+    # rows of specific earlier years (Y-1, Y-2), found through a (year, company) key
+    keys = pd.Index(year * _KEY + ids)
+    comp = np.arange(n, dtype=np.int64)
+
+    def row_of_year(offset: int) -> np.ndarray:
+        want = np.where(
+            latest >= 0, (np.nan_to_num(latest_year, nan=0).astype(np.int64) - offset), 0
+        )
+        pos = keys.get_indexer(want * _KEY + comp)
+        pos[latest < 0] = -1
+        return pos
+
+    prev1, prev2 = row_of_year(1), row_of_year(2)
+    rev_latest = take(revenue, latest)
+    out: dict[str, np.ndarray] = {}
+    out["latest_year"] = latest_year
+    out["years_reported"] = count_by(ids, n)
+    year_end = pd.to_datetime(
+        pd.Series(latest_year).fillna(1970).astype("int64").astype(str) + "-12-31"
+    )
+    staleness = (ctx.cut - year_end).dt.days.to_numpy(dtype="float64") / YEAR_DAYS
+    out["staleness_years"] = np.where(latest >= 0, staleness, np.nan)
+    out["revenue_latest_wan"] = rev_latest
+    out["revenue_growth_1y"] = ratio(rev_latest, take(revenue, prev1)) - 1.0
+    out["revenue_growth_2y"] = ratio(rev_latest, take(revenue, prev2)) - 1.0
+    rd_latest = take(rd, latest)
+    out["rd_expense_latest_wan"] = rd_latest
+    out["rd_ratio_latest"] = ratio(rd_latest, rev_latest)
+    # R&D over the two latest known fiscal years; one known year counts alone (a lower bound)
+    rd_pair = np.vstack([rd_latest, take(rd, second)])
+    out["rd_2y_wan"] = np.where(np.isnan(rd_pair).all(axis=0), np.nan, np.nansum(rd_pair, axis=0))
+    out["main_business_share"] = ratio(
+        take(as_float(fin["main_business_revenue_wan"]), latest), rev_latest
+    )
+    out["profit_margin"] = ratio(take(as_float(fin["net_profit_wan"]), latest), rev_latest)
+    out["export_share"] = ratio(take(as_float(fin["export_revenue_wan"]), latest), rev_latest)
+    out["total_assets_wan"] = take(as_float(fin["total_assets_wan"]), latest)
+    employees = take(as_float(fin["employees"]), latest)
+    out["employees"] = employees
+    out["rd_staff_share"] = ratio(take(as_float(fin["rd_staff"]), latest), employees)
+    return pd.DataFrame({PREFIX + k: v for k, v in out.items()})
