@@ -130,25 +130,28 @@ class Registry:
             return None
         return self.get(tier, pointer.read_text(encoding="utf-8").strip())
 
-    def promote(self, model: RegisteredModel, force: bool = False) -> bool:
+    def promote(
+        self, model: RegisteredModel, force: bool = False, serving_score: float | None = None
+    ) -> bool:
         """Make `model` the serving one unless it is worse than the current one.
 
-        Returns True when the pointer moved. Raises `PromotionRefused` when the
-        candidate is worse on the comparison metric and `force` is not set.
+        `serving_score` is the serving model's metric on the candidate's own
+        validation round, when the caller could compute it; otherwise the serving
+        model's stored metric is used. Returns True when the pointer moved. Raises
+        `PromotionRefused` when the candidate is worse and `force` is not set.
         """
         tier_dir = self._tier_dir(model.tier)
         with exclusive_lock(tier_dir / ".lock"):
             current = self.serving(model.tier)
-            worse = (
-                current is not None
-                and current.model_id != model.model_id
-                and model.primary_metric < current.primary_metric
-            )
+            bar = None
+            if current is not None and current.model_id != model.model_id:
+                bar = current.primary_metric if serving_score is None else serving_score
+            worse = bar is not None and model.primary_metric < bar
             if worse and not force:
                 assert current is not None
                 raise PromotionRefused(
                     f"Model {model.model_id} scores {model.primary_metric:.4f} on its validation round, "
-                    f"below the serving {current.model_id} ({current.primary_metric:.4f}); "
+                    f"below the serving {current.model_id} ({bar:.4f}); "
                     "it stays registered but does not serve. Use force to promote it anyway."
                 )
             atomic_write_text(tier_dir / "SERVING", model.model_id + "\n")
@@ -161,6 +164,7 @@ class Registry:
             out[tier] = {
                 "models": len(self.list(tier)),
                 "serving": serving.model_id if serving else None,
-                "serving_metrics": serving.metrics if serving else None,
+                "serving_as_of": serving.bundle.get("as_of") if serving else None,
+                "serving_primary_metric": serving.primary_metric if serving else None,
             }
         return out

@@ -1,0 +1,225 @@
+"""Reasons for a listed company, from the model's own contributions, with their evidence.
+
+LightGBM's `pred_contrib` gives each feature's share of a company's score. We sum
+those shares per channel (supply chain, equity, IP, awards, talent, profile), keep
+the channels that pushed the score up the most, and write one short sentence per
+channel with the facts behind it — Chinese first, English beside. Only the few
+listed companies are explained, so the evidence look-ups work on small frames.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from graph.store import Store
+
+CHANNELS: dict[str, str] = {
+    "chain_": "supply_chain",
+    "emb_": "supply_chain",
+    "equity_": "equity",
+    "ip_": "ip",
+    "award_": "awards",
+    "talent_": "talent",
+    "fin_": "profile",
+    "profile_": "profile",
+    "std_": "profile",
+    "qs_": "profile",
+}
+CHANNEL_NAMES = {
+    "supply_chain": ("产业链", "supply chain"),
+    "equity": ("股权投资", "equity"),
+    "ip": ("知识产权", "IP"),
+    "awards": ("科技奖项", "awards"),
+    "talent": ("人才引进", "talent"),
+    "profile": ("企业画像", "profile"),
+}
+INVESTOR_TYPES_ZH = {
+    "gov_fund": "政府引导基金",
+    "vc": "创投机构",
+    "pe": "私募股权机构",
+    "corporate": "产业资本",
+    "angel": "天使投资人",
+    "other": "投资方",
+}
+MAX_REASONS = 5
+MIN_REASONS = 3
+SHOWN_NAMES = 3
+
+
+def channel_of(feature: str) -> str:
+    for prefix, channel in CHANNELS.items():
+        if feature.startswith(prefix):
+            return channel
+    return "profile"
+
+
+def channel_contributions(contrib: pd.DataFrame) -> pd.DataFrame:
+    """Per company and channel, the summed log-odds contribution (bias excluded)."""
+    features = [c for c in contrib.columns if c != "bias"]
+    channels = pd.Index([channel_of(f) for f in features])
+    return contrib[features].T.groupby(channels.to_numpy()).sum().T
+
+
+def _names(codes: pd.Series, names: pd.Series) -> str:
+    shown = [str(n) for n in names.loc[names.index.intersection(codes)].head(SHOWN_NAMES)]
+    return "、".join(shown)
+
+
+class Evidence:
+    """Facts about a few companies at `as_of`, gathered once for all their sentences."""
+
+    def __init__(self, store: Store, as_of: date, codes: list[str], features: pd.DataFrame) -> None:
+        self.as_of = as_of
+        self.codes = codes
+        self.features = features
+        companies = store.read("companies", as_of)
+        self.names = pd.Series(companies["name"].to_numpy(), index=companies["uscc"].to_numpy())
+        self.size = pd.Series(
+            companies["size_class"].to_numpy(), index=companies["uscc"].to_numpy()
+        )
+        cut = pd.Timestamp(as_of)
+        links = store.read("supply_links", as_of)
+        active = links["end_on"].isna() | (links["end_on"] > cut)
+        self.sales = links.loc[active.to_numpy() & links["supplier_uscc"].isin(codes).to_numpy()]
+        invest = store.read("investments", as_of)
+        self.investments = invest.loc[invest["investee_uscc"].isin(codes).to_numpy()].sort_values(
+            "invested_on", ascending=False
+        )
+        awards = store.read("awards", as_of)
+        self.awards = awards.loc[awards["uscc"].isin(codes).to_numpy()].sort_values(
+            "awarded_on", ascending=False
+        )
+        talents = store.read("talents", as_of)
+        on = talents["left_on"].isna() | (talents["left_on"] > cut)
+        self.talents = talents.loc[on.to_numpy() & talents["uscc"].isin(codes).to_numpy()]
+        from features.status import holds_at
+
+        held = holds_at(store.read("certifications", as_of), as_of)
+        self.little_giants = set(held.index[held["little_giant"].to_numpy()])
+        self.specialized = set(held.index[held["specialized_sme"].to_numpy()])
+
+    def sentence(self, code: str, channel: str) -> str | None:
+        return getattr(self, f"_{channel}")(code, self.features.loc[code])
+
+    def _supply_chain(self, code: str, f: pd.Series) -> str | None:
+        customers = self.sales.loc[
+            self.sales["supplier_uscc"] == code, "customer_uscc"
+        ].drop_duplicates()
+        lg = customers[customers.isin(self.little_giants)]
+        ss = customers[customers.isin(self.specialized)]
+        leaders = customers[customers.map(self.size).eq("large").fillna(False).to_numpy(dtype=bool)]
+        if len(lg):
+            return (
+                f'供应{len(lg)}家专精特新"小巨人"企业：{_names(lg, self.names)} '
+                f"(supplies {len(lg)} little giant(s): {_names(lg, self.names)})"
+            )
+        if len(leaders):
+            return (
+                f"为{len(leaders)}家链主（大型）企业供货：{_names(leaders, self.names)} "
+                f"(supplies {len(leaders)} chain-leader customer(s): {_names(leaders, self.names)})"
+            )
+        if len(ss):
+            return (
+                f"供应{len(ss)}家专精特新中小企业：{_names(ss, self.names)} "
+                f"(supplies {len(ss)} specialized SME(s): {_names(ss, self.names)})"
+            )
+        if len(customers):
+            return f"有{len(customers)}家稳定客户 (has {len(customers)} active customer(s))"
+        pagerank = f.get("chain_pagerank")
+        if pagerank is not None and not pd.isna(pagerank):
+            return (
+                f"在供应链网络中位置重要（PageRank {pagerank:.2f}） (central in the supply network)"
+            )
+        return None
+
+    def _equity(self, code: str, f: pd.Series) -> str | None:
+        rows = self.investments.loc[self.investments["investee_uscc"] == code]
+        if rows.empty:
+            return None
+        order = (
+            rows["investor_type"].map({"gov_fund": 0, "vc": 1, "pe": 1, "corporate": 2}).fillna(3)
+        )
+        best = rows.iloc[np.argsort(order.to_numpy(), kind="stable")].iloc[0]
+        year = pd.Timestamp(best["invested_on"]).year
+        kind = str(best["investor_type"])
+        zh = INVESTOR_TYPES_ZH.get(kind, "投资方")
+        more = f"等{len(rows)}轮投资" if len(rows) > 1 else ""
+        return (
+            f"{year}年获{zh}{best['investor_name']}投资{more} "
+            f"(backed by {kind.replace('_', ' ')} {best['investor_name']} in {year}"
+            f"{f', {len(rows)} rounds in all' if len(rows) > 1 else ''})"
+        )
+
+    def _ip(self, code: str, f: pd.Series) -> str | None:
+        top3 = int(f.get("ip_class1_self_top3", 0) or 0)
+        recent = int(f.get("ip_class1_filed_3y", 0) or 0)
+        if top3 == 0 and recent == 0:
+            return None
+        return (
+            f"拥有{top3}项自主申请、排名前三的I类知识产权，近三年新申请I类{recent}项 "
+            f"({top3} self-filed class-I IP rights as a top-3 applicant; {recent} class-I filings in 3 years)"
+        )
+
+    def _awards(self, code: str, f: pd.Series) -> str | None:
+        rows = self.awards.loc[self.awards["uscc"] == code]
+        if rows.empty:
+            return None
+        top = rows.iloc[0]
+        year = pd.Timestamp(top["awarded_on"]).year
+        return (
+            f"{year}年获{top['name']}等{len(rows)}项奖励 "
+            f"(won {top['name']} in {year}; {len(rows)} award(s) in all)"
+        )
+
+    def _talent(self, code: str, f: pd.Series) -> str | None:
+        rows = self.talents.loc[self.talents["uscc"] == code]
+        if rows.empty:
+            return None
+        programs = "、".join(rows["program"].drop_duplicates().head(SHOWN_NAMES))
+        return (
+            f"现有{len(rows)}名引进人才（{programs}） "
+            f"({len(rows)} talent-programme hire(s) on staff: {programs})"
+        )
+
+    def _profile(self, code: str, f: pd.Series) -> str | None:
+        revenue = f.get("fin_revenue_latest_wan")
+        growth = f.get("fin_revenue_growth_1y")
+        score = f.get("std_quality_score")
+        if revenue is not None and not pd.isna(revenue):
+            year = int(f.get("fin_latest_year"))
+            grow = "" if growth is None or pd.isna(growth) else f"，同比增长{growth:.0%}"
+            grow_en = "" if growth is None or pd.isna(growth) else f", {growth:+.0%} on the year"
+            return f"{year}年营业收入{revenue:,.0f}万元{grow} (revenue {revenue:,.0f} wan yuan in {year}{grow_en})"
+        if score is not None and not pd.isna(score):
+            return f"发展质量评价得分{score:.0f}分 (quality-evaluation score {score:.0f})"
+        estimate = f.get("qs_estimate")
+        if estimate is not None and not pd.isna(estimate):
+            return f"估计发展质量评价得分约{estimate:.0f}分 (estimated quality score about {estimate:.0f})"
+        niche = f.get("profile_niche_years")
+        if niche is not None and not pd.isna(niche):
+            return f"深耕细分市场{niche:.0f}年 ({niche:.0f} years in its niche market)"
+        return None
+
+
+def reasons(
+    store: Store, as_of: date, features: pd.DataFrame, contrib: pd.DataFrame
+) -> dict[str, list[str]]:
+    """3–5 reasons per company (index of `features`), strongest channel first."""
+    codes = [str(c) for c in features.index]
+    evidence = Evidence(store, as_of, codes, features)
+    by_channel = channel_contributions(contrib)
+    out: dict[str, list[str]] = {}
+    for code in codes:
+        ranked = by_channel.loc[code].sort_values(ascending=False)
+        lines: list[str] = []
+        for channel, value in ranked.items():
+            if len(lines) >= MAX_REASONS or (value <= 0 and len(lines) >= MIN_REASONS):
+                break
+            text = evidence.sentence(code, str(channel))
+            if text:
+                lines.append(text)
+        out[code] = lines
+    return out

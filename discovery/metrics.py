@@ -1,0 +1,90 @@
+"""Ranking metrics and the rules baseline the model must beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+DEFAULT_KS = (10, 25, 50, 100, 200)
+
+
+def rules_score(features: pd.DataFrame) -> np.ndarray:
+    """The rules baseline: class-I IP first, revenue breaks ties (unknown revenue counts as 0).
+
+    This is what an office does without a model: sort by the two hard measures it
+    can read off public and reported data.
+    """
+    ip = features["ip_class1_self_top3"].to_numpy(dtype=float)
+    revenue = np.nan_to_num(features["fin_revenue_latest_wan"].to_numpy(dtype=float), nan=0.0)
+    return np.nan_to_num(ip, nan=0.0) * 1e7 + np.clip(revenue, 0, 1e7 - 1)
+
+
+def top_k_order(scores: np.ndarray) -> np.ndarray:
+    """Positions sorted best first; ties keep their input order (stable)."""
+    return np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+
+
+def precision_recall_at(
+    scores: np.ndarray, positive: np.ndarray, ks: tuple[int, ...] = DEFAULT_KS
+) -> dict:
+    order = top_k_order(scores)
+    positive = np.asarray(positive, dtype=bool)
+    total = int(positive.sum())
+    hits = np.cumsum(positive[order])
+    out: dict[str, dict[str, float | int | None]] = {}
+    for k in ks:
+        kk = min(k, len(order))
+        found = int(hits[kk - 1]) if kk else 0
+        out[str(k)] = {
+            "k": kk,
+            "hits": found,
+            "precision": found / kk if kk else None,
+            "recall": found / total if total else None,
+        }
+    return out
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2:
+        return None
+    return float(roc_auc_score(labels, scores))
+
+
+def group_audit(
+    scores: np.ndarray, positive: np.ndarray, groups: pd.Series, k: int
+) -> list[dict[str, Any]]:
+    """Precision and recall of the top `k`, per group (ownership, industry section, province)."""
+    order = top_k_order(scores)
+    in_top = np.zeros(len(order), dtype=bool)
+    in_top[order[:k]] = True
+    frame = pd.DataFrame(
+        {
+            "group": groups.astype("str").fillna("unknown").to_numpy(),
+            "top": in_top,
+            "pos": np.asarray(positive, bool),
+        }
+    )
+    frame["hit"] = frame["top"] & frame["pos"]
+    agg = frame.groupby("group", sort=True).agg(
+        candidates=("top", "size"),
+        listed=("top", "sum"),
+        positives=("pos", "sum"),
+        hits=("hit", "sum"),
+    )
+    rows: list[dict[str, Any]] = []
+    for group, row in agg.iterrows():
+        rows.append(
+            {
+                "group": str(group),
+                "candidates": int(row.candidates),
+                "listed": int(row.listed),
+                "positives": int(row.positives),
+                "precision": float(row.hits / row.listed) if row.listed else None,
+                "recall": float(row.hits / row.positives) if row.positives else None,
+            }
+        )
+    return rows

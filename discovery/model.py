@@ -1,0 +1,200 @@
+"""The scoring model of one tier: its feature schema, the booster and its calibration.
+
+A model is stored with the exact schema it was trained on (names, order, dtypes,
+category vocabularies). Loading checks the features at hand against it and
+refuses a mismatch with a plain message: a model never scores columns it did not
+learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from discovery.criteria import Criteria
+from discovery.quality import ESTIMATE_COLUMN, estimate_quality
+from discovery.registry import RegisteredModel, SchemaMismatchError
+from features import ThresholdSpec, build_features, feature_columns
+from graph.store import Store
+
+#: never model inputs: the standards treat every ownership type alike (and it is not a feature)
+FORBIDDEN_INPUTS = ("ownership",)
+
+PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.04,
+    "num_leaves": 15,
+    "min_data_in_leaf": 15,
+    "min_sum_hessian_in_leaf": 1e-3,
+    "feature_fraction": 0.7,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 2.0,
+    "cat_smooth": 20,
+    "verbose": -1,
+    "seed": 7,
+    "num_threads": 2,
+    "deterministic": True,
+    "force_col_wise": True,
+}
+NUM_ROUNDS = 300
+
+
+def threshold_specs(criteria: Criteria) -> list[ThresholdSpec]:
+    return [ThresholdSpec(t.id, t.tier, t.measure, t.op, t.value) for t in criteria.thresholds]
+
+
+def snapshot(store: Store, as_of: date, criteria: Criteria) -> pd.DataFrame:
+    """Features of every company known at `as_of`, indexed by `uscc`, with the estimated quality score."""
+    frame = build_features(store, as_of, threshold_specs(criteria))
+    frame = frame.set_index(pd.Index(frame["uscc"].astype("str"), name="uscc")).drop(
+        columns=["uscc"]
+    )
+    frame[ESTIMATE_COLUMN] = estimate_quality(frame).to_numpy()
+    return frame
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]  # "numeric" or "category"
+    categories: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> FeatureSchema:
+        names = tuple(c for c in feature_columns(frame.reset_index()) if c not in FORBIDDEN_INPUTS)
+        kinds = tuple(
+            "category" if isinstance(frame[c].dtype, pd.CategoricalDtype) else "numeric"
+            for c in names
+        )
+        categories = {
+            c: [str(v) for v in frame[c].cat.categories]
+            for c, k in zip(names, kinds, strict=True)
+            if k == "category"
+        }
+        return cls(names, kinds, categories)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"names": list(self.names), "kinds": list(self.kinds), "categories": self.categories}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeatureSchema:
+        return cls(
+            tuple(data["names"]),
+            tuple(data["kinds"]),
+            {k: list(v) for k, v in data["categories"].items()},
+        )
+
+    def matrix(self, frame: pd.DataFrame, model_id: str = "the model") -> pd.DataFrame:
+        """The model's inputs from a feature table, or a plain refusal when they do not match."""
+        missing = [c for c in self.names if c not in frame.columns]
+        if missing:
+            shown = ", ".join(missing[:6]) + (" …" if len(missing) > 6 else "")
+            raise SchemaMismatchError(
+                f"{model_id} was trained on features this data does not have ({shown}); "
+                "retrain it with `discovery train` for the current feature set."
+            )
+        out = {}
+        for name, kind in zip(self.names, self.kinds, strict=True):
+            col = frame[name]
+            is_cat = isinstance(col.dtype, pd.CategoricalDtype)
+            if (kind == "category") != is_cat:
+                raise SchemaMismatchError(
+                    f"{model_id} expects {name} to be {kind}, but it is "
+                    f"{'category' if is_cat else 'numeric'} here; retrain the model."
+                )
+            if kind == "category":
+                # same vocabulary and codes as in training; unseen values become missing
+                col = pd.Categorical(col.astype("str"), categories=self.categories[name])
+            else:
+                col = pd.to_numeric(col, errors="coerce").astype("float64")
+            out[name] = col
+        return pd.DataFrame(out, index=frame.index)
+
+
+@dataclass
+class Calibration:
+    """Platt scaling of the booster's log-odds into an approval probability.
+
+    Fitted on the validation round's direct evidence (approved vs rejected), so
+    the output reads as "probability of approval if the company applied". Platt
+    rather than isotonic: a round has a few hundred decisions, too few for a
+    step function that would print 0 and 1 for the ends of the list.
+    """
+
+    a: float = 1.0
+    b: float = 0.0
+    fitted: bool = False
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(raw, dtype=float), 1e-6, 1 - 1e-6)
+        return 1.0 / (1.0 + np.exp(-(self.a * np.log(p / (1 - p)) + self.b)))
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, labels: np.ndarray) -> Calibration:
+        from sklearn.linear_model import LogisticRegression
+
+        labels = np.asarray(labels)
+        if len(np.unique(labels)) < 2 or len(labels) < 20:
+            return cls()
+        p = np.clip(np.asarray(raw, dtype=float), 1e-6, 1 - 1e-6)
+        logit = np.log(p / (1 - p)).reshape(-1, 1)
+        lr = LogisticRegression(C=1.0).fit(logit, labels)
+        return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]), True)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "fitted": self.fitted}
+
+
+class ScoringModel:
+    """A trained booster with its schema and calibration, ready to score a snapshot."""
+
+    def __init__(
+        self,
+        booster: lgb.Booster,
+        schema: FeatureSchema,
+        calibration: Calibration,
+        model_id: str = "",
+    ) -> None:
+        self.booster = booster
+        self.schema = schema
+        self.calibration = calibration
+        self.model_id = model_id or "the model"
+        if tuple(booster.feature_name()) != schema.names:
+            raise SchemaMismatchError(
+                f"{self.model_id}: the booster's features differ from its stored schema."
+            )
+
+    @classmethod
+    def load(cls, registered: RegisteredModel) -> ScoringModel:
+        bundle = registered.bundle
+        booster = lgb.Booster(model_file=str(registered.booster_path))
+        return cls(
+            booster,
+            FeatureSchema.from_json(bundle["schema"]),
+            Calibration(**bundle["calibration"]),
+            registered.model_id,
+        )
+
+    def raw(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.booster.predict(self.schema.matrix(frame, self.model_id)))
+
+    def probability(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.calibration(self.raw(frame))
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature contributions (log-odds, LightGBM `pred_contrib`), plus the `bias` column."""
+        values = self.booster.predict(self.schema.matrix(frame, self.model_id), pred_contrib=True)
+        return pd.DataFrame(
+            np.asarray(values), index=frame.index, columns=[*self.schema.names, "bias"]
+        )
+
+
+def fit_booster(x: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> lgb.Booster:
+    data = lgb.Dataset(x, label=y, weight=w, categorical_feature="auto", free_raw_data=False)
+    return lgb.train(PARAMS, data, NUM_ROUNDS)

@@ -1,0 +1,212 @@
+"""The ranked invitation list: gate → score → calibrated probability → thresholds → reasons.
+
+Gates come first and are absolute: a company that already holds the tier or a
+higher one, does not hold the rung below, is barred, or is large never appears.
+The model then ranks the rest. Thresholds are checked per company and shown as
+met / not met / unknown; a company that is known to miss one is not invited
+(the model ranks, it never waives a threshold) and is counted in the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from discovery.criteria import Criteria, Threshold
+from discovery.explain import reasons as explain_reasons
+from discovery.labels import gate
+from discovery.model import ScoringModel, snapshot
+from discovery.quality import ESTIMATE_COLUMN
+from discovery.registry import Registry, check_tier
+from graph.contract import TIER_NAMES_ZH
+from graph.errors import UsageError
+from graph.store import Store
+
+BASE_COLUMNS = ["rank", "uscc", "name", "region_code", "industry_code", "tier", "score"]
+STATUS_TEXT = {1.0: "达标 met", 0.0: "未达标 not met"}
+UNKNOWN_TEXT = "未知 unknown"
+REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
+
+
+@dataclass
+class RankedList:
+    tier: str
+    as_of: date
+    model_id: str
+    frame: pd.DataFrame
+    thresholds: list[Threshold]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def check_region(prefix: str | None) -> str | None:
+    if prefix is None or prefix == "":
+        return None
+    if not REGION_PREFIX.fullmatch(prefix):
+        raise UsageError(
+            f"--region must be a province, city or county code prefix of 2, 4 or 6 digits, not '{prefix}'."
+        )
+    return prefix
+
+
+def threshold_status(features: pd.DataFrame, thresholds: list[Threshold]) -> pd.DataFrame:
+    """Per company and threshold: 1 met, 0 not met, NaN unknown (from the `std_<id>` columns)."""
+    return pd.DataFrame(
+        {t.id: features[f"std_{t.id}"].to_numpy(dtype=float) for t in thresholds},
+        index=features.index,
+    )
+
+
+def _status_text(values: pd.Series, estimate: pd.Series | None = None) -> pd.Series:
+    text = values.map(STATUS_TEXT).astype(object)
+    unknown = values.isna().to_numpy()
+    if estimate is not None:
+        est = estimate.to_numpy(dtype=float)
+        text[unknown] = [
+            f"{UNKNOWN_TEXT} (估计 est. {e:.0f})" if not np.isnan(e) else UNKNOWN_TEXT
+            for e in est[unknown]
+        ]
+    else:
+        text[unknown] = UNKNOWN_TEXT
+    return text
+
+
+def rank(
+    store: Store,
+    tier: str,
+    as_of: date,
+    registry: Registry,
+    criteria: Criteria,
+    *,
+    top: int = 100,
+    region: str | None = None,
+    features: pd.DataFrame | None = None,
+) -> RankedList:
+    """The top `top` not-yet-certified companies for `tier` at `as_of`, best first."""
+    check_tier(tier)
+    region = check_region(region)
+    if top < 1:
+        raise UsageError("--top must be at least 1.")
+    serving = registry.serving(tier)
+    if serving is None:
+        raise UsageError(
+            f"No model serves {tier} yet; train one with `discovery train --tier {tier}`."
+        )
+    model = ScoringModel.load(serving)
+    thresholds = list(criteria.thresholds_for(tier))
+
+    gates = gate(store, tier, as_of, criteria)
+    companies = store.read("companies", as_of).set_index("uscc")
+    eligible = gates.index[gates["eligible"].to_numpy()]
+    if region:
+        in_region = (
+            companies.loc[eligible, "region_code"].str.startswith(region).to_numpy(dtype=bool)
+        )
+        eligible = eligible[in_region]
+    snap = features if features is not None else snapshot(store, as_of, criteria)
+    x = snap.loc[eligible]
+    score = model.probability(x) if len(x) else np.zeros(0)
+    status = threshold_status(x, thresholds)
+    misses = (status == 0).any(axis=1).to_numpy()
+    invitable = ~misses
+    order = np.argsort(-score, kind="stable")
+    order = order[invitable[order]][:top]
+    chosen = x.index[order]
+
+    frame = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(chosen) + 1),
+            "uscc": chosen.to_numpy(dtype=object),
+            "name": companies.loc[chosen, "name"].to_numpy(dtype=object),
+            "region_code": companies.loc[chosen, "region_code"].to_numpy(dtype=object),
+            "industry_code": companies.loc[chosen, "industry_code"].to_numpy(dtype=object),
+            "tier": tier,
+            "score": np.round(score[order], 4),
+        }
+    )
+    estimate = x.loc[chosen, ESTIMATE_COLUMN] if ESTIMATE_COLUMN in x else None
+    published = x.loc[chosen, "std_quality_score"]
+    for t in thresholds:
+        est = estimate if t.measure == "std_quality_score" else None
+        frame[f"check_{t.id}"] = _status_text(status.loc[chosen, t.id], est).to_numpy()
+    # the published score where there is one, our estimate elsewhere, and which it is
+    shown = published.fillna(estimate) if estimate is not None else published
+    frame["quality_score"] = np.round(shown.to_numpy(dtype=float), 1)
+    frame["quality_score_source"] = np.where(
+        published.notna().to_numpy(), "公布 published", "估计 estimated"
+    )
+    if len(chosen):
+        contrib = model.contributions(x.loc[chosen])
+        why = explain_reasons(store, as_of, x.loc[chosen], contrib)
+        frame["reasons"] = ["；".join(why[c]) for c in chosen]
+    else:
+        frame["reasons"] = pd.Series(dtype=object)
+    summary = {
+        "tier": tier,
+        "tier_zh": TIER_NAMES_ZH[tier],
+        "as_of": as_of.isoformat(),
+        "region": region,
+        "model_id": serving.model_id,
+        "companies": len(gates),
+        "gated_out": {
+            "holds_tier_or_above": int(gates["holds_tier_or_above"].sum()),
+            "not_on_rung_below": int((~gates["holds_rung_below"]).sum()),
+            "barred": int(gates["barred"].sum()),
+            "large": int(gates["large"].sum()),
+        },
+        "candidates": len(x),
+        "known_to_miss_a_threshold": int(misses.sum()),
+        "listed": len(frame),
+    }
+    return RankedList(tier, as_of, serving.model_id, frame, thresholds, summary)
+
+
+COLUMN_HELP = [
+    ("rank", "名次", "position in the list, best first"),
+    ("uscc", "统一社会信用代码", "Unified Social Credit Code"),
+    ("name", "企业名称", "registered name"),
+    ("region_code", "行政区划代码", "county-level region code (GB/T 2260)"),
+    ("industry_code", "行业代码", "industry class (GB/T 4754-2017)"),
+    ("tier", "拟邀请层级", "the tier the company is invited to apply for"),
+    ("score", "预计通过概率", "estimated probability (0–1) of approval if the company applied now"),
+    ("check_*", "认定标准核验", "each official threshold: met / not met / unknown (no data)"),
+    (
+        "quality_score",
+        "质量评价得分",
+        "the published quality-evaluation score, or our estimate where unpublished",
+    ),
+    ("quality_score_source", "得分来源", "published by the platform, or estimated by the service"),
+    (
+        "reasons",
+        "推荐理由",
+        "why the model ranks the company here, with the evidence (Chinese, then English)",
+    ),
+]
+
+
+def write_list(ranked: RankedList, path: Path) -> Path:
+    """Write the list as `.csv` (UTF-8) or `.xlsx` (with a sheet explaining the columns)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        ranked.frame.to_csv(path, index=False, encoding="utf-8")
+    elif path.suffix == ".xlsx":
+        help_rows = list(COLUMN_HELP)
+        for t in ranked.thresholds:
+            help_rows.append((f"check_{t.id}", t.label_zh, f"{t.label_en} ({t.basis})"))
+        explain = pd.DataFrame(help_rows, columns=["column 列", "中文说明", "meaning"])
+        about = pd.DataFrame(
+            [(k, str(v)) for k, v in ranked.summary.items()], columns=["item 项目", "value 值"]
+        )
+        with pd.ExcelWriter(path, engine="openpyxl") as xl:
+            ranked.frame.to_excel(xl, sheet_name="邀请名单 list", index=False)
+            explain.to_excel(xl, sheet_name="字段说明 columns", index=False)
+            about.to_excel(xl, sheet_name="概况 about", index=False)
+    else:
+        raise UsageError(f"--out must end in .csv or .xlsx, not '{path.suffix or path.name}'.")
+    return path

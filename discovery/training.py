@@ -1,0 +1,279 @@
+"""Train, validate, register and (maybe) promote the model of one tier.
+
+Examples are the candidates of yearly decision dates before `as_of`, with
+features as of each date and labels from the year after it (see `labels`). The
+latest round is held out for validation — never a random split — and the model
+is calibrated on that round's direct evidence (approved vs rejected), so its
+score reads as "probability of approval if the company applied".
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from discovery import metrics
+from discovery.card import render_card
+from discovery.criteria import Criteria
+from discovery.explain import channel_of
+from discovery.labels import EVIDENCE_WEIGHT, UNLABELED_WEIGHT, Round, examples, past_rounds
+from discovery.model import Calibration, FeatureSchema, ScoringModel, fit_booster, snapshot
+from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
+from graph.contract import TIER_NAMES_ZH
+from graph.errors import DiscoveryError, UsageError
+from graph.store import Store
+
+DEFAULT_ROUNDS = 5
+MIN_POSITIVES = 5
+
+Progress = Callable[[str, int, int], None]
+
+
+class NotEnoughEvidence(DiscoveryError):
+    """Too few labelled outcomes before `as_of` to train or validate a model."""
+
+
+@dataclass
+class RoundData:
+    round: Round
+    examples: pd.DataFrame  # label, weight, source, as_of — indexed by uscc
+    features: pd.DataFrame  # all companies at the round's date, indexed by uscc
+
+    @property
+    def candidates(self) -> pd.DataFrame:
+        return self.features.loc[self.examples.index]
+
+
+@dataclass
+class TrainResult:
+    model: RegisteredModel
+    promoted: bool
+    message: str
+    card: dict[str, Any]
+
+
+class SnapshotCache:
+    """Feature snapshots per date, shared by the tiers trained in one session."""
+
+    def __init__(self, store: Store, criteria: Criteria) -> None:
+        self.store = store
+        self.criteria = criteria
+        self._frames: dict[date, pd.DataFrame] = {}
+
+    def __call__(self, as_of: date) -> pd.DataFrame:
+        if as_of not in self._frames:
+            self._frames[as_of] = snapshot(self.store, as_of, self.criteria)
+        return self._frames[as_of]
+
+
+def collect_rounds(
+    store: Store,
+    tier: str,
+    as_of: date,
+    criteria: Criteria,
+    n_rounds: int = DEFAULT_ROUNDS,
+    snapshots: SnapshotCache | None = None,
+    progress: Progress | None = None,
+) -> list[RoundData]:
+    snapshots = snapshots or SnapshotCache(store, criteria)
+    out = []
+    rounds = past_rounds(as_of, n_rounds)
+    for i, rnd in enumerate(rounds):
+        if progress:
+            progress(f"features {rnd.as_of}", i, len(rounds))
+        ex = examples(store, tier, rnd, criteria)
+        if len(ex) == 0 or ex.loc[ex["source"] != "unlabeled", "label"].sum() == 0:
+            continue
+        out.append(RoundData(rnd, ex, snapshots(rnd.as_of)))
+    return out
+
+
+def evaluate(
+    scores: np.ndarray, data: RoundData, k_list: tuple[int, ...] = metrics.DEFAULT_KS
+) -> dict[str, Any]:
+    ex = data.examples
+    labelled = (ex["source"] != "unlabeled").to_numpy()
+    positive = (ex["label"] == 1).to_numpy()
+    return {
+        "auc_direct_evidence": metrics.auc(scores[labelled], ex["label"].to_numpy()[labelled]),
+        "auc_all_candidates": metrics.auc(scores, positive.astype(int)),
+        "at_k": metrics.precision_recall_at(scores, positive, k_list),
+    }
+
+
+def _fairness(scores: np.ndarray, data: RoundData, store: Store, k: int) -> dict[str, list]:
+    companies = (
+        store.read("companies", data.round.as_of).set_index("uscc").reindex(data.examples.index)
+    )
+    positive = (data.examples["label"] == 1).to_numpy()
+    groups = {
+        "ownership": companies["ownership"],
+        "industry_section": companies["industry_code"].str.slice(0, 1),
+        "province": companies["region_code"].str.slice(0, 2),
+    }
+    return {name: metrics.group_audit(scores, positive, g, k) for name, g in groups.items()}
+
+
+def train_tier(
+    store: Store,
+    tier: str,
+    as_of: date,
+    criteria: Criteria,
+    registry: Registry,
+    *,
+    n_rounds: int = DEFAULT_ROUNDS,
+    force: bool = False,
+    snapshots: SnapshotCache | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train a model for `tier` from the facts known at `as_of`; register it; promote it if not worse."""
+    criteria.rung(tier)
+    if as_of > date.today():
+        raise UsageError(f"--as-of {as_of} is in the future.")
+    data = collect_rounds(store, tier, as_of, criteria, n_rounds, snapshots, progress)
+    if len(data) < 2:
+        raise NotEnoughEvidence(
+            f"Only {len(data)} past round(s) before {as_of} have approvals for {tier}; "
+            "training needs at least two (one to learn from, the latest to validate on)."
+        )
+    train, valid = data[:-1], data[-1]
+    if progress:
+        progress("training", 0, 1)
+    schema = FeatureSchema.of(valid.candidates)
+    held_out = _fit(schema, train)
+    scorer = ScoringModel(held_out, schema, Calibration())
+    x_valid = valid.candidates
+    raw_valid = scorer.raw(x_valid)
+    labelled = (valid.examples["source"] != "unlabeled").to_numpy()
+    calibration = Calibration.fit(raw_valid[labelled], valid.examples["label"].to_numpy()[labelled])
+    k_list = tuple(
+        sorted({*metrics.DEFAULT_KS, criteria.list_defaults.get(tier, {}).get("top", 50)})
+    )
+    model_eval = evaluate(raw_valid, valid, k_list)
+    rules_eval = evaluate(metrics.rules_score(x_valid), valid, k_list)
+    primary = model_eval["auc_direct_evidence"] or model_eval["auc_all_candidates"] or 0.0
+    top = criteria.list_defaults.get(tier, {}).get("top", 50)
+    lift = {
+        k: (m["precision"] / r["precision"]) if m["precision"] and r["precision"] else None
+        for (k, m), r in zip(model_eval["at_k"].items(), rules_eval["at_k"].values(), strict=True)
+    }
+    # The recipe is validated on the held-out round; the serving model is the same
+    # recipe refit on every round, so it also learns from the latest outcomes. Its
+    # calibration is the held-out model's map (same recipe, same score scale).
+    booster = _fit(schema, data)
+    importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
+    card: dict[str, Any] = {
+        "tier": tier,
+        "tier_zh": TIER_NAMES_ZH[tier],
+        "as_of": as_of.isoformat(),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_rounds": [_round_summary(d) for d in train],
+        "serving_model_rounds": "all rounds above, validation round included (refit after validation)",
+        "validation_round": _round_summary(valid),
+        "weights": {
+            "application_approved_or_rejected": EVIDENCE_WEIGHT,
+            "certification_without_application": EVIDENCE_WEIGHT,
+            "invitation_outcome": EVIDENCE_WEIGHT,
+            "unlabeled_candidate": UNLABELED_WEIGHT,
+        },
+        "metrics": {
+            "primary": float(primary),
+            "primary_name": "AUC on the validation round's direct evidence (approved vs rejected)",
+            "model": model_eval,
+            "rules_baseline": rules_eval,
+            "lift_over_rules": lift,
+        },
+        "fairness": _fairness(raw_valid, valid, store, top),
+        "importance_by_channel": _importance_by_channel(importance),
+        "top_features": importance.sort_values(ascending=False).head(15).round(2).to_dict(),
+        "params": {**_json_params(), "num_rounds": booster.current_iteration()},
+        "lightgbm_version": lgb.__version__,
+        "python": platform.python_version(),
+        "criteria_version": criteria.version,
+        "data_fingerprint": store.fingerprint(),
+        "feature_count": len(schema.names),
+    }
+    bundle = {
+        "schema": schema.to_json(),
+        "calibration": calibration.to_json(),
+        "metrics": card["metrics"],
+        "card": card,
+        "criteria_version": criteria.version,
+        "lightgbm_version": lgb.__version__,
+        "data_fingerprint": card["data_fingerprint"],
+        "as_of": as_of.isoformat(),
+    }
+    registered = registry.register(tier, booster.model_to_string(), bundle, render_card(card))
+    promoted, message = _promote(registry, registered, valid, force)
+    return TrainResult(registered, promoted, message, card)
+
+
+def _fit(schema: FeatureSchema, rounds: list[RoundData]) -> lgb.Booster:
+    x = pd.concat([schema.matrix(d.candidates) for d in rounds])
+    y = np.concatenate([d.examples["label"].to_numpy() for d in rounds])
+    w = np.concatenate([d.examples["weight"].to_numpy() for d in rounds])
+    if y.sum() < MIN_POSITIVES:
+        raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
+    return fit_booster(x, y, w)
+
+
+def _promote(
+    registry: Registry,
+    registered: RegisteredModel,
+    valid: RoundData,
+    force: bool,
+) -> tuple[bool, str]:
+    """Compare with the serving model on the same validation round, then promote or keep.
+
+    The serving model is re-scored on the candidate's validation round only when
+    it was trained before that round began (otherwise it has seen the round's
+    outcomes); then the stored held-out metrics are compared instead.
+    """
+    serving = registry.serving(registered.tier)
+    serving_primary = None
+    if serving is not None and date.fromisoformat(serving.bundle["as_of"]) <= valid.round.as_of:
+        try:
+            old = ScoringModel.load(serving)
+            old_eval = evaluate(old.raw(valid.candidates), valid)
+            serving_primary = old_eval["auc_direct_evidence"] or old_eval["auc_all_candidates"]
+        except SchemaMismatchError:
+            serving_primary = (
+                None  # a different feature set cannot be re-scored; use its stored metric
+            )
+    try:
+        moved = registry.promote(registered, force=force, serving_score=serving_primary)
+    except PromotionRefused as exc:
+        return False, str(exc)
+    return moved, f"{registered.model_id} now serves {registered.tier}."
+
+
+def _round_summary(d: RoundData) -> dict[str, Any]:
+    ex = d.examples
+    return {
+        "as_of": d.round.as_of.isoformat(),
+        "window_end": d.round.window_end.isoformat(),
+        "candidates": len(ex),
+        "by_source": {
+            str(src): {"rows": len(g), "positives": int(g["label"].sum())}
+            for src, g in ex.groupby("source")
+        },
+    }
+
+
+def _importance_by_channel(importance: pd.Series) -> dict[str, float]:
+    total = float(importance.sum()) or 1.0
+    grouped = importance.groupby([channel_of(f) for f in importance.index]).sum() / total
+    return {str(k): round(float(v), 4) for k, v in grouped.sort_values(ascending=False).items()}
+
+
+def _json_params() -> dict[str, Any]:
+    from discovery.model import PARAMS
+
+    return dict(PARAMS)
