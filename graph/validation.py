@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from graph import uscc
 from graph.contract import TABLES, Column, Table
@@ -92,7 +94,7 @@ def read_raw(path: Path) -> pd.DataFrame:
     """The file as a frame; CSV cells stay text so codes keep their leading zeros."""
     try:
         if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
+            frame = _read_parquet(path)
         else:
             frame = pd.read_csv(
                 path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
@@ -107,6 +109,15 @@ def read_raw(path: Path) -> pd.DataFrame:
         raise UnreadableFileError(path, str(exc).strip().splitlines()[0]) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet as a frame; date columns arrive as datetime64 rather than Python date objects."""
+    table = pq.read_table(path)
+    for i, col in enumerate(table.schema):
+        if pa.types.is_date(col.type):
+            table = table.set_column(i, col.name, table.column(i).cast(pa.timestamp("us")))
+    return table.to_pandas()
 
 
 def _rename_aliases(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -157,8 +168,9 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
             values[col.name] = _null_column(col, n)
             continue
         source = raw[col.name].reset_index(drop=True)
-        converted, invalid, why = _convert(col, source)
-        empty = _is_empty(source)
+        text = _text(source) if _is_texty(source) else None
+        converted, invalid, why = _convert(col, source, text)
+        empty = text.isna().to_numpy() if text is not None else source.isna().to_numpy()
         if not col.nullable:
             report(empty, col.name, source, "required value is empty (必填项为空)")
         report(invalid & ~empty, col.name, source, why)
@@ -209,84 +221,98 @@ def _shown(values: pd.Series) -> np.ndarray:
     return values.astype("str").fillna("").to_numpy(dtype=object)
 
 
+def _is_texty(source: pd.Series) -> bool:
+    return source.dtype == object or isinstance(source.dtype, pd.StringDtype)
+
+
 def _text(source: pd.Series) -> pd.Series:
-    """Values as stripped text, with empty cells as missing."""
-    text = source.astype("str").str.strip()
+    """Values as stripped text, with empty cells as missing (computed once per column)."""
+    text = source if isinstance(source.dtype, pd.StringDtype) else source.astype("str")
+    text = text.str.strip()
     return text.mask(text == "")
-
-
-def _is_empty(source: pd.Series) -> np.ndarray:
-    if source.dtype.kind in "OUST" or isinstance(source.dtype, pd.StringDtype):
-        return _text(source).isna().to_numpy()
-    return source.isna().to_numpy()
 
 
 def _null_column(col: Column, n: int) -> pd.Series:
     return pd.Series([None] * n, dtype=CANONICAL_DTYPES[col.kind])
 
 
-def _convert(col: Column, source: pd.Series) -> tuple[pd.Series, np.ndarray, str | pd.Series]:
-    """(converted values, invalid mask, reason) for one column; empty cells are never invalid here."""
+def _convert(
+    col: Column, source: pd.Series, text: pd.Series | None
+) -> tuple[pd.Series, np.ndarray, str | pd.Series]:
+    """(converted values, invalid mask, reason) for one column; empty cells are never invalid here.
+
+    `text` is the column as stripped text when it arrived as text (CSV, or strings in
+    Parquet), else None (native Parquet numbers, dates, booleans).
+    """
     kind = col.kind
+    n = len(source)
+    valid_all = np.zeros(n, dtype=bool)
     if kind == "date":
-        if pd.api.types.is_datetime64_any_dtype(source):
-            out = source.astype("datetime64[us]").dt.normalize()
-            return out, np.zeros(len(source), dtype=bool), ""
-        text = _text(source).str.slice(0, 10).where(_text(source).str.len() <= 10)
-        shaped = text.str.fullmatch(_DATE_SHAPE).fillna(False)
+        if text is None and pd.api.types.is_datetime64_any_dtype(source):
+            return source.astype("datetime64[us]").dt.normalize(), valid_all, ""
+        if text is None:
+            text = _text(source)
+        shaped = text.str.fullmatch(_DATE_SHAPE).fillna(False).to_numpy(dtype=bool)
         out = pd.to_datetime(text.where(shaped), format="%Y-%m-%d", errors="coerce")
-        invalid = out.isna().to_numpy() & _text(source).notna().to_numpy()
+        invalid = out.isna().to_numpy() & text.notna().to_numpy()
         return out.astype("datetime64[us]"), invalid, "not a valid date YYYY-MM-DD (日期无效)"
     if kind in ("int", "decimal"):
-        if pd.api.types.is_numeric_dtype(source) and not pd.api.types.is_bool_dtype(source):
+        if (
+            text is None
+            and pd.api.types.is_numeric_dtype(source)
+            and not pd.api.types.is_bool_dtype(source)
+        ):
             num = source.astype("float64")
+            present = source.notna().to_numpy()
         else:
-            num = pd.to_numeric(_text(source), errors="coerce").astype("float64")
-        present = ~_is_empty(source)
-        invalid = num.isna().to_numpy() & present
-        reason = pd.Series(["not a number (非数字)"] * len(source))
-        finite = num.notna().to_numpy()
+            text = text if text is not None else _text(source)
+            num = pd.to_numeric(text, errors="coerce").astype("float64")
+            present = text.notna().to_numpy()
+        values = num.to_numpy()
+        invalid = np.isnan(values) & present
+        reason = np.full(n, "not a number (非数字)", dtype=object)
+        finite = ~np.isnan(values)
         if kind == "int":
-            frac = finite & (np.floor(num.fillna(0).to_numpy()) != num.fillna(0).to_numpy())
+            frac = finite & (np.floor(np.nan_to_num(values)) != np.nan_to_num(values))
             reason[frac] = "not a whole number (非整数)"
             invalid |= frac
         if col.low is not None:
-            low = finite & (num.fillna(col.low).to_numpy() < col.low)
+            low = finite & (np.nan_to_num(values, nan=col.low) < col.low)
             reason[low] = f"below the minimum {col.low:g} (小于下限)"
             invalid |= low
         if col.high is not None:
-            high = finite & (num.fillna(col.high).to_numpy() > col.high)
+            high = finite & (np.nan_to_num(values, nan=col.high) > col.high)
             reason[high] = f"above the maximum {col.high:g} (超过上限)"
             invalid |= high
         out = num.where(~invalid)
         if kind == "int":
             out = out.round().astype("Int64")
-        return out, invalid, reason
+        return out, invalid, pd.Series(reason)
     if kind == "bool":
-        if pd.api.types.is_bool_dtype(source):
-            return source.astype("boolean"), np.zeros(len(source), dtype=bool), ""
-        text = _text(source).str.lower()
+        if text is None and pd.api.types.is_bool_dtype(source):
+            return source.astype("boolean"), valid_all, ""
+        lowered = (text if text is not None else _text(source)).str.lower()
         out = pd.Series(pd.NA, index=source.index, dtype="boolean")
-        out[text.isin(_TRUE).to_numpy()] = True
-        out[text.isin(_FALSE).to_numpy()] = False
-        invalid = out.isna().to_numpy() & text.notna().to_numpy()
+        out[lowered.isin(_TRUE).to_numpy()] = True
+        out[lowered.isin(_FALSE).to_numpy()] = False
+        invalid = out.isna().to_numpy() & lowered.notna().to_numpy()
         return out, invalid, "not true or false (布尔值无效)"
-    text = _text(source)
+    text = text if text is not None else _text(source)
     present = text.notna().to_numpy()
     if kind == "uscc":
         ok = uscc.valid_mask(text)
         invalid = present & ~ok
-        reasons = pd.Series([""] * len(source), dtype=object)
+        reasons = np.full(n, "", dtype=object)
         if invalid.any():
             reasons[invalid] = [uscc.reason(v) for v in source.astype("str").to_numpy()[invalid]]
-        return text, invalid, reasons
+        return text, invalid, pd.Series(reasons)
     if kind == "enum":
         invalid = present & ~text.isin(col.values).to_numpy()
         return text, invalid, f"not one of {', '.join(col.values)} (取值不在允许范围)"
     if col.pattern:
         invalid = present & ~text.str.fullmatch(col.pattern).fillna(False).to_numpy(dtype=bool)
         return text, invalid, f"does not match the pattern {col.pattern} (格式错误)"
-    return text, np.zeros(len(source), dtype=bool), ""
+    return text, valid_all, ""
 
 
 CANONICAL_DTYPES: dict[str, str] = {
