@@ -68,6 +68,27 @@ def _names(codes: pd.Series, names: pd.Series) -> str:
     return "、".join(shown)
 
 
+_EMPTY = pd.DataFrame(
+    {
+        c: pd.Series(dtype=object)
+        for c in (
+            "customer_uscc",
+            "investor_type",
+            "investor_name",
+            "invested_on",
+            "name",
+            "awarded_on",
+            "program",
+        )
+    }
+)
+
+
+def _by_company(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
+    """The rows of `frame` split by company, in one pass."""
+    return {str(code): rows for code, rows in frame.groupby(column, sort=False)}
+
+
 class Evidence:
     """Facts about a few companies at `as_of`, gathered once for all their sentences."""
 
@@ -136,7 +157,7 @@ class Evidence:
         return None
 
     def _equity(self, code: str, f: pd.Series) -> str | None:
-        rows = self.investments.loc[self.investments["investee_uscc"] == code]
+        rows = self.investments.get(code, _EMPTY)
         if rows.empty:
             return None
         order = (
@@ -148,7 +169,7 @@ class Evidence:
         zh = INVESTOR_TYPES_ZH.get(kind, "投资方")
         more = f"等{len(rows)}轮投资" if len(rows) > 1 else ""
         return (
-            f"{year}年获{zh}{best['investor_name']}投资{more} "
+            f"{year}年获{zh}「{best['investor_name']}」投资{more} "
             f"(backed by {kind.replace('_', ' ')} {best['investor_name']} in {year}"
             f"{f', {len(rows)} rounds in all' if len(rows) > 1 else ''})"
         )
@@ -164,18 +185,18 @@ class Evidence:
         )
 
     def _awards(self, code: str, f: pd.Series) -> str | None:
-        rows = self.awards.loc[self.awards["uscc"] == code]
+        rows = self.awards.get(code, _EMPTY)
         if rows.empty:
             return None
         top = rows.iloc[0]
         year = pd.Timestamp(top["awarded_on"]).year
         return (
-            f"{year}年获{top['name']}等{len(rows)}项奖励 "
+            f"{year}年获「{top['name']}」等{len(rows)}项奖励 "
             f"(won {top['name']} in {year}; {len(rows)} award(s) in all)"
         )
 
     def _talent(self, code: str, f: pd.Series) -> str | None:
-        rows = self.talents.loc[self.talents["uscc"] == code]
+        rows = self.talents.get(code, _EMPTY)
         if rows.empty:
             return None
         programs = "、".join(rows["program"].drop_duplicates().head(SHOWN_NAMES))

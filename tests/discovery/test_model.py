@@ -1,0 +1,157 @@
+"""Training, calibration, the registry's refusals and the model card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from discovery import model as model_module
+from discovery.criteria import load_criteria
+from discovery.model import ScoringModel
+from discovery.quality import ESTIMATE_COLUMN
+from discovery.registry import PromotionRefused, Registry, SchemaMismatchError
+from discovery.training import train_tier
+from graph.errors import UsageError
+from tests.discovery.conftest import AS_OF, TrainedWorld
+
+
+def test_card_reports_validation_on_a_held_out_round(trained_world: TrainedWorld) -> None:
+    for tier, result in trained_world.results.items():
+        card = result.card
+        valid = card["validation_round"]["as_of"]
+        assert all(r["as_of"] < valid for r in card["train_rounds"])
+        m = card["metrics"]
+        assert 0.5 < m["model"]["auc_direct_evidence"] <= 1.0
+        assert set(m["model"]["at_k"]) >= {"10", "50"}
+        assert card["criteria_version"] == trained_world.criteria.version
+        assert "ownership" in card["fairness"] and "province" in card["fairness"]
+        assert not any("ownership" in f for f in result.model.bundle["schema"]["names"])
+        md = (result.model.path / "card.md").read_text(encoding="utf-8")
+        assert "Fairness audit" in md and "unlabeled" in md and tier in md
+
+
+def test_quality_estimate_tracks_the_published_score(trained_world: TrainedWorld) -> None:
+    snap = trained_world.snapshots(AS_OF)
+    known = snap["std_quality_score"].notna()
+    assert known.sum() > 50
+    r = np.corrcoef(snap.loc[known, "std_quality_score"], snap.loc[known, ESTIMATE_COLUMN])[0, 1]
+    assert r > 0.6
+    assert snap[ESTIMATE_COLUMN].notna().all()
+
+
+def test_probabilities_are_calibrated_and_monotone(trained_world: TrainedWorld) -> None:
+    reg = trained_world.registry
+    scorer = ScoringModel.load(reg.serving("specialized_sme"))
+    assert scorer.calibration.fitted
+    raw = np.linspace(0.01, 0.99, 50)
+    p = scorer.calibration(raw)
+    assert (np.diff(p) > 0).all() and (p > 0).all() and (p < 1).all()
+
+
+def test_schema_mismatch_is_refused_plainly(trained_world: TrainedWorld, tmp_path: Path) -> None:
+    reg = trained_world.registry
+    serving = reg.serving("little_giant")
+    scorer = ScoringModel.load(serving)
+    snap = trained_world.snapshots(AS_OF).head(20)
+    with pytest.raises(SchemaMismatchError, match=r"chain_pagerank.*retrain"):
+        scorer.probability(snap.drop(columns=["chain_pagerank"]))
+    numeric_profile = snap.assign(profile_province=1.0)
+    with pytest.raises(SchemaMismatchError, match="profile_province"):
+        scorer.probability(numeric_profile)
+    # a bundle whose schema does not match its booster is refused on load
+    tampered = tmp_path / "tampered"
+    reg_copy = Registry(tampered)
+    bundle = json.loads((serving.path / "bundle.json").read_text(encoding="utf-8"))
+    bundle["schema"]["names"] = list(reversed(bundle["schema"]["names"]))
+    bad = reg_copy.register(
+        "little_giant", serving.booster_path.read_text(encoding="utf-8"), bundle, ""
+    )
+    with pytest.raises(SchemaMismatchError, match="stored schema"):
+        ScoringModel.load(bad)
+
+
+def test_a_worse_model_never_replaces_the_serving_one(
+    trained_world: TrainedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = trained_world
+    before = w.registry.serving("little_giant")
+    # a handicapped recipe: two trees instead of hundreds
+    monkeypatch.setattr(model_module, "NUM_ROUNDS", 2)
+    monkeypatch.setitem(model_module.PARAMS, "num_leaves", 2)
+    result = train_tier(
+        w.store, "little_giant", AS_OF, w.criteria, w.registry, snapshots=w.snapshots
+    )
+    assert not result.promoted
+    assert "does not serve" in result.message
+    assert w.registry.serving("little_giant").model_id == before.model_id
+    assert result.model.model_id in {m.model_id for m in w.registry.list("little_giant")}
+    # forced, it serves; promoting the old one back is an explicit act too
+    assert w.registry.promote(result.model, force=True)
+    assert w.registry.serving("little_giant").model_id == result.model.model_id
+    with pytest.raises(PromotionRefused):
+        w.registry.promote(
+            before, force=False
+        ) if before.primary_metric < result.model.primary_metric else (_ for _ in ()).throw(
+            PromotionRefused("n/a")
+        )
+    w.registry.promote(before, force=True)
+    assert w.registry.serving("little_giant").model_id == before.model_id
+
+
+def test_a_failed_run_leaves_no_model_and_keeps_the_pointer(
+    trained_world: TrainedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = trained_world
+    serving = w.registry.serving("specialized_sme").model_id
+    count = len(w.registry.list("specialized_sme"))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("discovery.registry.fsync_tree", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        train_tier(w.store, "specialized_sme", AS_OF, w.criteria, w.registry, snapshots=w.snapshots)
+    assert len(w.registry.list("specialized_sme")) == count
+    assert w.registry.serving("specialized_sme").model_id == serving
+    tier_dir = w.registry.root / "specialized_sme"
+    assert not [p for p in tier_dir.iterdir() if p.name.startswith(".staging")]
+
+
+def test_criteria_file_values_and_refusals(tmp_path: Path) -> None:
+    c = load_criteria()
+    lg = {t.id: t for t in c.thresholds_for("little_giant")}
+    assert (lg["lg_revenue"].value, lg["lg_rd_two_years"].value, lg["lg_class_one_ip"].value) == (
+        5000,
+        1200,
+        4,
+    )
+    assert lg["lg_quality_score"].value == 60 and all(t.basis == "policy" for t in lg.values())
+    assert {t.basis for t in c.thresholds_for("specialized_sme")} == {"policy", "assumption"}
+    assert c.rung("little_giant").from_tiers == ("specialized_sme",)
+    text = (Path(__file__).parents[2] / "discovery" / "criteria" / "2026.yaml").read_text(
+        encoding="utf-8"
+    )
+    edited = tmp_path / "c.yaml"
+    edited.write_text(text.replace("value: 5000", "value: 6000"), encoding="utf-8")
+    assert {t.id: t for t in load_criteria(edited).thresholds}["lg_revenue"].value == 6000
+    edited.write_text(
+        text.replace(
+            "kinds: [abnormal_operations, serious_dishonesty]", "kinds: [abnormal_operations]"
+        )
+    )
+    with pytest.raises(UsageError, match="barring kinds"):
+        load_criteria(edited)
+    with pytest.raises(UsageError, match="Unknown tier"):
+        c.rung("giant")
+
+
+def test_training_refuses_a_future_date(trained_world: TrainedWorld) -> None:
+    w = trained_world
+    with pytest.raises(UsageError, match="future"):
+        train_tier(
+            w.store, "little_giant", pd.Timestamp("2999-01-01").date(), w.criteria, w.registry
+        )

@@ -1,0 +1,170 @@
+"""Ranked lists: gates first, thresholds never waived, reasons that name real evidence."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from discovery import metrics
+from discovery.labels import gate
+from discovery.ranking import BASE_COLUMNS, rank, write_list
+from features import holds_at
+from graph.errors import UsageError
+from tests.discovery.conftest import AS_OF, TrainedWorld
+
+TOPS = {"specialized_sme": 80, "little_giant": 20}
+
+
+@pytest.fixture(scope="module")
+def lists(trained_world: TrainedWorld) -> dict:
+    w = trained_world
+    return {
+        tier: rank(w.store, tier, AS_OF, w.registry, w.criteria, top=k, features=w.snapshots(AS_OF))
+        for tier, k in TOPS.items()
+    }
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_gate_matches_the_simulators_independent_candidates(
+    trained_world: TrainedWorld, tier: str
+) -> None:
+    w = trained_world
+    gates = gate(w.store, tier, AS_OF, w.criteria)
+    expected = w.truth[f"candidate_{tier}"].reindex(gates.index).fillna(False).astype(bool)
+    assert (gates["eligible"] == expected).all()
+    assert gates["eligible"].sum() > 0
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_no_listed_company_may_not_be_invited(
+    trained_world: TrainedWorld, lists: dict, tier: str
+) -> None:
+    w = trained_world
+    frame = lists[tier].frame
+    assert len(frame) == TOPS[tier]
+    assert list(frame.columns[: len(BASE_COLUMNS)]) == BASE_COLUMNS
+    listed = pd.Index(frame["uscc"])
+    held = holds_at(w.store.read("certifications", AS_OF), AS_OF).reindex(listed, fill_value=False)
+    below = ["tech_sme", "innovative_sme"] if tier == "specialized_sme" else ["specialized_sme"]
+    above = ["specialized_sme", "little_giant"] if tier == "specialized_sme" else ["little_giant"]
+    assert held[below].any(axis=1).all()
+    assert not held[above].any(axis=1).any()
+    assert w.truth.loc[listed, f"candidate_{tier}"].all()
+    companies = w.store.read("companies", AS_OF).set_index("uscc").loc[listed]
+    assert (companies["size_class"] != "large").fillna(True).all()
+    # no threshold known to be missed
+    checks = frame[[c for c in frame.columns if c.startswith("check_")]]
+    assert not checks.apply(lambda s: s.str.startswith("未达标")).any().any()
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_scores_are_probabilities_best_first(lists: dict, tier: str) -> None:
+    frame = lists[tier].frame
+    scores = frame["score"].to_numpy()
+    assert ((scores > 0) & (scores < 1)).all()
+    assert (np.diff(scores) <= 0).all()
+    assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_model_beats_the_rules_baseline_against_the_truth(
+    trained_world: TrainedWorld, lists: dict, tier: str
+) -> None:
+    w = trained_world
+    k = TOPS[tier]
+    qualifies = w.truth[f"qualifies_{tier}"]
+    ours = qualifies.loc[lists[tier].frame["uscc"]].mean()
+    gates = gate(w.store, tier, AS_OF, w.criteria)
+    snap = w.snapshots(AS_OF).loc[gates.index[gates["eligible"].to_numpy()]]
+    rules = metrics.precision_recall_at(
+        metrics.rules_score(snap), qualifies.reindex(snap.index).to_numpy(bool), (k,)
+    )[str(k)]["precision"]
+    assert ours > rules, (ours, rules)
+
+
+def test_reasons_name_real_evidence(trained_world: TrainedWorld, lists: dict) -> None:
+    w = trained_world
+    links = w.store.read("supply_links", AS_OF)
+    active = links.loc[
+        (links["end_on"].isna() | (links["end_on"] > pd.Timestamp(AS_OF))).to_numpy()
+    ]
+    names = w.store.read("companies", AS_OF).set_index("name")["uscc"]
+    held = holds_at(w.store.read("certifications", AS_OF), AS_OF)
+    investments = w.store.read("investments", AS_OF)
+    awards = w.store.read("awards", AS_OF)
+    checked = 0
+    counts: list[int] = []
+    for tier in TOPS:
+        for row in lists[tier].frame.itertuples():
+            reasons = row.reasons.split("；")
+            assert 1 <= len(reasons) <= 5, row.reasons
+            counts.append(len(reasons))
+            for reason in reasons:
+                assert re.search(r"[\u4e00-\u9fff]", reason.split(" (")[0]), reason  # Chinese first
+                assert " (" in reason and reason.endswith(")"), reason  # English beside
+                customers = set(active.loc[active["supplier_uscc"] == row.uscc, "customer_uscc"])
+                if m := re.match(r'供应(\d+)家专精特新"小巨人"企业：([^ ]+) ', reason):
+                    for name in m.group(2).split("、"):
+                        code = names[name]
+                        assert code in customers and held.loc[code, "little_giant"], reason
+                    checked += 1
+                if m := re.match(r"为(\d+)家链主（大型）企业供货：([^ ]+) ", reason):
+                    assert int(m.group(1)) >= 1
+                    for name in m.group(2).split("、"):
+                        assert names[name] in customers, reason
+                    checked += 1
+                if m := re.match(r"\d{4}年获\w+「(.+?)」投资", reason):
+                    mine = investments.loc[
+                        investments["investee_uscc"] == row.uscc, "investor_name"
+                    ]
+                    assert m.group(1) in set(mine), reason
+                    checked += 1
+                if m := re.match(r"(\d{4})年获「(.+?)」等(\d+)项奖励", reason):
+                    mine = awards.loc[awards["uscc"] == row.uscc]
+                    assert m.group(2) in set(mine["name"]) and int(m.group(3)) == len(mine), reason
+                    checked += 1
+    assert checked >= 20
+    # three to five reasons for nearly every listed company
+    assert np.mean(np.array(counts) >= 3) >= 0.9, counts
+
+
+def test_region_filter_and_outputs(trained_world: TrainedWorld, tmp_path) -> None:
+    w = trained_world
+    full = rank(
+        w.store,
+        "specialized_sme",
+        AS_OF,
+        w.registry,
+        w.criteria,
+        top=100_000,
+        features=w.snapshots(AS_OF),
+    )
+    province = full.frame["region_code"].str.slice(0, 2).value_counts().index[0]
+    part = rank(
+        w.store,
+        "specialized_sme",
+        AS_OF,
+        w.registry,
+        w.criteria,
+        top=100_000,
+        region=province,
+        features=w.snapshots(AS_OF),
+    )
+    assert part.frame["region_code"].str.startswith(province).all()
+    assert set(part.frame["uscc"]) == set(
+        full.frame.loc[full.frame["region_code"].str.startswith(province), "uscc"]
+    )
+    csv = write_list(part, tmp_path / "list.csv")
+    back = pd.read_csv(csv, dtype={"uscc": str, "region_code": str})
+    assert back["uscc"].tolist() == part.frame["uscc"].tolist()
+    xlsx = write_list(part, tmp_path / "list.xlsx")
+    sheets = pd.read_excel(xlsx, sheet_name=None, dtype=str)
+    assert list(sheets) == ["邀请名单 list", "字段说明 columns", "概况 about"]
+    assert sheets["邀请名单 list"]["region_code"].str.startswith(province).all()
+    with pytest.raises(UsageError, match="region"):
+        rank(w.store, "specialized_sme", AS_OF, w.registry, w.criteria, top=5, region="4a")
+    with pytest.raises(UsageError, match=r"\.csv or \.xlsx"):
+        write_list(part, tmp_path / "list.json")
