@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: simulate a world, ingest it, show what the store holds.
+# The main job on the embedded default: simulate a world, ingest it, train a model per
+# tier as of the decision date, and write the ranked invitation lists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export DISCOVERY_HOME=${DISCOVERY_HOME:-.discovery}
 COMPANIES=${COMPANIES:-20000}
 SEED=${SEED:-7}
+AS_OF=${AS_OF:-2025-12-31}
 WORLD=${WORLD:-$DISCOVERY_HOME/world}
-.venv/bin/discovery simulate --companies "$COMPANIES" --seed "$SEED" --out "$WORLD/data" --truth "$WORLD/truth.csv"
-.venv/bin/discovery ingest --data "$WORLD/data"
-.venv/bin/discovery status
+OUT=${OUT:-$DISCOVERY_HOME/lists}
+run() { .venv/bin/discovery "$@"; }
+run simulate --companies "$COMPANIES" --seed "$SEED" --out "$WORLD/data" --truth "$WORLD/truth.csv"
+run ingest --data "$WORLD/data"
+run status
+for tier in specialized_sme little_giant; do
+  run train --as-of "$AS_OF" --tier "$tier"
+done
+run rank --as-of "$AS_OF" --tier specialized_sme --top 200 --out "$OUT/specialized_sme.xlsx"
+run rank --as-of "$AS_OF" --tier little_giant --top 50 --out "$OUT/little_giant.csv"

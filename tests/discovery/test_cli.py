@@ -94,3 +94,44 @@ def test_status_of_an_empty_home(home: Path) -> None:
     info = status_json()
     assert info["store"]["kind"] == "embedded"
     assert set(info["store"]["tables"].values()) == {0}
+
+
+def test_simulated_world_passes_the_contract_and_five_broken_rows_are_rejected(
+    home: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from graph.validation import read_directory
+
+    data, truth = tmp_path / "D", tmp_path / "T.csv"
+    result = runner.invoke(
+        app, ["simulate", "--companies", "4000", "--seed", "5", "--out", str(data), "--truth", str(truth)]
+    )
+    assert result.exit_code == 0, result.output
+    assert truth.is_file() and not (data / "T.csv").exists()
+    batch = read_directory(data)
+    assert batch.rejects.empty
+    assert len(batch.tables["companies"].frame) == 4000
+
+    broken = tmp_path / "broken"
+    shutil.copytree(data, broken)
+    edits = {
+        ("companies.csv", 10, "uscc"): lambda v: v[:17] + ("0" if v[17] != "0" else "1"),
+        ("financials.csv", 20, "reported_on"): lambda v: "2023-02-30",
+        ("patents.csv", 30, "ip_type"): lambda v: "trade_secret",
+        ("supply_links.csv", 40, "customer_uscc"): lambda v: v[:12],
+        ("investments.csv", 50, "amount_wan"): lambda v: "五百万",
+    }
+    for (file, line, column), change in edits.items():
+        frame = pd.read_csv(broken / file, dtype=str, keep_default_na=False)
+        frame.loc[line - 2, column] = change(frame.loc[line - 2, column])
+        frame.to_csv(broken / file, index=False)
+    result = runner.invoke(app, ["ingest", "--data", str(broken)])
+    assert result.exit_code == 0, result.output
+    rejects = pd.read_csv(home / "rejects.csv", dtype=str, keep_default_na=False)
+    got = {(f, int(n), c) for f, n, c in rejects[["file", "line", "column"]].itertuples(index=False)}
+    assert got == set(edits)
+    counts = status_json()["store"]["tables"]
+    assert counts["companies"] == 3999
+    assert counts["supply_links"] == batch.summary()["supply_links"]["loaded"] - 1
+    assert counts["patents"] == batch.summary()["patents"]["loaded"] - 1
