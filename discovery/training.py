@@ -57,6 +57,9 @@ class TrainResult:
     promoted: bool
     message: str
     card: dict[str, Any]
+    #: the validation round's candidates scored by the held-out model (never trained on
+    #: the round): label, source, raw score, calibrated probability — indexed by uscc
+    validation: pd.DataFrame | None = None
 
 
 class SnapshotCache:
@@ -130,10 +133,14 @@ def train_tier(
     *,
     n_rounds: int = DEFAULT_ROUNDS,
     force: bool = False,
+    promote: bool = True,
     snapshots: SnapshotCache | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Train a model for `tier` from the facts known at `as_of`; register it; promote it if not worse."""
+    """Train a model for `tier` from the facts known at `as_of`; register it; promote it if not worse.
+
+    With `promote=False` the model is registered but the serving pointer is left alone.
+    """
     criteria.rung(tier)
     if as_of > date.today():
         raise UsageError(f"--as-of {as_of} is in the future.")
@@ -211,8 +218,17 @@ def train_tier(
         "as_of": as_of.isoformat(),
     }
     registered = registry.register(tier, booster.model_to_string(), bundle, render_card(card))
-    promoted, message = _promote(registry, registered, valid, force)
-    return TrainResult(registered, promoted, message, card)
+    if promote:
+        promoted, message = _promote(registry, registered, valid, force)
+    else:
+        promoted, message = (
+            False,
+            f"{registered.model_id} is registered; not promoted (promote=False).",
+        )
+    scored = valid.examples[["label", "source"]].assign(
+        raw=raw_valid, probability=calibration(raw_valid)
+    )
+    return TrainResult(registered, promoted, message, card, scored)
 
 
 def _fit(schema: FeatureSchema, rounds: list[RoundData]) -> lgb.Booster:
