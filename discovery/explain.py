@@ -63,9 +63,8 @@ def channel_contributions(contrib: pd.DataFrame) -> pd.DataFrame:
     return contrib[features].T.groupby(channels.to_numpy()).sum().T
 
 
-def _names(codes: pd.Series, names: pd.Series) -> str:
-    shown = [str(n) for n in names.loc[names.index.intersection(codes)].head(SHOWN_NAMES)]
-    return "、".join(shown)
+def _names(codes: pd.Series, names: dict[str, str]) -> str:
+    return "、".join(names.get(str(c), str(c)) for c in codes.head(SHOWN_NAMES))
 
 
 _EMPTY = pd.DataFrame(
@@ -96,26 +95,29 @@ class Evidence:
         self.as_of = as_of
         self.codes = codes
         self.features = features
-        companies = store.read("companies", as_of)
-        self.names = pd.Series(companies["name"].to_numpy(), index=companies["uscc"].to_numpy())
-        self.size = pd.Series(
-            companies["size_class"].to_numpy(), index=companies["uscc"].to_numpy()
-        )
         cut = pd.Timestamp(as_of)
         links = store.read("supply_links", as_of)
         active = links["end_on"].isna() | (links["end_on"] > cut)
-        self.sales = links.loc[active.to_numpy() & links["supplier_uscc"].isin(codes).to_numpy()]
+        sales = links.loc[active.to_numpy() & links["supplier_uscc"].isin(codes).to_numpy()]
+        self.customers = _by_company(sales, "supplier_uscc")
+        # names and sizes of the listed companies' customers only, as plain look-ups
+        companies = store.read("companies", as_of)
+        near = companies.loc[companies["uscc"].isin(sales["customer_uscc"]).to_numpy()]
+        self.names = dict(zip(near["uscc"], near["name"], strict=True))
+        self.large = set(near.loc[(near["size_class"] == "large").fillna(False).to_numpy(), "uscc"])
         invest = store.read("investments", as_of)
-        self.investments = invest.loc[invest["investee_uscc"].isin(codes).to_numpy()].sort_values(
-            "invested_on", ascending=False
+        invest = invest.loc[invest["investee_uscc"].isin(codes).to_numpy()]
+        self.investments = _by_company(
+            invest.sort_values("invested_on", ascending=False), "investee_uscc"
         )
         awards = store.read("awards", as_of)
-        self.awards = awards.loc[awards["uscc"].isin(codes).to_numpy()].sort_values(
-            "awarded_on", ascending=False
-        )
+        awards = awards.loc[awards["uscc"].isin(codes).to_numpy()]
+        self.awards = _by_company(awards.sort_values("awarded_on", ascending=False), "uscc")
         talents = store.read("talents", as_of)
         on = talents["left_on"].isna() | (talents["left_on"] > cut)
-        self.talents = talents.loc[on.to_numpy() & talents["uscc"].isin(codes).to_numpy()]
+        self.talents = _by_company(
+            talents.loc[on.to_numpy() & talents["uscc"].isin(codes).to_numpy()], "uscc"
+        )
         from features.status import holds_at
 
         held = holds_at(store.read("certifications", as_of), as_of)
@@ -126,12 +128,10 @@ class Evidence:
         return getattr(self, f"_{channel}")(code, self.features.loc[code])
 
     def _supply_chain(self, code: str, f: pd.Series) -> str | None:
-        customers = self.sales.loc[
-            self.sales["supplier_uscc"] == code, "customer_uscc"
-        ].drop_duplicates()
+        customers = self.customers.get(code, _EMPTY)["customer_uscc"].drop_duplicates()
         lg = customers[customers.isin(self.little_giants)]
         ss = customers[customers.isin(self.specialized)]
-        leaders = customers[customers.map(self.size).eq("large").fillna(False).to_numpy(dtype=bool)]
+        leaders = customers[customers.isin(self.large)]
         if len(lg):
             return (
                 f'供应{len(lg)}家专精特新"小巨人"企业：{_names(lg, self.names)} '
