@@ -24,8 +24,9 @@ from discovery.card import render_card
 from discovery.criteria import Criteria
 from discovery.explain import channel_of
 from discovery.labels import EVIDENCE_WEIGHT, UNLABELED_WEIGHT, Round, examples, past_rounds
-from discovery.model import Calibration, FeatureSchema, ScoringModel, fit_booster, snapshot
+from discovery.model import Calibration, FeatureSchema, ScoringModel, fit_booster
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
+from discovery.snapshots import SnapshotCache
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import DiscoveryError, UsageError
 from graph.store import Store
@@ -60,20 +61,6 @@ class TrainResult:
     #: the validation round's candidates scored by the held-out model (never trained on
     #: the round): label, source, raw score, calibrated probability — indexed by uscc
     validation: pd.DataFrame | None = None
-
-
-class SnapshotCache:
-    """Feature snapshots per date, shared by the tiers trained in one session."""
-
-    def __init__(self, store: Store, criteria: Criteria) -> None:
-        self.store = store
-        self.criteria = criteria
-        self._frames: dict[date, pd.DataFrame] = {}
-
-    def __call__(self, as_of: date) -> pd.DataFrame:
-        if as_of not in self._frames:
-            self._frames[as_of] = snapshot(self.store, as_of, self.criteria)
-        return self._frames[as_of]
 
 
 def collect_rounds(

@@ -155,3 +155,32 @@ def test_training_refuses_a_future_date(trained_world: TrainedWorld) -> None:
         train_tier(
             w.store, "little_giant", pd.Timestamp("2999-01-01").date(), w.criteria, w.registry
         )
+
+
+def test_snapshots_on_disk_read_back_identical_and_follow_the_data(
+    trained_world: TrainedWorld, tmp_path: Path
+) -> None:
+    from discovery.snapshots import SnapshotCache
+    from graph.embedded import EmbeddedStore
+    from graph.validation import read_directory
+
+    w = trained_world
+    first = SnapshotCache(w.store, w.criteria, tmp_path / "cache")
+    built = first(AS_OF)
+    again = SnapshotCache(w.store, w.criteria, tmp_path / "cache")(AS_OF)
+    pd.testing.assert_frame_equal(again, built)
+    pd.testing.assert_frame_equal(built, w.snapshots(AS_OF))
+    # another store content gets its own folder; the old one is dropped
+    other = EmbeddedStore(tmp_path / "other")
+    other.load(read_directory(w.data))
+    assert other.fingerprint() == w.store.fingerprint()
+    companies = pd.read_csv(w.data / "companies.csv", dtype=str, keep_default_na=False)
+    companies.loc[0, "name"] = "改名后的企业有限公司"
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    companies.to_csv(edited / "companies.csv", index=False)
+    other.load(read_directory(edited))
+    changed = SnapshotCache(other, w.criteria, tmp_path / "cache")
+    changed(AS_OF)
+    folders = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    assert len(folders) == 1 and folders[0].name.startswith(other.fingerprint())

@@ -1,0 +1,82 @@
+"""Feature snapshots per date, kept in memory and (optionally) on disk.
+
+Training needs the snapshots of five past dates and ranking the one of today;
+each CLI call is its own process, so without a disk cache every call would
+rebuild them. A cached snapshot is keyed by everything it depends on: the
+store's content fingerprint, the criteria version and the code that computes
+features, so a new load, new criteria or new code never reads a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+import features
+from discovery import model, quality
+from discovery.criteria import Criteria
+from discovery.model import snapshot
+from graph.store import Store
+
+
+@cache
+def code_fingerprint() -> str:
+    """A digest of the source of the feature families and of the snapshot code."""
+    digest = hashlib.sha256()
+    paths = sorted(Path(features.__file__).parent.glob("*.py"))
+    for path in [*paths, Path(quality.__file__), Path(model.__file__)]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+class SnapshotCache:
+    """Feature snapshots per date; shared by every tier trained or ranked with it."""
+
+    def __init__(self, store: Store, criteria: Criteria, directory: Path | None = None) -> None:
+        self.store = store
+        self.criteria = criteria
+        self.directory = Path(directory) if directory else None
+        self._frames: dict[date, pd.DataFrame] = {}
+        self._key: str | None = None
+
+    def _folder(self) -> Path:
+        assert self.directory is not None
+        if self._key is None:
+            self._key = f"{self.store.fingerprint()}-{self.criteria.version}-{code_fingerprint()}"
+        return self.directory / self._key
+
+    def __call__(self, as_of: date) -> pd.DataFrame:
+        if as_of in self._frames:
+            return self._frames[as_of]
+        frame = self._read(as_of) if self.directory else None
+        if frame is None:
+            frame = snapshot(self.store, as_of, self.criteria)
+            if self.directory:
+                self._write(as_of, frame)
+        self._frames[as_of] = frame
+        return frame
+
+    def _read(self, as_of: date) -> pd.DataFrame | None:
+        path = self._folder() / f"{as_of.isoformat()}.parquet"
+        if not path.is_file():
+            return None
+        return pd.read_parquet(path)
+
+    def _write(self, as_of: date, frame: pd.DataFrame) -> None:
+        folder = self._folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        # snapshots of older data or code are never read again
+        for other in self.directory.iterdir() if self.directory else ():
+            if other.is_dir() and other != folder:
+                shutil.rmtree(other, ignore_errors=True)
+        path = folder / f"{as_of.isoformat()}.parquet"
+        tmp = folder / f".{as_of.isoformat()}.{os.getpid()}.tmp"
+        frame.to_parquet(tmp)
+        os.replace(tmp, path)
