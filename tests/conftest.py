@@ -8,6 +8,8 @@ import pytest
 
 from tests.factories import tiny_world
 
+pytest_plugins = ["tests.neo4j_server"]
+
 
 @pytest.fixture
 def tiny_dir(tmp_path: Path) -> Path:

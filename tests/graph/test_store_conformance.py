@@ -94,3 +94,63 @@ def test_a_later_load_updates_rows_by_natural_key(store: Store, tmp_path: Path) 
 def test_unknown_table_is_a_plain_error(store: Store) -> None:
     with pytest.raises(UsageError, match="no table 'patent'"):
         store.read("patent", AS_OF)
+
+
+class Interrupted(Exception):
+    """Stands for a crash, a lost connection or Ctrl-C in the middle of a load."""
+
+
+def test_an_interrupted_load_completes_when_rerun(store: Store, tiny_dir: Path) -> None:
+    batch = read_directory(tiny_dir)
+    calls = 0
+
+    def crash_on_the_fifth_step(step: str, done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            raise Interrupted(step)
+
+    with pytest.raises(Interrupted):
+        store.load(batch, progress=crash_on_the_fifth_step)
+    assert store.load(read_directory(tiny_dir)).changed
+    assert store.counts() == {n: len(batch.tables[n].frame) for n in TABLES}
+    for name in TABLES:
+        expected = sort_by_key(TABLES[name], batch.tables[name].frame)
+        pd.testing.assert_frame_equal(store.read(name), expected, obj=name)
+    assert not store.load(read_directory(tiny_dir)).changed
+
+
+def test_counterparties_are_kept_but_are_not_companies(store: Store, tiny_dir: Path) -> None:
+    store.load(read_directory(tiny_dir))
+    companies = set(store.read("companies")["uscc"])
+    links = store.read("supply_links")
+    outsiders = set(links["customer_uscc"]) - companies
+    assert len(outsiders) == 1  # the counterparty with no profile
+    assert store.counts()["companies"] == 12
+
+
+def test_a_later_load_can_blank_a_value_and_move_a_row(store: Store, tmp_path: Path) -> None:
+    tables = tiny_tables()
+    store.load(read_directory(write_tables(tables, tmp_path / "a")))
+    patents = tables["patents"].iloc[[0]].copy()
+    patents.loc[patents.index[0], "granted_on"] = ""  # the grant was recorded by mistake
+    invitations = tables["invitations"].copy()
+    invitations.loc[0, ["uscc", "tier"]] = [tables["companies"].loc[4, "uscc"], "little_giant"]
+    companies = tables["companies"].copy()
+    companies.loc[0, ["main_product", "region_code"]] = ["", "440306"]
+    update = {"companies": companies, "patents": patents, "invitations": invitations}
+    assert store.load(read_directory(write_tables(update, tmp_path / "b"))).changed
+
+    assert store.counts()["patents"] == len(tables["patents"])
+    first = (
+        store.read("patents")
+        .set_index(["ip_id", "uscc"])
+        .loc[(patents["ip_id"].iloc[0], patents["uscc"].iloc[0])]
+    )
+    assert pd.isna(first["granted_on"])
+    moved = store.read("invitations")
+    assert len(moved) == 1
+    assert moved.loc[0, ["uscc", "tier"]].tolist() == invitations.loc[0, ["uscc", "tier"]].tolist()
+    profile = store.read("companies").set_index("uscc").loc[companies.loc[0, "uscc"]]
+    assert pd.isna(profile["main_product"])
+    assert profile["region_code"] == "440306"
