@@ -92,25 +92,15 @@ def stage_features(companies: int, seed: int, workdir: Path, as_of: date) -> dic
     }
 
 
-def stage_networkx(companies: int, seed: int, workdir: Path, as_of: date) -> dict:
+def networkx_supply_chain(store, as_of: date):
+    """The `chain_*` graph columns the straightforward way: a networkx DiGraph and
+    per-company neighbourhoods (indexed by uscc, in `companies` order). The reference
+    the vectorised `features.supply_chain` is checked against; benchmarks/run.py reuses it."""
     import networkx as nx
-    import numpy as np
     import pandas as pd
 
-    from features import build_features, holds_at
-    from graph.contract import TIERS
-    from graph.embedded import EmbeddedStore
+    from features import holds_at
 
-    store = EmbeddedStore(workdir / f"world_{companies}_{seed}" / "store")
-    for name in ("companies", "supply_links", "certifications", "investments"):
-        store.read(name, None)
-
-    t0 = time.perf_counter()
-    ours = build_features(store, as_of, families=["supply_chain"]).set_index("uscc")
-    ours_s = time.perf_counter() - t0
-
-    # -- the straightforward way: a networkx DiGraph and per-company neighbourhoods --------
-    t0 = time.perf_counter()
     comp = store.read("companies", as_of)
     known = store.read("supply_links", as_of)
     links = known[known["end_on"].isna() & (known["supplier_uscc"] != known["customer_uscc"])]
@@ -151,8 +141,31 @@ def stage_networkx(companies: int, seed: int, workdir: Path, as_of: date) -> dic
         )
         row["chain_pagerank"] = rank[code] * n_nodes
         rows.append(row)
-    ref = pd.DataFrame(rows, index=comp["uscc"])
+    return pd.DataFrame(rows, index=comp["uscc"])
+
+
+def stage_networkx(companies: int, seed: int, workdir: Path, as_of: date) -> dict:
+    import numpy as np
+
+    from features import build_features
+    from graph.contract import TIERS
+    from graph.embedded import EmbeddedStore
+
+    store = EmbeddedStore(workdir / f"world_{companies}_{seed}" / "store")
+    for name in ("companies", "supply_links", "certifications", "investments"):
+        store.read(name, None)
+
+    t0 = time.perf_counter()
+    ours = build_features(store, as_of, families=["supply_chain"]).set_index("uscc")
+    ours_s = time.perf_counter() - t0
+
+    # -- the straightforward way: a networkx DiGraph and per-company neighbourhoods --------
+    t0 = time.perf_counter()
+    ref = networkx_supply_chain(store, as_of)
     nx_s = time.perf_counter() - t0
+    comp = store.read("companies", as_of)
+    known = store.read("supply_links", as_of)
+    links = known[known["end_on"].isna() & (known["supplier_uscc"] != known["customer_uscc"])]
 
     mismatched = [
         c

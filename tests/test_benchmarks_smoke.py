@@ -1,0 +1,84 @@
+"""benchmarks/run.py: the scoring of lists against the truth, the child runner, the report.
+
+The benchmark itself is not a test (it takes minutes); these check its plumbing only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lists_are_scored_against_the_truth(tmp_path):
+    run = _load()
+    (tmp_path / "truth.csv").write_text(
+        "uscc,qualifies_specialized_sme,qualifies_little_giant\n"
+        "A,true,false\nB,false,false\nC,true,true\nD,true,false\n"
+    )
+    run._write_list(tmp_path, "ours", "specialized_sme", ["C", "B"])
+    run._write_list(tmp_path, "ours", "little_giant", [])
+    got = run.score_lists(tmp_path, ["ours"])["ours"]
+    spec = got["specialized_sme"]
+    assert (spec["hits"], spec["listed"], spec["qualifying"]) == (1, 2, 3)
+    assert spec["precision"] == 0.5 and abs(spec["recall"] - 1 / 3) < 1e-12
+    assert got["little_giant"]["precision"] is None
+
+
+def test_child_reports_time_memory_and_its_json(tmp_path):
+    run = _load()
+    code = "import json; x = bytearray(60 * 2**20); print('noise'); print(json.dumps({'ok': 1}))"
+    res = run.run_child([sys.executable, "-c", code], tmp_path / "c.log", timeout=60)
+    assert res["result"] == {"ok": 1}
+    assert res["peak_rss_mb"] > 60 and res["seconds"] > 0
+    bad = run.run_child([sys.executable, "-c", "raise SystemExit(3)"], tmp_path / "b.log", 60)
+    assert bad["error"].startswith("exit 3")
+
+
+def test_markdown_names_stages_and_pipelines():
+    run = _load()
+    stage = {"seconds": 1.0, "cpu_seconds": 0.9, "peak_rss_mb": 100.0, "result": {}}
+    quality = {"k": 200, "listed": 200, "hits": 50, "qualifying": 100, "precision": 0.25}
+    quality["recall"] = 0.5
+    report = {
+        "created": "now",
+        "machine": {
+            "cpus": 2,
+            "memory_gb": 24,
+            "python": "3.11",
+            "load_average_at_start": [1, 1, 1],
+        },
+        "as_of": "2025-12-31",
+        "seed": 1,
+        "format": "csv",
+        "sizes": [
+            {
+                "companies": 100,
+                "stages": {s: dict(stage) for s in run.OUR_STAGES},
+                "end_to_end": {"stages": ["ingest"], "seconds": 3.0, "peak_rss_mb": 100.0},
+                "peers": {"featuretools": {"skipped": "too slow"}},
+                "pipelines": {
+                    "ours": {
+                        "stages": ["ingest"],
+                        "seconds": 3.0,
+                        "peak_rss_mb": 100.0,
+                        "specialized_sme": quality,
+                        "little_giant": None,
+                    }
+                },
+            }
+        ],
+    }
+    text = run.markdown(json.loads(json.dumps(report)))
+    for word in (*run.OUR_STAGES, "end to end", "skipped: too slow", "0.250 / 0.500 (50/200)"):
+        assert word in text
