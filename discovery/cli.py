@@ -95,6 +95,13 @@ def settings() -> Settings:
     return get_settings()
 
 
+def snapshot_cache(store: Any, criteria: Any, cfg: Settings) -> Any:
+    """Feature snapshots shared by the calls of one state directory (train, then rank)."""
+    from discovery.snapshots import SnapshotCache
+
+    return SnapshotCache(store, criteria, cfg.home / "cache" / "snapshots")
+
+
 @app.command()
 @plain_errors
 def simulate(
@@ -256,15 +263,17 @@ def train(
         raise UsageError("--rounds must be at least 2 (one to learn from, one to validate on).")
     cfg = settings()
     registry = Registry(cfg.home / "models")
+    criteria = default_criteria()
     with open_store(cfg) as store, progress_bar() as update:
         result = train_tier(
             store,
             tier,
             day,
-            default_criteria(),
+            criteria,
             registry,
             n_rounds=rounds,
             force=force,
+            snapshots=snapshot_cache(store, criteria, cfg),
             progress=update,
         )
     m = result.card["metrics"]
@@ -305,15 +314,17 @@ def rank(
             f"--out must end in .csv or .xlsx, not '{out_file.suffix or out_file.name}'."
         )
     cfg = settings()
+    criteria = default_criteria()
     with open_store(cfg) as store:
         ranked = make_list(
             store,
             tier,
             day,
             Registry(cfg.home / "models"),
-            default_criteria(),
+            criteria,
             top=top,
             region=region,
+            features=snapshot_cache(store, criteria, cfg)(day),
         )
     write_list(ranked, out_file)
     s = ranked.summary
@@ -328,6 +339,53 @@ def rank(
         grid.add_row(str(row.rank), str(row.name), str(row.region_code), f"{row.score:.3f}")
     out.print(grid)
     out.print(f"full list written to {out_file}")
+
+
+@app.command()
+@plain_errors
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the HTTP service and the officials' web page (服务)."""
+    import uvicorn
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port must lie between 1 and 65535, not {port}.")
+    # by import string: the CLI never imports the layer above it
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+
+
+keys_app = typer.Typer(
+    help="API keys of the HTTP service (密钥).", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+@plain_errors
+def keys_create(
+    role: Annotated[str, typer.Option(help="official, analyst, platform or admin")],
+    regions: Annotated[
+        str | None,
+        typer.Option(help="officials: region-code prefixes of 2, 4 or 6 digits, comma-separated"),
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="a note on who holds the key")] = None,
+) -> None:
+    """Create an API key and print it once; only its digest is kept (创建密钥)."""
+    from discovery.records import check_regions, create_key, open_records
+
+    prefixes = [p for p in (regions or "").split(",") if p.strip()]
+    check_regions(role, prefixes)
+    records = open_records(settings())
+    try:
+        with records.session() as session:
+            key = create_key(session, role, prefixes, label)
+    finally:
+        records.close()
+    scope = f" for regions {','.join(key.regions)}" if key.regions else ""
+    sys.stderr.write(f"created {key.role} key {key.key_id}{scope}; it is shown only this once:\n")
+    sys.stdout.write(key.secret + "\n")
 
 
 def main() -> None:  # pragma: no cover - console entry point

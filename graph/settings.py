@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     )
     #: rows per UNWIND batch when loading Neo4j
     neo4j_batch_size: int = 10_000
+    #: the transactional store (keys, invitations, audit); None: SQLite at `home/records.db`
+    database_url: str | None = None
 
 
 def get_settings() -> Settings:

@@ -1,0 +1,168 @@
+"""Invitations and their outcomes; recorded outcomes become training labels.
+
+`outcomes_frame` returns them in the contract's `invitations` table format, and
+`load_into_store` upserts that table into a store, where `discovery.labels` reads
+it (approved / rejected outcomes are direct evidence) on the next training run.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from discovery.records.schema import Invitation
+from graph.contract import TABLES
+from graph.errors import DiscoveryError, UsageError
+from graph.store import LoadResult, Store
+from graph.validation import Batch, TableBatch, conform
+
+OUTCOMES: tuple[str, ...] = ("declined", "applied", "approved", "rejected")
+OPEN = ("pending", "applied")
+#: the outcomes that may follow each state (a decision is final)
+NEXT: dict[str, tuple[str, ...]] = {
+    "pending": OUTCOMES,
+    "applied": ("approved", "rejected"),
+}
+CONTRACT_COLUMNS = ["invitation_id", "uscc", "tier", "invited_on", "outcome", "outcome_on"]
+
+
+class InvitationNotFound(DiscoveryError):
+    def __init__(self) -> None:
+        super().__init__("没有这条邀请记录 No such invitation.")
+
+
+class OutcomeConflict(DiscoveryError):
+    def __init__(self, current: str, wanted: str) -> None:
+        allowed = ", ".join(NEXT.get(current, ())) or "nothing (the outcome is final)"
+        super().__init__(
+            f"The invitation is '{current}'; it cannot become '{wanted}'. Allowed next: {allowed}."
+        )
+
+
+def new_invitation_id(invited_on: date) -> str:
+    return f"INV-{invited_on:%Y%m%d}-{secrets.token_hex(5)}"
+
+
+def invite(
+    session: Session,
+    companies: Sequence[tuple[str, str]],
+    tier: str,
+    invited_on: date,
+    invited_by: str,
+    scores: dict[str, tuple[float, str]] | None = None,
+) -> list[Invitation]:
+    """Record invitations for (uscc, region_code) pairs; an open invitation is reused, not doubled."""
+    scores = scores or {}
+    out: list[Invitation] = []
+    for uscc, region_code in companies:
+        existing = session.scalars(
+            select(Invitation).where(
+                Invitation.uscc == uscc,
+                Invitation.tier == tier,
+                Invitation.outcome.in_(OPEN),
+            )
+        ).first()
+        if existing is not None:
+            out.append(existing)
+            continue
+        score, model_id = scores.get(uscc, (None, None))
+        row = Invitation(
+            invitation_id=new_invitation_id(invited_on),
+            uscc=uscc,
+            tier=tier,
+            region_code=region_code,
+            invited_on=invited_on,
+            invited_by=invited_by,
+            score=score,
+            model_id=model_id,
+        )
+        session.add(row)
+        out.append(row)
+    session.commit()
+    return out
+
+
+def get_invitation(session: Session, invitation_id: str) -> Invitation:
+    row = session.get(Invitation, invitation_id)
+    if row is None:
+        raise InvitationNotFound()
+    return row
+
+
+def record_outcome(
+    session: Session, row: Invitation, outcome: str, outcome_on: date, recorded_by: str
+) -> Invitation:
+    """Move an invitation to `outcome` on `outcome_on` (not before it was sent)."""
+    if outcome not in OUTCOMES:
+        raise UsageError(f"Unknown outcome '{outcome}'; use one of: {', '.join(OUTCOMES)}.")
+    if outcome not in NEXT.get(row.outcome, ()):
+        raise OutcomeConflict(row.outcome, outcome)
+    if outcome_on < row.invited_on:
+        raise UsageError(
+            f"outcome_on {outcome_on} is before the invitation was sent ({row.invited_on})."
+        )
+    row.outcome = outcome
+    row.outcome_on = outcome_on
+    row.outcome_by = recorded_by
+    session.commit()
+    return row
+
+
+def list_invitations(
+    session: Session,
+    *,
+    regions: tuple[str, ...] | None = None,
+    tier: str | None = None,
+    uscc: str | None = None,
+    outcome: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Invitation], int]:
+    """Invitations, newest first, within `regions` (prefixes) when given, and their total."""
+    query = select(Invitation)
+    if regions is not None:
+        query = query.where(or_(*[Invitation.region_code.startswith(p) for p in regions]))
+    if tier:
+        query = query.where(Invitation.tier == tier)
+    if uscc:
+        query = query.where(Invitation.uscc == uscc)
+    if outcome:
+        query = query.where(Invitation.outcome == outcome)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Invitation.created_at.desc(), Invitation.invitation_id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), int(total)
+
+
+def outcomes_frame(session: Session) -> pd.DataFrame:
+    """Every recorded invitation as the contract's `invitations` table (canonical dtypes)."""
+    rows = session.execute(
+        select(
+            Invitation.invitation_id,
+            Invitation.uscc,
+            Invitation.tier,
+            Invitation.invited_on,
+            Invitation.outcome,
+            Invitation.outcome_on,
+        ).order_by(Invitation.invitation_id)
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=CONTRACT_COLUMNS)
+    return conform(TABLES["invitations"], frame)
+
+
+def load_into_store(session: Session, store: Store) -> LoadResult:
+    """Upsert the recorded invitations into the store's `invitations` table (labels read it there)."""
+    frame = outcomes_frame(session)
+    table = TABLES["invitations"]
+    batch = Batch(Path("records"))
+    batch.tables["invitations"] = TableBatch(table, Path("records.db"), frame, len(frame), 0)
+    return store.load(batch)
