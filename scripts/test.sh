@@ -7,6 +7,14 @@ set -euo pipefail
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# the browser test drives Debian's Chromium, with CJK fonts so Chinese renders; it fails
+# (never skips) without them, so install them when missing
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    chromium fonts-noto-cjk
+fi
 if [ -f tools/neo4j/build.sh ]; then
   bash tools/neo4j/build.sh
 fi

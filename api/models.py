@@ -1,0 +1,350 @@
+"""Request and response models, one family per entity (Base / Create / Public / …sPublic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Tier = Literal["specialized_sme", "little_giant"]
+Outcome = Literal["declined", "applied", "approved", "rejected"]
+CheckStatus = Literal["met", "not_met", "unknown"]
+USCC_PATTERN = r"^[0-9A-Z]{18}$"
+REGION_PATTERN = r"^\d{2}(\d{2}){0,2}$"
+INDUSTRY_PATTERN = r"^[A-T]\d{0,4}$"
+
+
+class ErrorPublic(BaseModel):
+    """Every error answer: one plain sentence (Chinese first where it is meant for officials)."""
+
+    detail: str = Field(examples=["没有这家企业 No company with this code is known."])
+
+
+# -- ranked lists -------------------------------------------------------------------------
+class ThresholdCheck(BaseModel):
+    id: str
+    label_zh: str
+    label_en: str
+    status: CheckStatus
+    text: str = Field(
+        description="达标 met / 未达标 not met / 未知 unknown, with an estimate if any"
+    )
+
+
+class ThresholdPublic(BaseModel):
+    id: str
+    label_zh: str
+    label_en: str
+    measure: str
+    op: str
+    value: float
+    unit: str
+    basis: str
+
+
+class RankedCompany(BaseModel):
+    rank: int = Field(description="position in the whole list for the tier, best first")
+    uscc: str
+    name: str
+    region_code: str
+    industry_code: str
+    tier: Tier
+    score: float = Field(ge=0, le=1, description="estimated probability of approval")
+    checks: list[ThresholdCheck]
+    quality_score: float | None
+    quality_score_source: str
+    reasons: list[str]
+
+
+class RankedListPublic(BaseModel):
+    tier: Tier
+    tier_zh: str
+    as_of: date
+    model_id: str
+    count: int = Field(description="companies matching the filters (before paging)")
+    limit: int
+    offset: int
+    thresholds: list[ThresholdPublic]
+    data: list[RankedCompany]
+
+
+# -- companies ----------------------------------------------------------------------------
+class CompanyProfile(BaseModel):
+    uscc: str
+    name: str
+    region_code: str
+    industry_code: str
+    established_on: date | None
+    size_class: str | None
+    niche_since: date | None
+    main_product: str | None
+
+
+class TierAssessment(BaseModel):
+    tier: Tier
+    tier_zh: str
+    model_id: str | None
+    eligible: bool = Field(description="passes the gate (ladder, not held, not barred, not large)")
+    gate: dict[str, bool]
+    gate_reasons: list[str]
+    rank: int | None = Field(description="position in the ranked list, if listed")
+    invitable: bool
+    score: float | None
+    checks: list[ThresholdCheck]
+    reasons: list[str]
+    quality_score: float | None
+    quality_score_source: str | None
+
+
+class Counterparty(BaseModel):
+    uscc: str | None = Field(description="absent when the company is outside your regions")
+    name: str
+    region_code: str | None
+    outside_region: bool
+    since: date | None
+    until: date | None
+    amount_wan: float | None
+
+
+class InvestorPublic(BaseModel):
+    investor_id: str | None
+    name: str
+    investor_type: str
+    invested_on: date | None
+    round: str | None
+    amount_wan: float | None
+    equity_pct: float | None
+    outside_region: bool
+
+
+class AwardPublic(BaseModel):
+    name: str
+    level: str
+    category: str | None
+    prize: str | None
+    awarded_on: date | None
+
+
+class TalentPublic(BaseModel):
+    program: str
+    level: str
+    joined_on: date | None
+    left_on: date | None
+
+
+class PatentSummary(BaseModel):
+    total: int
+    class_one: int
+    class_one_granted: int
+    class_one_self_top3: int
+    lapsed: int
+    latest_filed_on: date | None
+
+
+class CertificationPublic(BaseModel):
+    tier: str
+    certified_on: date | None
+    expires_on: date | None
+    revoked_on: date | None
+
+
+class ApplicationPublic(BaseModel):
+    tier: str
+    applied_on: date | None
+    decided_on: date | None
+    outcome: str
+
+
+class FinancialPublic(BaseModel):
+    year: int
+    reported_on: date | None
+    revenue_wan: float | None
+    rd_expense_wan: float | None
+    net_profit_wan: float | None
+    employees: int | None
+    rd_staff: int | None
+
+
+class EvidencePublic(BaseModel):
+    customers: list[Counterparty]
+    customers_total: int
+    suppliers: list[Counterparty]
+    suppliers_total: int
+    investors: list[InvestorPublic]
+    awards: list[AwardPublic]
+    talents: list[TalentPublic]
+    patents: PatentSummary
+    certifications: list[CertificationPublic]
+    applications: list[ApplicationPublic]
+    financials: list[FinancialPublic]
+
+
+# -- invitations --------------------------------------------------------------------------
+class InvitationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tier: Tier
+    uscc: list[str] = Field(min_length=1, max_length=200, description="companies to invite")
+    invited_on: date | None = Field(None, description="default: today")
+
+
+class OutcomeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    outcome_on: date | None = Field(None, description="default: today")
+
+
+class InvitationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    invitation_id: str
+    uscc: str
+    tier: str
+    region_code: str
+    invited_on: date
+    outcome: str
+    outcome_on: date | None
+    invited_by: str
+    outcome_by: str | None
+    score: float | None
+    model_id: str | None
+
+
+class InvitationsPublic(BaseModel):
+    data: list[InvitationPublic]
+    count: int
+
+
+class CompanyPublic(BaseModel):
+    as_of: date
+    profile: CompanyProfile
+    tiers: list[TierAssessment]
+    evidence: EvidencePublic
+    invitations: list[InvitationPublic]
+
+
+# -- graph --------------------------------------------------------------------------------
+class GraphNode(BaseModel):
+    id: str
+    kind: Literal["company", "investor"]
+    label: str
+    uscc: str | None
+    region_code: str | None
+    center: bool
+    outside_region: bool
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    kind: Literal["supplies", "invested_in"]
+    since: date | None
+    until: date | None
+    amount_wan: float | None
+
+
+class GraphPublic(BaseModel):
+    center: str
+    as_of: date
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool = Field(description="true when neighbours were left out to bound the size")
+
+
+# -- data uploads -------------------------------------------------------------------------
+class TableLoad(BaseModel):
+    read: int
+    loaded: int
+    rejected: int
+
+
+class RejectPublic(BaseModel):
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+
+class UploadPublic(BaseModel):
+    upload_id: str
+    tables: dict[str, TableLoad]
+    loaded_rows: int
+    rejected_rows: int
+    changed: bool
+    version: str | None
+    rejects: list[RejectPublic] = Field(description="the first rejected rows (see rejects_total)")
+    rejects_total: int
+    replayed: bool = Field(False, description="true when answered from an earlier identical upload")
+
+
+# -- models -------------------------------------------------------------------------------
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tier: Tier
+    as_of: date = Field(description="decision date; only facts known then are used")
+    force: bool = Field(False, description="promote even if worse than the serving model")
+    rounds: int = Field(5, ge=2, le=10, description="past yearly rounds (the latest validates)")
+
+
+class ModelPublic(BaseModel):
+    model_id: str
+    tier: Tier
+    serving: bool
+    as_of: str | None
+    primary_metric: float
+    primary_metric_name: str | None
+    criteria_version: str | None
+    data_fingerprint: str | None
+    metrics: dict[str, Any]
+
+
+class ModelsPublic(BaseModel):
+    data: list[ModelPublic]
+    count: int
+
+
+class TrainPublic(BaseModel):
+    model: ModelPublic
+    promoted: bool
+    message: str
+
+
+class PromotePublic(BaseModel):
+    model: ModelPublic
+    promoted: bool
+
+
+# -- audit and health ---------------------------------------------------------------------
+class AuditEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    key_id: str
+    role: str
+    action: str
+    method: str
+    route: str
+    params: dict[str, Any]
+    rows: int | None
+    status: int
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # SQLite drops the zone; every time is written in UTC
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class AuditPublic(BaseModel):
+    data: list[AuditEntryPublic]
+    count: int
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)

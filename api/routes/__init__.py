@@ -1,0 +1,1 @@
+"""One module per resource; `api.main` includes their routers under `/v1`."""

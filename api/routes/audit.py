@@ -1,0 +1,29 @@
+"""The audit log: admins read every entry, officials their own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import AuditReader, SessionDep
+from api.models import AuditEntryPublic, AuditPublic
+from discovery import records
+
+router = APIRouter(prefix="/audit", tags=["audit 审计"])
+
+
+@router.get("", response_model=AuditPublic)
+def audit_log(
+    principal: AuditReader,
+    session: SessionDep,
+    action: Annotated[str | None, Query(pattern="^(" + "|".join(records.ACTIONS) + ")$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditPublic:
+    """Audit entries, newest first: who did what, when, with how many rows (审计日志)."""
+    key_id = principal.key_id if principal.is_official else None
+    rows, total = records.list_entries(
+        session, key_id=key_id, action=action, limit=limit, offset=offset
+    )
+    return AuditPublic(data=[AuditEntryPublic.model_validate(r) for r in rows], count=total)

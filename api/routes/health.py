@@ -1,0 +1,36 @@
+"""Liveness and readiness probes (no key needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import ServiceDep
+from api.models import HealthPublic
+
+router = APIRouter(tags=["health 运行状态"])
+
+
+@router.get("/healthz", response_model=HealthPublic)
+def healthz() -> HealthPublic:
+    """The process answers."""
+    return HealthPublic(status="ok")
+
+
+@router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+def readyz(service: ServiceDep) -> HealthPublic | JSONResponse:
+    """The store is readable and the records database answers."""
+    checks: dict[str, str] = {}
+    try:
+        service.store.counts()
+        checks["store"] = "ok"
+    except Exception as exc:  # any failure means not ready; say which kind
+        checks["store"] = type(exc).__name__
+    try:
+        service.records.ping()
+        checks["records"] = "ok"
+    except Exception as exc:
+        checks["records"] = type(exc).__name__
+    ready = all(v == "ok" for v in checks.values())
+    body = HealthPublic(status="ok" if ready else "unavailable", checks=checks)
+    return body if ready else JSONResponse(body.model_dump(), status_code=503)

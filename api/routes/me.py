@@ -1,0 +1,22 @@
+"""Who the key belongs to: role and regions (the page uses it after sign-in)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import CurrentPrincipal
+
+router = APIRouter(tags=["access 访问"])
+
+
+class MePublic(BaseModel):
+    key_id: str
+    role: str
+    regions: list[str]
+
+
+@router.get("/me", response_model=MePublic)
+def me(principal: CurrentPrincipal) -> MePublic:
+    """The calling key's id, role and region prefixes (当前用户)."""
+    return MePublic(key_id=principal.key_id, role=principal.role, regions=list(principal.regions))
