@@ -105,7 +105,18 @@ def test_simulated_world_passes_the_contract_and_five_broken_rows_are_rejected(
 
     data, truth = tmp_path / "D", tmp_path / "T.csv"
     result = runner.invoke(
-        app, ["simulate", "--companies", "4000", "--seed", "5", "--out", str(data), "--truth", str(truth)]
+        app,
+        [
+            "simulate",
+            "--companies",
+            "4000",
+            "--seed",
+            "5",
+            "--out",
+            str(data),
+            "--truth",
+            str(truth),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert truth.is_file() and not (data / "T.csv").exists()
@@ -129,7 +140,9 @@ def test_simulated_world_passes_the_contract_and_five_broken_rows_are_rejected(
     result = runner.invoke(app, ["ingest", "--data", str(broken)])
     assert result.exit_code == 0, result.output
     rejects = pd.read_csv(home / "rejects.csv", dtype=str, keep_default_na=False)
-    got = {(f, int(n), c) for f, n, c in rejects[["file", "line", "column"]].itertuples(index=False)}
+    got = {
+        (f, int(n), c) for f, n, c in rejects[["file", "line", "column"]].itertuples(index=False)
+    }
     assert got == set(edits)
     counts = status_json()["store"]["tables"]
     assert counts["companies"] == 3999
