@@ -263,8 +263,14 @@ def train(
         raise UsageError("--rounds must be at least 2 (one to learn from, one to validate on).")
     cfg = settings()
     registry = Registry(cfg.home / "models")
+    from discovery.records import feed_outcomes
+
     criteria = default_criteria()
     with open_store(cfg) as store, progress_bar() as update:
+        # outcomes of invitations sent through the service are labels too
+        fed = feed_outcomes(store, cfg)
+        if fed:
+            out.print(f"{fed:,} recorded invitation(s) added to the training evidence")
         result = train_tier(
             store,
             tier,

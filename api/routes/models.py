@@ -15,6 +15,7 @@ from api.models import (
     TrainPublic,
     TrainRequest,
 )
+from discovery.records import feed_outcomes
 from discovery.registry import RegisteredModel
 from discovery.training import train_tier
 from graph.contract import TARGET_TIERS
@@ -62,6 +63,8 @@ def train(
     if not service.training.acquire(blocking=False):
         raise HTTPException(status.HTTP_409_CONFLICT, "A training run is in progress; try later.")
     try:
+        # outcomes of invitations sent through the service are labels too
+        feed_outcomes(service.store, service.settings)
         result = train_tier(
             service.store,
             body.tier,

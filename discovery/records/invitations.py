@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from discovery.records.schema import Invitation
 from graph.contract import TABLES
 from graph.errors import DiscoveryError, UsageError
+from graph.settings import Settings
 from graph.store import LoadResult, Store
 from graph.validation import Batch, TableBatch, conform
 
@@ -166,3 +167,24 @@ def load_into_store(session: Session, store: Store) -> LoadResult:
     batch = Batch(Path("records"))
     batch.tables["invitations"] = TableBatch(table, Path("records.db"), frame, len(frame), 0)
     return store.load(batch)
+
+
+def feed_outcomes(store: Store, settings: Settings) -> int:
+    """Before training: upsert the invitations recorded by the service into the store.
+
+    Returns how many recorded invitations there are (0 when the service has never
+    run here, in which case no records database is created).
+    """
+    from discovery.records.database import open_records
+
+    if not settings.database_url and not (settings.home / "records.db").exists():
+        return 0
+    records = open_records(settings)
+    try:
+        with records.session() as session:
+            frame = outcomes_frame(session)
+            if len(frame):
+                load_into_store(session, store)
+    finally:
+        records.close()
+    return len(frame)
