@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,11 @@ from rich.table import Table as RichTable
 
 from graph.errors import ContractError, DiscoveryError, UsageError
 from graph.settings import Settings, get_settings
+
+# An application may choose its OpenMP behaviour (a library may not): LightGBM's idle
+# threads sleep instead of spinning, which costs little alone and saves a lot on a busy
+# machine. Set before any command imports LightGBM; an operator's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 app = typer.Typer(
     name="discovery",
