@@ -129,9 +129,12 @@ class Evidence:
 
     def _supply_chain(self, code: str, f: pd.Series) -> str | None:
         customers = self.customers.get(code, _EMPTY)["customer_uscc"].drop_duplicates()
-        lg = customers[customers.isin(self.little_giants)]
-        ss = customers[customers.isin(self.specialized)]
-        leaders = customers[customers.isin(self.large)]
+        # a company has few customers: test them against the (large) sets one by one,
+        # rather than `isin`, which would convert a whole set per call
+        listed = customers.tolist()
+        lg = pd.Series([c for c in listed if c in self.little_giants], dtype=object)
+        ss = pd.Series([c for c in listed if c in self.specialized], dtype=object)
+        leaders = pd.Series([c for c in listed if c in self.large], dtype=object)
         if len(lg):
             return (
                 f'供应{len(lg)}家专精特新"小巨人"企业：{_names(lg, self.names)} '
