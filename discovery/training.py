@@ -152,7 +152,7 @@ def train_tier(
     )
     model_eval = evaluate(raw_valid, valid, k_list)
     rules_eval = evaluate(metrics.rules_score(x_valid), valid, k_list)
-    primary = model_eval["auc_direct_evidence"] or model_eval["auc_all_candidates"] or 0.0
+    primary = primary_metric(model_eval) or 0.0
     top = criteria.list_defaults.get(tier, {}).get("top", 50)
     lift = {
         k: (m["precision"] / r["precision"]) if m["precision"] and r["precision"] else None
@@ -227,29 +227,35 @@ def _fit(schema: FeatureSchema, rounds: list[RoundData]) -> lgb.Booster:
     return fit_booster(x, y, w)
 
 
+def primary_metric(ev: dict[str, Any]) -> float | None:
+    """The comparison metric of an evaluation: AUC on direct evidence, else on all candidates."""
+    return ev["auc_direct_evidence"] or ev["auc_all_candidates"]
+
+
+def serving_score_on(registry: Registry, tier: str, valid: RoundData) -> float | None:
+    """The serving model's metric on `valid`, or None when it cannot fairly be re-scored there.
+
+    The serving model is re-scored only when it was trained before the round began
+    (otherwise it has seen the round's outcomes) and on the same feature set; in
+    the other cases the registry compares the stored held-out metrics instead.
+    """
+    serving = registry.serving(tier)
+    if serving is None or date.fromisoformat(serving.bundle["as_of"]) > valid.round.as_of:
+        return None
+    try:
+        return primary_metric(evaluate(ScoringModel.load(serving).raw(valid.candidates), valid))
+    except SchemaMismatchError:
+        return None
+
+
 def _promote(
     registry: Registry,
     registered: RegisteredModel,
     valid: RoundData,
     force: bool,
 ) -> tuple[bool, str]:
-    """Compare with the serving model on the same validation round, then promote or keep.
-
-    The serving model is re-scored on the candidate's validation round only when
-    it was trained before that round began (otherwise it has seen the round's
-    outcomes); then the stored held-out metrics are compared instead.
-    """
-    serving = registry.serving(registered.tier)
-    serving_primary = None
-    if serving is not None and date.fromisoformat(serving.bundle["as_of"]) <= valid.round.as_of:
-        try:
-            old = ScoringModel.load(serving)
-            old_eval = evaluate(old.raw(valid.candidates), valid)
-            serving_primary = old_eval["auc_direct_evidence"] or old_eval["auc_all_candidates"]
-        except SchemaMismatchError:
-            serving_primary = (
-                None  # a different feature set cannot be re-scored; use its stored metric
-            )
+    """Compare with the serving model on the same validation round, then promote or keep."""
+    serving_primary = serving_score_on(registry, registered.tier, valid)
     try:
         moved = registry.promote(registered, force=force, serving_score=serving_primary)
     except PromotionRefused as exc:

@@ -34,8 +34,16 @@ from discovery.criteria import Criteria, default_criteria, load_criteria
 from discovery.labels import Round, examples, past_rounds
 from discovery.labels import gate as gate_checks
 from discovery.model import ScoringModel, snapshot
-from discovery.registry import RegisteredModel, Registry, SchemaMismatchError, check_tier
-from discovery.training import DEFAULT_ROUNDS, RoundData, SnapshotCache, TrainResult, evaluate
+from discovery.registry import RegisteredModel, Registry, check_tier
+from discovery.training import (
+    DEFAULT_ROUNDS,
+    RoundData,
+    SnapshotCache,
+    TrainResult,
+    evaluate,
+    primary_metric,
+    serving_score_on,
+)
 from graph.contract import TIERS
 from graph.errors import UsageError
 from graph.settings import Settings, get_settings
@@ -306,17 +314,12 @@ class Workspace:
             raise UsageError(
                 f"{candidate.model_id} was trained with register=False; train it again to promote it."
             )
-        serving = self.registry.serving(candidate.tier)
-        bar = None
         valid = candidate.bundle["card"]["validation_round"]
         rnd = Round(date.fromisoformat(valid["as_of"]), date.fromisoformat(valid["window_end"]))
-        if serving is not None and date.fromisoformat(serving.bundle["as_of"]) <= rnd.as_of:
+        bar = None
+        if self.registry.serving(candidate.tier) is not None:  # the round's data only when needed
             data = RoundData(rnd, self._examples(candidate.tier, rnd), self._cache(rnd.as_of))
-            try:
-                old = evaluate(ScoringModel.load(serving).raw(data.candidates), data)
-                bar = old["auc_direct_evidence"] or old["auc_all_candidates"]
-            except SchemaMismatchError:
-                bar = None  # a different feature set: its stored metric is the bar
+            bar = serving_score_on(self.registry, candidate.tier, data)
         return self.registry.promote(candidate, force=force, serving_score=bar)
 
     # -- lists and evaluation -----------------------------------------------------------
@@ -594,7 +597,7 @@ def _comparison(tier: str, rnd: Round, top: int, scores: pd.DataFrame, max_k: in
         ev = evaluate(values, data, (top,))
         at = ev["at_k"][str(top)]
         summary[name] = {
-            "primary": ev["auc_direct_evidence"] or ev["auc_all_candidates"],
+            "primary": primary_metric(ev),
             "auc_direct_evidence": ev["auc_direct_evidence"],
             "auc_all_candidates": ev["auc_all_candidates"],
             f"precision@{top}": at["precision"],
