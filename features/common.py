@@ -41,6 +41,16 @@ def last_by(ids: np.ndarray, order: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def mean_by(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Mean of the known (non-NaN) `values` per id (ids < 0 ignored); NaN where none is known."""
+    vals = np.asarray(values, dtype="float64")
+    keep = (ids >= 0) & ~np.isnan(vals)
+    total = np.bincount(ids[keep], weights=vals[keep], minlength=n)
+    count = np.bincount(ids[keep], minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def take(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """values[pos] as float64, NaN where pos is -1."""
     vals = np.asarray(values, dtype="float64")

@@ -1,5 +1,10 @@
 """Financial: the latest fiscal year known at `as_of` (by `reported_on`) and its trends.
 
+Besides the latest year, the ratios that describe how a company works (R&D intensity,
+margin, R&D staff share) are also averaged over every known year, and revenue growth
+is also taken over the whole known span: one year's figures are noisy, the habit of
+several years is not.
+
 A fiscal year counts only once reported, so a model trained at a past date sees
 last year's accounts only if they had been filed by then. Every measure is NaN
 when the figures are not known (no financials, or the needed year missing).
@@ -10,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.common import as_float, count_by, last_by, ratio, take
+from features.common import as_float, count_by, last_by, mean_by, ratio, take
 from features.context import YEAR_DAYS, Context
 
 PREFIX = "fin_"
@@ -77,4 +82,17 @@ def compute(ctx: Context) -> pd.DataFrame:
     employees = take(as_float(fin["employees"]), latest)
     out["employees"] = employees
     out["rd_staff_share"] = ratio(take(as_float(fin["rd_staff"]), latest), employees)
+    # the multi-year view: each ratio averaged over the known years, growth over the span
+    out["rd_ratio_mean"] = mean_by(ids, ratio(rd, revenue), n)
+    out["profit_margin_mean"] = mean_by(ids, ratio(as_float(fin["net_profit_wan"]), revenue), n)
+    out["rd_staff_share_mean"] = mean_by(
+        ids, ratio(as_float(fin["rd_staff"]), as_float(fin["employees"])), n
+    )
+    has_revenue = ~np.isnan(revenue) & (revenue > 0)
+    first_rev = last_by(np.where(has_revenue, ids, -1), -year, n)  # earliest year with revenue
+    last_rev = last_by(np.where(has_revenue, ids, -1), year, n)
+    span = take(year, last_rev) - take(year, first_rev)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cagr = np.exp(np.log(ratio(take(revenue, last_rev), take(revenue, first_rev))) / span) - 1.0
+    out["revenue_cagr"] = np.where(span > 0, cagr, np.nan)
     return pd.DataFrame({PREFIX + k: v for k, v in out.items()})

@@ -77,6 +77,15 @@ def test_financial(table):
     assert row["fin_export_share"] == pytest.approx(0.05)
     assert row["fin_rd_staff_share"] == pytest.approx(0.3)
     assert row["fin_staleness_years"] == pytest.approx(181 / 365.25)
+    # multi-year view over 2022-2024 (2025 was reported after as_of)
+    assert row["fin_rd_ratio_mean"] == pytest.approx((500 / 4000 + 600 / 5000 + 700 / 6000) / 3)
+    assert row["fin_profit_margin_mean"] == pytest.approx(
+        (400 / 4000 + 500 / 5000 + 600 / 6000) / 3
+    )
+    assert row["fin_rd_staff_share_mean"] == pytest.approx((20 / 80 + 25 / 90 + 30 / 100) / 3)
+    assert row["fin_revenue_cagr"] == pytest.approx((6000 / 4000) ** 0.5 - 1)
+    assert table.loc[C[1], "fin_years_reported"] == 1
+    assert np.isnan(table.loc[C[1], "fin_revenue_cagr"])  # one known year: no span
     assert table.loc[C[1], "fin_latest_year"] == 2023  # 2024 reported after as_of
     assert np.isnan(table.loc[C[4], "fin_revenue_latest_wan"])
 
