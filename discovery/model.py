@@ -50,13 +50,36 @@ def threshold_specs(criteria: Criteria) -> list[ThresholdSpec]:
 
 
 def snapshot(store: Store, as_of: date, criteria: Criteria) -> pd.DataFrame:
-    """Features of every company known at `as_of`, indexed by `uscc`, with the estimated quality score."""
+    """Features of every company known at `as_of`, indexed by `uscc`, with the estimated quality score.
+
+    The estimate (`qs_estimate`) is filled for companies with a published score and for
+    those that may apply for some tier (`may_apply`); it is NaN for the rest.
+    """
+    return add_estimate(snapshot_features(store, as_of, criteria), criteria)
+
+
+def snapshot_features(store: Store, as_of: date, criteria: Criteria) -> pd.DataFrame:
+    """The first half of `snapshot`: the feature table indexed by `uscc`."""
     frame = build_features(store, as_of, threshold_specs(criteria))
-    frame = frame.set_index(pd.Index(frame["uscc"].astype("str"), name="uscc")).drop(
+    return frame.set_index(pd.Index(frame["uscc"].astype("str"), name="uscc")).drop(
         columns=["uscc"]
     )
-    frame[ESTIMATE_COLUMN] = estimate_quality(frame).to_numpy()
+
+
+def add_estimate(frame: pd.DataFrame, criteria: Criteria) -> pd.DataFrame:
+    """The second half of `snapshot`: adds `qs_estimate` to a feature table (in place)."""
+    frame[ESTIMATE_COLUMN] = estimate_quality(frame, may_apply(frame, criteria)).to_numpy()
     return frame
+
+
+def may_apply(frame: pd.DataFrame, criteria: Criteria) -> np.ndarray:
+    """Per row of a feature table: holds a tier from which some tier is applied for.
+
+    Only these companies can be candidates of any tier, so only they need an estimated
+    quality score (the estimate is the costly part of a snapshot at national scale).
+    """
+    tiers = sorted({t for rung in criteria.ladder for t in rung.from_tiers})
+    return frame[[f"profile_holds_{t}" for t in tiers]].to_numpy(dtype=bool).any(axis=1)
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,13 @@ def _inputs(features: pd.DataFrame) -> pd.DataFrame:
     return features.drop(columns=drop)
 
 
-def estimate_quality(features: pd.DataFrame) -> pd.Series:
-    """Estimated score per row of `features` (NaN everywhere when too few scores are known)."""
+def estimate_quality(features: pd.DataFrame, scope: np.ndarray | None = None) -> pd.Series:
+    """Estimated score per row of `features` (NaN everywhere when too few scores are known).
+
+    `scope` (a bool per row) limits the estimate for unpublished scores to the rows
+    that need one, e.g. the companies that may apply for some tier; the others read
+    NaN. Rows with a published score always get their out-of-fold estimate.
+    """
     known = (
         features[SCORE_COLUMN].notna().to_numpy()
         if SCORE_COLUMN in features
@@ -57,7 +62,7 @@ def estimate_quality(features: pd.DataFrame) -> pd.Series:
     y = features[SCORE_COLUMN].to_numpy(dtype=float)
     known_idx = np.flatnonzero(known)
     folds = KFold(n_splits=FOLDS, shuffle=True, random_state=17)
-    unknown = np.flatnonzero(~known)
+    unknown = np.flatnonzero(~known if scope is None else ~known & np.asarray(scope, bool))
     x_unknown = x.iloc[unknown]
     # each fold model scores its held-out known companies; the unknown ones get the
     # mean of the fold models (no extra fit on all known scores is needed)

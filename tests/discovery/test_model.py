@@ -11,7 +11,7 @@ import pytest
 
 from discovery import model as model_module
 from discovery.criteria import load_criteria
-from discovery.model import ScoringModel
+from discovery.model import ScoringModel, may_apply
 from discovery.quality import ESTIMATE_COLUMN
 from discovery.registry import PromotionRefused, Registry, SchemaMismatchError
 from discovery.training import train_tier
@@ -40,7 +40,10 @@ def test_quality_estimate_tracks_the_published_score(trained_world: TrainedWorld
     assert known.sum() > 50
     r = np.corrcoef(snap.loc[known, "std_quality_score"], snap.loc[known, ESTIMATE_COLUMN])[0, 1]
     assert r > 0.6
-    assert snap[ESTIMATE_COLUMN].notna().all()
+    # estimated exactly where a score is published or the company may apply for a tier
+    scope = may_apply(snap, trained_world.criteria) | known.to_numpy()
+    assert 0 < scope.sum() < len(snap)
+    assert snap[ESTIMATE_COLUMN].notna().to_numpy().tolist() == scope.tolist()
 
 
 def test_probabilities_are_calibrated_and_monotone(trained_world: TrainedWorld) -> None:
