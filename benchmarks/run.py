@@ -334,19 +334,15 @@ def stage_export(a: argparse.Namespace) -> dict:
     import pandas as pd
 
     from discovery.criteria import default_criteria
-    from discovery.labels import examples, past_rounds
     from discovery.model import NUM_ROUNDS, PARAMS, snapshot
-    from discovery.training import DEFAULT_ROUNDS
+    from discovery.training import select_rounds
 
     world = Path(a.world)
     store, criteria = _store(world), default_criteria()
     parts = []
     for tier in TOPS:
-        for rnd in past_rounds(AS_OF, DEFAULT_ROUNDS):
-            ex = examples(store, tier, rnd, criteria)
-            # the rounds `collect_rounds` keeps: some labelled approval
-            if len(ex) == 0 or ex.loc[ex["source"] != "unlabeled", "label"].sum() == 0:
-                continue
+        # the very rounds and examples our training uses
+        for rnd, ex in select_rounds(store, tier, AS_OF, criteria):
             parts.append(
                 pd.DataFrame(
                     {

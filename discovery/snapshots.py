@@ -1,6 +1,6 @@
 """Feature snapshots per date, kept in memory and (optionally) on disk.
 
-Training needs the snapshots of five past dates and ranking the one of today;
+Training needs the snapshots of up to five past dates and ranking the one of today;
 each CLI call is its own process, so without a disk cache every call would
 rebuild them. A cached snapshot is keyed by everything it depends on: the
 store's content fingerprint, the criteria version and the code that computes
@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -21,7 +23,7 @@ import pandas as pd
 import features
 from discovery import model, quality
 from discovery.criteria import Criteria
-from discovery.model import snapshot
+from discovery.model import add_estimate, snapshot, snapshot_features
 from graph.store import Store
 
 
@@ -61,6 +63,44 @@ class SnapshotCache:
             if self.directory:
                 self._write(as_of, frame)
         self._frames[as_of] = frame
+        return frame
+
+    def prefetch(
+        self, dates: Iterable[date], progress: Callable[[str, int, int], None] | None = None
+    ) -> None:
+        """Make the snapshots of `dates` ready, overlapping the two halves of each.
+
+        Features are built date after date in this thread while a second thread adds
+        the quality estimate (LightGBM, which releases the GIL) to the previous date
+        and writes it to disk, so the two cores work at once without a second copy of
+        the store in memory.
+        """
+        todo = []
+        for as_of in dict.fromkeys(dates):
+            if as_of in self._frames:
+                continue
+            frame = self._read(as_of) if self.directory else None
+            if frame is None:
+                todo.append(as_of)
+            else:
+                self._frames[as_of] = frame
+        if not todo:
+            return
+        pending: dict[date, Future[pd.DataFrame]] = {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
+            for i, as_of in enumerate(todo):
+                if progress:
+                    progress(f"features {as_of}", i, len(todo))
+                pending[as_of] = pool.submit(
+                    self._finish, as_of, snapshot_features(self.store, as_of, self.criteria)
+                )
+            for as_of, future in pending.items():
+                self._frames[as_of] = future.result()
+
+    def _finish(self, as_of: date, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = add_estimate(frame, self.criteria)
+        if self.directory:
+            self._write(as_of, frame)
         return frame
 
     def _read(self, as_of: date) -> pd.DataFrame | None:

@@ -32,6 +32,8 @@ from graph.errors import DiscoveryError, UsageError
 from graph.store import Store
 
 DEFAULT_ROUNDS = 5
+#: training rounds are added (newest first) until they hold this many approvals
+ENOUGH_POSITIVES = 3000
 MIN_POSITIVES = 5
 
 Progress = Callable[[str, int, int], None]
@@ -63,6 +65,37 @@ class TrainResult:
     validation: pd.DataFrame | None = None
 
 
+def select_rounds(
+    store: Store,
+    tier: str,
+    as_of: date,
+    criteria: Criteria,
+    n_rounds: int = DEFAULT_ROUNDS,
+    enough_positives: int = ENOUGH_POSITIVES,
+) -> list[tuple[Round, pd.DataFrame]]:
+    """The rounds a model of `tier` learns from, oldest first, with their examples.
+
+    Rounds without a labelled approval are skipped. The newest kept round validates;
+    older ones are added newest first, up to `n_rounds` in all, until the training
+    rounds hold `enough_positives` approvals: on a national data set a year or two of
+    outcomes is plenty, and the older regimes add cost (a feature snapshot each)
+    rather than evidence.
+    """
+    kept: list[tuple[Round, pd.DataFrame]] = []
+    positives = 0
+    for rnd in reversed(past_rounds(as_of, n_rounds)):
+        ex = examples(store, tier, rnd, criteria)
+        approved = int(ex.loc[ex["source"] != "unlabeled", "label"].sum()) if len(ex) else 0
+        if approved == 0:
+            continue
+        kept.append((rnd, ex))
+        if len(kept) > 1:
+            positives += approved
+            if positives >= enough_positives:
+                break
+    return kept[::-1]
+
+
 def collect_rounds(
     store: Store,
     tier: str,
@@ -71,18 +104,12 @@ def collect_rounds(
     n_rounds: int = DEFAULT_ROUNDS,
     snapshots: SnapshotCache | None = None,
     progress: Progress | None = None,
+    enough_positives: int = ENOUGH_POSITIVES,
 ) -> list[RoundData]:
     snapshots = snapshots or SnapshotCache(store, criteria)
-    out = []
-    rounds = past_rounds(as_of, n_rounds)
-    for i, rnd in enumerate(rounds):
-        if progress:
-            progress(f"features {rnd.as_of}", i, len(rounds))
-        ex = examples(store, tier, rnd, criteria)
-        if len(ex) == 0 or ex.loc[ex["source"] != "unlabeled", "label"].sum() == 0:
-            continue
-        out.append(RoundData(rnd, ex, snapshots(rnd.as_of)))
-    return out
+    chosen = select_rounds(store, tier, as_of, criteria, n_rounds, enough_positives)
+    snapshots.prefetch([rnd.as_of for rnd, _ in chosen], progress)
+    return [RoundData(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
 
 
 def evaluate(
@@ -170,6 +197,10 @@ def train_tier(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "train_rounds": [_round_summary(d) for d in train],
         "serving_model_rounds": "all rounds above, validation round included (refit after validation)",
+        "rounds_rule": (
+            f"the newest round with approvals validates; older rounds train, newest first, "
+            f"until they hold {ENOUGH_POSITIVES:,} approvals or {n_rounds} rounds are used in all"
+        ),
         "validation_round": _round_summary(valid),
         "weights": {
             "application_approved_or_rejected": EVIDENCE_WEIGHT,
