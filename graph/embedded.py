@@ -98,7 +98,9 @@ class EmbeddedStore(Store):
             table = TABLES[name]
             stored = self._full(name) if before[name] else None
             frame = upsert(table, stored, tb.frame)
-            fp = frame_fingerprint(frame)
+            fp = (
+                tb.fingerprint if frame is tb.frame and tb.fingerprint else frame_fingerprint(frame)
+            )
             if fp != fingerprints.get(name):
                 merged[name] = frame
                 fingerprints[name] = fp

@@ -20,6 +20,17 @@ class UsageError(DiscoveryError):
 class ContractError(DiscoveryError):
     """An input breaks the data contract as a whole, so nothing of it may be loaded."""
 
+    def __reduce__(self) -> tuple:
+        # subclasses build their message from other arguments; rebuild from the message
+        # (validation runs in worker processes, whose errors cross back pickled)
+        return (_rebuild, (type(self), str(self)))
+
+
+def _rebuild(cls: type[ContractError], message: str) -> ContractError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
 
 class MissingTableError(ContractError):
     def __init__(self, directory: Path, table: str) -> None:

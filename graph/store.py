@@ -18,7 +18,7 @@ import pandas as pd
 
 from graph.contract import TABLES, Table
 from graph.errors import UsageError
-from graph.validation import Batch, conform
+from graph.validation import Batch, conform, frame_fingerprint, sort_by_key
 
 if TYPE_CHECKING:
     from graph.settings import Settings
@@ -64,25 +64,16 @@ def known_at(table: Table, frame: pd.DataFrame, as_of: date | None) -> pd.DataFr
     return out
 
 
-def sort_by_key(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values(list(table.key), kind="stable", ignore_index=True)
-
-
 def upsert(table: Table, stored: pd.DataFrame | None, incoming: pd.DataFrame) -> pd.DataFrame:
-    """Stored rows updated by incoming ones on the natural key (incoming wins), sorted by key."""
+    """Stored rows updated by incoming ones on the natural key (incoming wins), sorted by key.
+
+    Incoming rows come from validation, already conformed and sorted by key (`TableBatch`).
+    """
     if stored is None or stored.empty:
-        merged = incoming
-    else:
-        merged = pd.concat([stored, incoming], ignore_index=True)
-        merged = merged.drop_duplicates(list(table.key), keep="last")
+        return incoming
+    merged = pd.concat([stored, incoming], ignore_index=True)
+    merged = merged.drop_duplicates(list(table.key), keep="last")
     return sort_by_key(table, conform(table, merged))
-
-
-def frame_fingerprint(frame: pd.DataFrame) -> str:
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    digest = hashlib.sha256(hashed.tobytes())
-    digest.update(",".join(frame.columns).encode())
-    return digest.hexdigest()[:16]
 
 
 class Store(ABC):

@@ -30,21 +30,22 @@ def check_digits(bodies: np.ndarray) -> np.ndarray:
 
 
 def valid_mask(codes: pd.Series) -> np.ndarray:
-    """True where the value is an upper-case 18-character code with a valid check digit."""
-    text = codes.astype("str")
-    uniques = pd.unique(text.dropna())
-    ok_unique = np.zeros(len(uniques), dtype=bool)
+    """True where the value is an upper-case 18-character code with a valid check digit.
+
+    Link tables repeat each code many times, so the distinct codes are checked once and
+    the verdicts spread back through the factorize codes.
+    """
+    positions, uniques = pd.factorize(codes.astype("str"), use_na_sentinel=True)
+    ok_unique = np.zeros(len(uniques) + 1, dtype=bool)  # the last slot answers NA (-1)
     if len(uniques):
-        shaped = pd.Series(uniques, dtype="str").str.fullmatch(_PATTERN).to_numpy(dtype=bool)
-        cand = uniques[shaped].astype(str)
+        as_text = pd.Series(uniques, dtype="str")
+        shaped = as_text.str.fullmatch(_PATTERN).to_numpy(dtype=bool)
+        cand = as_text[shaped]
         if len(cand):
-            as_series = pd.Series(cand, dtype="str")
-            bodies = as_series.str.slice(0, 17).to_numpy(dtype=str)
-            last = as_series.str.slice(17, 18).to_numpy(dtype=str)
+            bodies = cand.str.slice(0, 17).to_numpy(dtype=str)
+            last = cand.str.slice(17, 18).to_numpy(dtype=str)
             ok_unique[np.flatnonzero(shaped)] = check_digits(bodies) == last
-    lookup = pd.Series(ok_unique, index=pd.Index(uniques, dtype="str"))
-    out = text.map(lookup)
-    return out.fillna(False).to_numpy(dtype=bool)
+    return ok_unique[positions]
 
 
 def reason(code: str) -> str:

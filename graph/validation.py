@@ -10,7 +10,11 @@ file of ten million rows validates in seconds.
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,15 +37,29 @@ _FALSE = {"false", "f", "0", "no", "n", "否"}
 _DATE_SHAPE = r"\d{4}-\d{2}-\d{2}"
 
 
+#: inputs at least this large (bytes, all files) are validated by one process per core
+PARALLEL_FROM_BYTES = 64 * 2**20
+
+
 @dataclass
 class TableBatch:
-    """The valid rows of one input file, in canonical dtypes."""
+    """The valid rows of one input file, in canonical dtypes, sorted by the natural key."""
 
     table: Table
     source: Path
     frame: pd.DataFrame
     rows_read: int
     rows_rejected: int
+    #: `frame_fingerprint(frame)`, computed where the frame was validated (None: not yet)
+    fingerprint: str | None = None
+
+    @classmethod
+    def of(
+        cls, table: Table, source: Path, valid: pd.DataFrame, rows_read: int, rows_rejected: int
+    ) -> TableBatch:
+        """A batch of valid rows: conformed, sorted by the natural key and fingerprinted."""
+        frame = sort_by_key(table, conform(table, valid))
+        return cls(table, source, frame, rows_read, rows_rejected, frame_fingerprint(frame))
 
 
 @dataclass
@@ -67,26 +85,49 @@ def find_table_file(directory: Path, table: str) -> Path | None:
     return None
 
 
-def read_directory(directory: Path, progress: Callable[[str], None] | None = None) -> Batch:
-    """Validate every contract table found in `directory` (only `companies` is required)."""
+def read_directory(
+    directory: Path,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+) -> Batch:
+    """Validate every contract table found in `directory` (only `companies` is required).
+
+    Files are independent, so a large directory is validated by `workers` processes
+    (by default one per core once the files reach `PARALLEL_FROM_BYTES`), largest
+    file first. The result is the same either way.
+    """
     directory = Path(directory)
     files = {name: find_table_file(directory, name) for name in TABLES}
     for name, table in TABLES.items():
         if table.required and files[name] is None:
             raise MissingTableError(directory, name)
+    present = {name: path for name, path in files.items() if path is not None}
+    if workers is None:
+        size = sum(path.stat().st_size for path in present.values())
+        workers = min(os.cpu_count() or 1, len(present)) if size >= PARALLEL_FROM_BYTES else 1
+    results: dict[str, tuple[TableBatch, pd.DataFrame]] = {}
+    if workers > 1:
+        largest_first = sorted(present, key=lambda n: -present[n].stat().st_size)
+        context = multiprocessing.get_context("spawn")  # no inherited threads or locks
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {n: pool.submit(validate_file, present[n], TABLES[n]) for n in largest_first}
+            for name, future in futures.items():
+                results[name] = future.result()
+                if progress:
+                    progress(name)
+    else:
+        for name, path in present.items():
+            if progress:
+                progress(name)
+            results[name] = validate_file(path, TABLES[name])
     batch = Batch(directory)
-    rejects: list[pd.DataFrame] = []
-    for name, path in files.items():
-        if path is None:
-            continue
-        if progress:
-            progress(name)
-        table_batch, table_rejects = validate_file(path, TABLES[name])
-        batch.tables[name] = table_batch
-        rejects.append(table_rejects)
-    nonempty = [r for r in rejects if len(r)]
+    for name in present:  # contract order, whatever order the files finished in
+        batch.tables[name] = results[name][0]
+    nonempty = [r for _, r in results.values() if len(r)]
     if nonempty:
-        batch.rejects = pd.concat(nonempty, ignore_index=True)
+        batch.rejects = pd.concat(
+            [r for name in present if len(r := results[name][1])], ignore_index=True
+        )
     return batch
 
 
@@ -179,6 +220,8 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
     frame = pd.DataFrame(values)
     for earlier, later in table.order:
         wrong = (frame[later] < frame[earlier]).fillna(False).to_numpy(dtype=bool)
+        if not wrong.any():
+            continue
         report(
             wrong,
             later,
@@ -204,11 +247,7 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
 
     rejected = pd.concat(problems, ignore_index=True) if problems else _empty_rejects()
     rejected = rejected.sort_values(["line", "column"], kind="stable", ignore_index=True)
-    valid = frame.loc[~bad].reset_index(drop=True)
-    return (
-        TableBatch(table, path, conform(table, valid), rows_read=n, rows_rejected=int(bad.sum())),
-        rejected,
-    )
+    return TableBatch.of(table, path, frame.loc[~bad], n, int(bad.sum())), rejected
 
 
 def _empty_rejects() -> pd.DataFrame:
@@ -287,7 +326,7 @@ def _convert(
         out = num.where(~invalid)
         if kind == "int":
             out = out.round().astype("Int64")
-        return out, invalid, pd.Series(reason)
+        return out, invalid, pd.Series(reason) if invalid.any() else ""
     if kind == "bool":
         if text is None and pd.api.types.is_bool_dtype(source):
             return source.astype("boolean"), valid_all, ""
@@ -302,9 +341,10 @@ def _convert(
     if kind == "uscc":
         ok = uscc.valid_mask(text)
         invalid = present & ~ok
+        if not invalid.any():
+            return text, invalid, ""
         reasons = np.full(n, "", dtype=object)
-        if invalid.any():
-            reasons[invalid] = [uscc.reason(v) for v in source.astype("str").to_numpy()[invalid]]
+        reasons[invalid] = [uscc.reason(v) for v in source.astype("str").to_numpy()[invalid]]
         return text, invalid, pd.Series(reasons)
     if kind == "enum":
         invalid = present & ~text.isin(col.values).to_numpy()
@@ -343,3 +383,15 @@ def conform(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
             series = series.astype(dtype)
         out[col.name] = series.reset_index(drop=True)
     return pd.DataFrame(out, columns=table.column_names)
+
+
+def sort_by_key(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(table.key), kind="stable", ignore_index=True)
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """A digest of a frame's content (values and column names, not its index)."""
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest = hashlib.sha256(hashed.tobytes())
+    digest.update(",".join(frame.columns).encode())
+    return digest.hexdigest()[:16]

@@ -165,7 +165,7 @@ def load_into_store(session: Session, store: Store) -> LoadResult:
     frame = outcomes_frame(session)
     table = TABLES["invitations"]
     batch = Batch(Path("records"))
-    batch.tables["invitations"] = TableBatch(table, Path("records.db"), frame, len(frame), 0)
+    batch.tables["invitations"] = TableBatch.of(table, Path("records.db"), frame, len(frame), 0)
     return store.load(batch)
 
 

@@ -85,6 +85,24 @@ def test_five_broken_rows_are_listed_exactly(tmp_path: Path) -> None:
     assert wrong_check not in set(batch.tables["companies"].frame["uscc"])
 
 
+def test_worker_processes_read_exactly_what_one_process_reads(tmp_path: Path) -> None:
+    d = write_tables(tiny_tables(), tmp_path / "d")
+    edit_csv(d / "patents.csv", 4, "ip_type", "trade_secret")
+    edit_csv(d / "investments.csv", 2, "amount_wan", "三千万")
+    alone, spread = read_directory(d, workers=1), read_directory(d, workers=2)
+    assert list(spread.tables) == list(alone.tables)
+    for name, tb in alone.tables.items():
+        pd.testing.assert_frame_equal(spread.tables[name].frame, tb.frame)
+        assert spread.tables[name].fingerprint == tb.fingerprint is not None
+    pd.testing.assert_frame_equal(spread.rejects, alone.rejects)
+    assert len(spread.rejects) == 2
+    # a contract error raised in a worker arrives as itself, message and all
+    frame = pd.read_csv(d / "financials.csv", dtype=str).drop(columns=["reported_on"])
+    frame.to_csv(d / "financials.csv", index=False)
+    with pytest.raises(MissingColumnError, match=r"financials\.csv.*'reported_on'"):
+        read_directory(d, workers=2)
+
+
 def test_missing_required_column_stops_the_read(tmp_path: Path) -> None:
     d = write_tables(tiny_tables(), tmp_path / "d")
     frame = pd.read_csv(d / "financials.csv", dtype=str).drop(columns=["reported_on"])
