@@ -66,9 +66,12 @@ def snapshot_features(store: Store, as_of: date, criteria: Criteria) -> pd.DataF
     )
 
 
-def add_estimate(frame: pd.DataFrame, criteria: Criteria) -> pd.DataFrame:
+def add_estimate(
+    frame: pd.DataFrame, criteria: Criteria, threads: int | None = None
+) -> pd.DataFrame:
     """The second half of `snapshot`: adds `qs_estimate` to a feature table (in place)."""
-    frame[ESTIMATE_COLUMN] = estimate_quality(frame, may_apply(frame, criteria)).to_numpy()
+    scope = may_apply(frame, criteria)
+    frame[ESTIMATE_COLUMN] = estimate_quality(frame, scope, threads).to_numpy()
     return frame
 
 

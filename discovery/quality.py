@@ -10,6 +10,8 @@ itself.
 
 from __future__ import annotations
 
+import os
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -35,6 +37,8 @@ PARAMS = {
     "deterministic": True,
 }
 ROUNDS = 200
+#: known scores from which the fits use every core
+PARALLEL_FROM = 20_000
 
 
 def _inputs(features: pd.DataFrame) -> pd.DataFrame:
@@ -43,12 +47,16 @@ def _inputs(features: pd.DataFrame) -> pd.DataFrame:
     return features.drop(columns=drop)
 
 
-def estimate_quality(features: pd.DataFrame, scope: np.ndarray | None = None) -> pd.Series:
+def estimate_quality(
+    features: pd.DataFrame, scope: np.ndarray | None = None, threads: int | None = None
+) -> pd.Series:
     """Estimated score per row of `features` (NaN everywhere when too few scores are known).
 
     `scope` (a bool per row) limits the estimate for unpublished scores to the rows
     that need one, e.g. the companies that may apply for some tier; the others read
     NaN. Rows with a published score always get their out-of-fold estimate.
+    `threads` is LightGBM's thread count; by default one for small fits (where
+    threads cost more than they give) and every core from `PARALLEL_FROM` known scores.
     """
     known = (
         features[SCORE_COLUMN].notna().to_numpy()
@@ -58,6 +66,9 @@ def estimate_quality(features: pd.DataFrame, scope: np.ndarray | None = None) ->
     out = np.full(len(features), np.nan)
     if known.sum() < MIN_KNOWN:
         return pd.Series(out, index=features.index, name=ESTIMATE_COLUMN)
+    if threads is None:
+        threads = (os.cpu_count() or 1) if known.sum() >= PARALLEL_FROM else 1
+    params = {**PARAMS, "num_threads": threads}
     x = _inputs(features)
     y = features[SCORE_COLUMN].to_numpy(dtype=float)
     known_idx = np.flatnonzero(known)
@@ -68,7 +79,7 @@ def estimate_quality(features: pd.DataFrame, scope: np.ndarray | None = None) ->
     # mean of the fold models (no extra fit on all known scores is needed)
     for train_pos, test_pos in folds.split(known_idx):
         tr, te = known_idx[train_pos], known_idx[test_pos]
-        booster = lgb.train(PARAMS, lgb.Dataset(x.iloc[tr], y[tr]), ROUNDS)
+        booster = lgb.train(params, lgb.Dataset(x.iloc[tr], y[tr]), ROUNDS)
         out[te] = booster.predict(x.iloc[te])
         if len(unknown):
             out[unknown] = (

@@ -23,7 +23,7 @@ import pandas as pd
 import features
 from discovery import model, quality
 from discovery.criteria import Criteria
-from discovery.model import add_estimate, snapshot, snapshot_features
+from discovery.model import add_estimate, snapshot_features
 from graph.store import Store
 
 
@@ -55,15 +55,9 @@ class SnapshotCache:
         return self.directory / self._key
 
     def __call__(self, as_of: date) -> pd.DataFrame:
-        if as_of in self._frames:
-            return self._frames[as_of]
-        frame = self._read(as_of) if self.directory else None
-        if frame is None:
-            frame = snapshot(self.store, as_of, self.criteria)
-            if self.directory:
-                self._write(as_of, frame)
-        self._frames[as_of] = frame
-        return frame
+        if as_of not in self._frames:
+            self.prefetch([as_of])
+        return self._frames[as_of]
 
     def prefetch(
         self, dates: Iterable[date], progress: Callable[[str, int, int], None] | None = None
@@ -91,14 +85,15 @@ class SnapshotCache:
             for i, as_of in enumerate(todo):
                 if progress:
                     progress(f"features {as_of}", i, len(todo))
-                pending[as_of] = pool.submit(
-                    self._finish, as_of, snapshot_features(self.store, as_of, self.criteria)
-                )
+                frame = snapshot_features(self.store, as_of, self.criteria)
+                # one thread while the other core builds the next date's features
+                threads = 1 if i < len(todo) - 1 else None
+                pending[as_of] = pool.submit(self._finish, as_of, frame, threads)
             for as_of, future in pending.items():
                 self._frames[as_of] = future.result()
 
-    def _finish(self, as_of: date, frame: pd.DataFrame) -> pd.DataFrame:
-        frame = add_estimate(frame, self.criteria)
+    def _finish(self, as_of: date, frame: pd.DataFrame, threads: int | None) -> pd.DataFrame:
+        frame = add_estimate(frame, self.criteria, threads)
         if self.directory:
             self._write(as_of, frame)
         return frame

@@ -34,6 +34,8 @@ from graph.store import Store
 DEFAULT_ROUNDS = 5
 #: training rounds are added (newest first) until they hold this many approvals
 ENOUGH_POSITIVES = 3000
+#: unlabeled candidates per round fitted on at most (a weighted sample stands for the rest)
+MAX_UNLABELED = 50_000
 MIN_POSITIVES = 5
 
 Progress = Callable[[str, int, int], None]
@@ -207,6 +209,10 @@ def train_tier(
             "certification_without_application": EVIDENCE_WEIGHT,
             "invitation_outcome": EVIDENCE_WEIGHT,
             "unlabeled_candidate": UNLABELED_WEIGHT,
+            "unlabeled_sampling": (
+                f"rounds with more than {MAX_UNLABELED:,} unlabeled candidates fit on a uniform "
+                "sample of that many, weighted up so their total weight is unchanged"
+            ),
         },
         "metrics": {
             "primary": float(primary),
@@ -250,12 +256,38 @@ def train_tier(
 
 
 def _fit(schema: FeatureSchema, rounds: list[RoundData]) -> lgb.Booster:
-    x = pd.concat([schema.matrix(d.candidates) for d in rounds])
-    y = np.concatenate([d.examples["label"].to_numpy() for d in rounds])
-    w = np.concatenate([d.examples["weight"].to_numpy() for d in rounds])
+    chosen = [(d, _thin(d)) for d in rounds]
+    x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep in chosen])
+    y = np.concatenate([d.examples["label"].to_numpy()[keep] for d, keep in chosen])
+    w = np.concatenate([_weights(d, keep) for d, keep in chosen])
     if y.sum() < MIN_POSITIVES:
         raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
     return fit_booster(x, y, w)
+
+
+def _thin(data: RoundData) -> np.ndarray:
+    """Positions of a round's examples to fit on: all labelled ones, unlabeled ones sampled.
+
+    A national round has hundreds of thousands of unlabeled candidates; beyond
+    `MAX_UNLABELED` a uniform sample stands for them, weighted up (`_weights`) so
+    that their total weight, and so the model's view of the pool, is unchanged. The
+    sample is seeded by the round's date: a rerun fits the same rows.
+    """
+    unlabeled = (data.examples["source"] == "unlabeled").to_numpy()
+    free = np.flatnonzero(unlabeled)
+    if len(free) <= MAX_UNLABELED:
+        return np.arange(len(unlabeled))
+    rng = np.random.default_rng(data.round.as_of.toordinal())
+    sampled = rng.choice(free, MAX_UNLABELED, replace=False)
+    return np.sort(np.concatenate([np.flatnonzero(~unlabeled), sampled]))
+
+
+def _weights(data: RoundData, keep: np.ndarray) -> np.ndarray:
+    unlabeled = (data.examples["source"] == "unlabeled").to_numpy()
+    scale = unlabeled.sum() / max(int(unlabeled[keep].sum()), 1)
+    w = data.examples["weight"].to_numpy(dtype=float).copy()
+    w[unlabeled] *= scale
+    return w[keep]
 
 
 def primary_metric(ev: dict[str, Any]) -> float | None:

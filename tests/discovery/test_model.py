@@ -187,3 +187,30 @@ def test_snapshots_on_disk_read_back_identical_and_follow_the_data(
     changed(AS_OF)
     folders = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
     assert len(folders) == 1 and folders[0].name.startswith(other.fingerprint())
+
+
+def test_unlabeled_sampling_keeps_evidence_and_total_weight(
+    trained_world: TrainedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discovery import training
+
+    rounds = training.collect_rounds(
+        trained_world.store,
+        "specialized_sme",
+        AS_OF,
+        trained_world.criteria,
+        snapshots=trained_world.snapshots,
+    )
+    data = rounds[-1]
+    ex = data.examples
+    unlabeled = (ex["source"] == "unlabeled").to_numpy()
+    cap = int(unlabeled.sum()) // 3
+    monkeypatch.setattr(training, "MAX_UNLABELED", cap)
+    keep = training._thin(data)
+    assert np.array_equal(keep, training._thin(data))  # a rerun fits the same rows
+    assert set(np.flatnonzero(~unlabeled)) <= set(keep)  # every piece of evidence is kept
+    assert unlabeled[keep].sum() == cap
+    w = training._weights(data, keep)
+    kept_unlabeled = unlabeled[keep]
+    assert w[kept_unlabeled].sum() == pytest.approx(ex["weight"].to_numpy()[unlabeled].sum())
+    assert np.array_equal(w[~kept_unlabeled], ex["weight"].to_numpy()[~unlabeled])
