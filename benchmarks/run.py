@@ -187,7 +187,12 @@ def stage_ingest(a: argparse.Namespace) -> dict:
     with meter("load"):
         result = _store(world).load(batch)
     meter.finish()
-    return {"steps": steps, "rejected": len(batch.rejects), "rows": result.after}
+    return {
+        "steps": steps,
+        "rejected": len(batch.rejects),
+        "rows": result.after,
+        "workers": batch.workers,
+    }
 
 
 def stage_features(a: argparse.Namespace) -> dict:
@@ -398,8 +403,44 @@ STAGES = {
 # =========================================================================================
 # the driver
 # =========================================================================================
+class _GroupMemory:
+    """Samples the summed resident memory of every process in a process group."""
+
+    def __init__(self, pgid: int, interval: float = 0.1) -> None:
+        self.pgid = pgid
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._done.wait(interval):
+            total = 0
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{pid}/stat", "rb") as fh:
+                        fields = fh.read().rsplit(b")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[2]) == self.pgid:  # pgrp; fields[21] is rss in pages
+                    total += int(fields[21]) * page
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def run_child(cmd: list[str], log: Path, timeout: float | None) -> dict:
-    """Run `cmd`; wall seconds, its own peak RSS (wait4), and the JSON of its last line."""
+    """Run `cmd`; wall seconds, peak memory, and the JSON of its last line.
+
+    Peak memory is the larger of the child's own peak RSS (wait4) and the peak of the
+    summed RSS of its whole process group, sampled every 0.1 s, so worker processes
+    the child starts (validation runs in two) are counted too.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     out_path = log.with_suffix(".out")
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{HERE}", **CHILD_ENV}
@@ -417,14 +458,18 @@ def run_child(cmd: list[str], log: Path, timeout: float | None) -> dict:
         timer = threading.Timer(timeout, kill) if timeout else None
         if timer:
             timer.start()
+        group = _GroupMemory(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
+        group.stop()
         if timer:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
     res: dict[str, Any] = {
         "seconds": wall,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": max(usage.ru_maxrss / 1024, group.peak_mb),
+        "own_peak_rss_mb": usage.ru_maxrss / 1024,
+        "group_peak_rss_mb": group.peak_mb,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "load_average_1min_after": os.getloadavg()[0],
     }
@@ -701,8 +746,9 @@ def _stage_note(name: str, s: dict) -> str:
     if name == "ingest":
         steps = r.get("steps", {})
         return (
-            f"validate {_f(steps.get('validate', {}).get('seconds'))} s, "
-            f"load {_f(steps.get('load', {}).get('seconds'))} s, rejected {r.get('rejected')}"
+            f"validate, sort and fingerprint {_f(steps.get('validate', {}).get('seconds'))} s "
+            f"({r.get('workers', 1)} process(es)), write {_f(steps.get('load', {}).get('seconds'))} s, "
+            f"rejected {r.get('rejected')}"
         )
     if name == "features":
         fam = r.get("families", {})
@@ -717,9 +763,12 @@ def _stage_note(name: str, s: dict) -> str:
         snaps = int(fs.get("snapshots", 0))
         feat = fs.get("total", 0.0)
         chain = fs.get("supply_chain", 0.0)
+        overlap = (
+            " (beside the next date's features)" if name.endswith("train") and snaps > 1 else ""
+        )
         bits = [
             f"{snaps} snapshot(s): features {feat:.1f} s (supply chain {chain:.1f} s), "
-            f"quality estimate {fs.get('quality_estimate', 0.0):.1f} s"
+            f"quality estimate {fs.get('quality_estimate', 0.0):.1f} s{overlap}"
         ]
         if fs.get("lightgbm_fit"):
             bits.append(f"LightGBM fits {fs['lightgbm_fit']:.1f} s")
@@ -749,8 +798,9 @@ def markdown(report: dict) -> str:
         f"as_of {report['as_of']} · seed {report['seed']} · {report['format']} · "
         f"OMP_WAIT_POLICY {report.get('omp_wait_policy', 'default')}",
         "",
-        "Seconds are wall time; peak MB is the peak RSS of the stage's own process "
-        "(`wait4` rusage). Other work on the machine makes timings noisy. Precision / recall "
+        "Seconds are wall time; peak MB is the peak resident memory of the stage: its own "
+        "process (`wait4` rusage) or, when larger, the sampled sum over its process group "
+        "(worker processes included). Other work on the machine makes timings noisy. Precision / recall "
         "are against the world's truth (`qualifies_<tier>`), shown as `P / R (hits/listed)`.",
         "",
     ]

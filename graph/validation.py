@@ -69,6 +69,8 @@ class Batch:
     directory: Path
     tables: dict[str, TableBatch] = field(default_factory=dict)
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    #: processes that validated the files
+    workers: int = 1
 
     def summary(self) -> dict[str, dict[str, int]]:
         return {
@@ -120,7 +122,7 @@ def read_directory(
             if progress:
                 progress(name)
             results[name] = validate_file(path, TABLES[name])
-    batch = Batch(directory)
+    batch = Batch(directory, workers=workers)
     for name in present:  # contract order, whatever order the files finished in
         batch.tables[name] = results[name][0]
     nonempty = [r for _, r in results.values() if len(r)]
