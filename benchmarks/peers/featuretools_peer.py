@@ -7,7 +7,7 @@ nothing from the project. It reads:
 - the contract data directory (CSV or Parquet, the same files our ingest reads;
   no validation — the simulated data is valid);
 - `--examples`: one row per (uscc, tier, time, set). `set == "train"` rows are our
-  training examples (`discovery.labels.examples` over `past_rounds`: label, weight,
+  training examples (`discovery.training.select_rounds`: label, weight,
   cutoff = the round's as_of); `set == "rank"` rows are the gated candidates at the
   decision date, with `known_miss` (a threshold known to be missed, from our side);
 - `--params`: the LightGBM parameters and rounds of our recipe, and the list sizes.
