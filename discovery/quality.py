@@ -23,7 +23,7 @@ MIN_KNOWN = 30
 FOLDS = 3
 PARAMS = {
     "objective": "regression",
-    "learning_rate": 0.1,
+    "learning_rate": 0.05,
     "num_leaves": 15,
     "min_data_in_leaf": 20,
     "feature_fraction": 0.8,
@@ -36,7 +36,7 @@ PARAMS = {
     "num_threads": 1,
     "deterministic": True,
 }
-ROUNDS = 100
+ROUNDS = 200
 #: known scores from which the fits use every core
 PARALLEL_FROM = 20_000
 
