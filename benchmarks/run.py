@@ -8,7 +8,7 @@ each stage's peak RSS is its own (`wait4` rusage of the child):
 
 ours      simulate → ingest (validate + load the embedded store) → features (the
           decision-date snapshot alone, per family) → train (both tiers, as_of
-          2025-12-31, 5 yearly rounds) → rank (both tiers: top 200 specialized_sme,
+          2025-12-31, up to 5 yearly rounds) → rank (both tiers: top 200 specialized_sme,
           top 50 little_giant). End to end = ingest + train + rank.
 peers     rules           `discovery.metrics.rules_score` over the gated candidates;
           rules+thresholds the same, without companies known to miss a threshold;
