@@ -206,17 +206,23 @@ def stage_features(a: argparse.Namespace) -> dict:
     return {"families": timings, "rows": len(frame), "columns": frame.shape[1] - 1}
 
 
-def _train(a: argparse.Namespace, variant: str) -> dict:
+def _setup(a: argparse.Namespace, variant: str = "ours") -> tuple[Path, Any, Any, dict]:
+    """A stage's world, store and criteria, with feature builds timed into the returned dict."""
     from discovery.criteria import default_criteria
-    from discovery.registry import Registry
-    from discovery.training import NotEnoughEvidence, SnapshotCache, train_tier
 
     if variant == "networkx":
         _patch_networkx()
     acc: dict[str, float] = defaultdict(float)
     _time_feature_builds(acc)
     world = Path(a.world)
-    store, criteria = _store(world), default_criteria()
+    return world, _store(world), default_criteria(), acc
+
+
+def _train(a: argparse.Namespace, variant: str) -> dict:
+    from discovery.registry import Registry
+    from discovery.training import NotEnoughEvidence, SnapshotCache, train_tier
+
+    world, store, criteria, acc = _setup(a, variant)
     models = world / f"models_{variant}"
     shutil.rmtree(models, ignore_errors=True)
     registry = Registry(models)
@@ -242,19 +248,12 @@ def _train(a: argparse.Namespace, variant: str) -> dict:
 
 
 def _rank(a: argparse.Namespace, variant: str) -> dict:
-    from discovery.criteria import default_criteria
     from discovery.model import snapshot
     from discovery.ranking import rank
     from discovery.registry import Registry
 
-    if variant == "networkx":
-        _patch_networkx()
-    acc: dict[str, float] = defaultdict(float)
-    _time_feature_builds(acc)
-    world = Path(a.world)
-    store, criteria = _store(world), default_criteria()
+    world, store, criteria, acc = _setup(a, variant)
     registry = Registry(world / f"models_{variant}")
-    name = "ours" if variant == "ours" else variant
     steps: dict[str, dict[str, float]] = {}
     meter = _meter(steps)
     with meter("snapshot"):
@@ -263,11 +262,11 @@ def _rank(a: argparse.Namespace, variant: str) -> dict:
     for tier, top in TOPS.items():
         if registry.serving(tier) is None:
             out["tiers"][tier] = {"error": "no model (training had too little evidence)"}
-            _write_list(world, name, tier, [])
+            _write_list(world, variant, tier, [])
             continue
         with meter(f"rank_{tier}"):
             ranked = rank(store, tier, AS_OF, registry, criteria, top=top, features=snap)
-        _write_list(world, name, tier, [str(c) for c in ranked.frame["uscc"]])
+        _write_list(world, variant, tier, [str(c) for c in ranked.frame["uscc"]])
         out["tiers"][tier] = {
             "candidates": ranked.summary["candidates"],
             "known_to_miss_a_threshold": ranked.summary["known_to_miss_a_threshold"],
@@ -310,14 +309,10 @@ def _candidates(store, snap, tier, criteria):
 def stage_rules(a: argparse.Namespace) -> dict:
     import numpy as np
 
-    from discovery.criteria import default_criteria
     from discovery.metrics import rules_score, top_k_order
     from discovery.model import snapshot
 
-    acc: dict[str, float] = defaultdict(float)
-    _time_feature_builds(acc)
-    world = Path(a.world)
-    store, criteria = _store(world), default_criteria()
+    world, store, criteria, acc = _setup(a)
     steps: dict[str, dict[str, float]] = {}
     meter = _meter(steps)
     with meter("snapshot"):

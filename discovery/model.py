@@ -19,7 +19,7 @@ import pandas as pd
 from discovery.criteria import Criteria
 from discovery.quality import ESTIMATE_COLUMN, estimate_quality
 from discovery.registry import RegisteredModel, SchemaMismatchError
-from features import ThresholdSpec, build_features, feature_columns
+from features import ThresholdSpec, build_features, feature_columns, profile
 from graph.store import Store
 
 #: never model inputs: the standards treat every ownership type alike (and it is not a feature)
@@ -82,7 +82,7 @@ def may_apply(frame: pd.DataFrame, criteria: Criteria) -> np.ndarray:
     quality score (the estimate is the costly part of a snapshot at national scale).
     """
     tiers = sorted({t for rung in criteria.ladder for t in rung.from_tiers})
-    return frame[[f"profile_holds_{t}" for t in tiers]].to_numpy(dtype=bool).any(axis=1)
+    return frame[[f"{profile.PREFIX}holds_{t}" for t in tiers]].to_numpy(dtype=bool).any(axis=1)
 
 
 @dataclass(frozen=True)

@@ -256,38 +256,34 @@ def train_tier(
 
 
 def _fit(schema: FeatureSchema, rounds: list[RoundData]) -> lgb.Booster:
-    chosen = [(d, _thin(d)) for d in rounds]
-    x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep in chosen])
-    y = np.concatenate([d.examples["label"].to_numpy()[keep] for d, keep in chosen])
-    w = np.concatenate([_weights(d, keep) for d, keep in chosen])
+    chosen = [(d, *_thin(d)) for d in rounds]
+    x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep, _ in chosen])
+    y = np.concatenate([d.examples["label"].to_numpy()[keep] for d, keep, _ in chosen])
+    w = np.concatenate([weights for _, _, weights in chosen])
     if y.sum() < MIN_POSITIVES:
         raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
     return fit_booster(x, y, w)
 
 
-def _thin(data: RoundData) -> np.ndarray:
-    """Positions of a round's examples to fit on: all labelled ones, unlabeled ones sampled.
+def _thin(data: RoundData) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of a round's examples to fit on, and their weights.
 
-    A national round has hundreds of thousands of unlabeled candidates; beyond
-    `MAX_UNLABELED` a uniform sample stands for them, weighted up (`_weights`) so
-    that their total weight, and so the model's view of the pool, is unchanged. The
-    sample is seeded by the round's date: a rerun fits the same rows.
+    All labelled examples are kept. A national round has hundreds of thousands of
+    unlabeled candidates; beyond `MAX_UNLABELED` a uniform sample stands for them,
+    weighted up so that their total weight, and so the model's view of the pool, is
+    unchanged. The sample is seeded by the round's date: a rerun fits the same rows.
     """
     unlabeled = (data.examples["source"] == "unlabeled").to_numpy()
+    weights = data.examples["weight"].to_numpy(dtype=float)
     free = np.flatnonzero(unlabeled)
     if len(free) <= MAX_UNLABELED:
-        return np.arange(len(unlabeled))
+        return np.arange(len(unlabeled)), weights
     rng = np.random.default_rng(data.round.as_of.toordinal())
     sampled = rng.choice(free, MAX_UNLABELED, replace=False)
-    return np.sort(np.concatenate([np.flatnonzero(~unlabeled), sampled]))
-
-
-def _weights(data: RoundData, keep: np.ndarray) -> np.ndarray:
-    unlabeled = (data.examples["source"] == "unlabeled").to_numpy()
-    scale = unlabeled.sum() / max(int(unlabeled[keep].sum()), 1)
-    w = data.examples["weight"].to_numpy(dtype=float).copy()
-    w[unlabeled] *= scale
-    return w[keep]
+    keep = np.sort(np.concatenate([np.flatnonzero(~unlabeled), sampled]))
+    weights = weights.copy()
+    weights[unlabeled] *= len(free) / MAX_UNLABELED
+    return keep, weights[keep]
 
 
 def primary_metric(ev: dict[str, Any]) -> float | None:

@@ -88,9 +88,9 @@ def compute(ctx: Context) -> pd.DataFrame:
     out["rd_staff_share_mean"] = mean_by(
         ids, ratio(as_float(fin["rd_staff"]), as_float(fin["employees"])), n
     )
-    has_revenue = ~np.isnan(revenue) & (revenue > 0)
-    first_rev = last_by(np.where(has_revenue, ids, -1), -year, n)  # earliest year with revenue
-    last_rev = last_by(np.where(has_revenue, ids, -1), year, n)
+    with_revenue = np.where(~np.isnan(revenue) & (revenue > 0), ids, -1)
+    first_rev = last_by(with_revenue, -year, n)  # earliest year with revenue
+    last_rev = last_by(with_revenue, year, n)
     span = take(year, last_rev) - take(year, first_rev)
     with np.errstate(divide="ignore", invalid="ignore"):
         cagr = np.exp(np.log(ratio(take(revenue, last_rev), take(revenue, first_rev))) / span) - 1.0

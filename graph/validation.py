@@ -104,12 +104,13 @@ def read_directory(
         if table.required and files[name] is None:
             raise MissingTableError(directory, name)
     present = {name: path for name, path in files.items() if path is not None}
+    sizes = {name: path.stat().st_size for name, path in present.items()}
     if workers is None:
-        size = sum(path.stat().st_size for path in present.values())
-        workers = min(os.cpu_count() or 1, len(present)) if size >= PARALLEL_FROM_BYTES else 1
+        big = sum(sizes.values()) >= PARALLEL_FROM_BYTES
+        workers = min(os.cpu_count() or 1, len(present)) if big else 1
     results: dict[str, tuple[TableBatch, pd.DataFrame]] = {}
     if workers > 1:
-        largest_first = sorted(present, key=lambda n: -present[n].stat().st_size)
+        largest_first = sorted(present, key=lambda n: -sizes[n])
         context = multiprocessing.get_context("spawn")  # no inherited threads or locks
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             futures = {n: pool.submit(validate_file, present[n], TABLES[n]) for n in largest_first}
@@ -125,11 +126,9 @@ def read_directory(
     batch = Batch(directory, workers=workers)
     for name in present:  # contract order, whatever order the files finished in
         batch.tables[name] = results[name][0]
-    nonempty = [r for _, r in results.values() if len(r)]
+    nonempty = [results[name][1] for name in present if len(results[name][1])]
     if nonempty:
-        batch.rejects = pd.concat(
-            [r for name in present if len(r := results[name][1])], ignore_index=True
-        )
+        batch.rejects = pd.concat(nonempty, ignore_index=True)
     return batch
 
 
