@@ -59,6 +59,7 @@ def render_card(card: dict[str, Any]) -> str:
         f"(rules baseline {_num(m['rules_baseline']['auc_direct_evidence'])})",
         f"- AUC, all candidates vs approvals: {_num(m['model']['auc_all_candidates'])} "
         f"(rules baseline {_num(m['rules_baseline']['auc_all_candidates'])})",
+        *_bar_lines(card),
         "",
         "Precision and recall of the top K against approvals observed in the round "
         "(a lower bound: qualifying companies that did not apply count as misses).",
@@ -90,3 +91,18 @@ def render_card(card: dict[str, Any]) -> str:
             )
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _bar_lines(card: dict[str, Any]) -> list[str]:
+    """The quality bar's part in the score, and the booster's AUC without it."""
+    bar = card.get("quality_bar") or {}
+    alone = card["metrics"].get("booster_alone")
+    if bar.get("cut") is None or alone is None:
+        return ["- 质量门槛 Quality bar: not used (no cut or too few published scores)"]
+    return [
+        f"- 质量门槛 Quality bar: score = booster probability × P(quality score "
+        f"{'>' if bar.get('strict') else '≥'} {bar['cut']:g}), estimate error σ = "
+        f"{bar['sigma']:.1f} points; the booster alone has AUC "
+        f"{_num(alone['auc_direct_evidence'])} (direct evidence) and "
+        f"{_num(alone['auc_all_candidates'])} (all candidates)",
+    ]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.criteria import Criteria
-from discovery.quality import ESTIMATE_COLUMN, estimate_quality
+from discovery.quality import ESTIMATE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import RegisteredModel, SchemaMismatchError
 from features import ThresholdSpec, build_features, feature_columns, profile
 from graph.store import Store
@@ -178,7 +178,12 @@ class Calibration:
 
 
 class ScoringModel:
-    """A trained booster with its schema and calibration, ready to score a snapshot."""
+    """A trained booster with its schema, quality bar and calibration, ready to score a snapshot.
+
+    The raw score is the booster's probability times the chance that the company's
+    quality score clears the tier's bar (`QualityBar`); calibration maps it to the
+    probability of approval.
+    """
 
     def __init__(
         self,
@@ -186,10 +191,12 @@ class ScoringModel:
         schema: FeatureSchema,
         calibration: Calibration,
         model_id: str = "",
+        bar: QualityBar | None = None,
     ) -> None:
         self.booster = booster
         self.schema = schema
         self.calibration = calibration
+        self.bar = bar or QualityBar()
         self.model_id = model_id or "the model"
         if tuple(booster.feature_name()) != schema.names:
             raise SchemaMismatchError(
@@ -205,10 +212,16 @@ class ScoringModel:
             FeatureSchema.from_json(bundle["schema"]),
             Calibration(**bundle["calibration"]),
             registered.model_id,
+            # models registered before the bar existed score by the booster alone
+            QualityBar(**bundle.get("quality_bar", {})),
         )
 
-    def raw(self, frame: pd.DataFrame) -> np.ndarray:
+    def booster_raw(self, frame: pd.DataFrame) -> np.ndarray:
+        """The booster's probability alone (no quality bar, no calibration)."""
         return np.asarray(self.booster.predict(self.schema.matrix(frame, self.model_id)))
+
+    def raw(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.booster_raw(frame) * self.bar(frame)
 
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
         return self.calibration(self.raw(frame))

@@ -11,10 +11,12 @@ itself.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from sklearn.model_selection import KFold
 
 SCORE_COLUMN = "std_quality_score"
@@ -86,3 +88,50 @@ def estimate_quality(
                 np.nan_to_num(out[unknown]) + np.asarray(booster.predict(x_unknown)) / FOLDS
             )
     return pd.Series(np.clip(out, 0, 100), index=features.index, name=ESTIMATE_COLUMN)
+
+
+@dataclass(frozen=True)
+class QualityBar:
+    """The chance that a company's quality score clears a tier's bar (e.g. ≥ 50 points).
+
+    A published score decides it outright (1 or 0). Where the score is estimated, the
+    chance is Φ((estimate − cut) / σ), σ being the estimate's out-of-fold error on the
+    published scores. The scoring model learns approval from past decisions, where
+    who applied is mixed in with who qualified; this factor speaks only of the bar,
+    which an invitation cannot lower. Without a cut or a usable estimate it is 1
+    (no information, no change).
+    """
+
+    cut: float | None = None
+    sigma: float | None = None
+    #: the bar is "> cut" rather than "≥ cut"
+    strict: bool = False
+
+    def __call__(self, features: pd.DataFrame) -> np.ndarray:
+        out = np.ones(len(features))
+        if self.cut is None or self.sigma is None:
+            return out
+        if ESTIMATE_COLUMN in features:
+            est = features[ESTIMATE_COLUMN].to_numpy(dtype=float)
+            has = ~np.isnan(est)
+            out[has] = norm.cdf((est[has] - self.cut) / self.sigma)
+        if SCORE_COLUMN in features:
+            published = features[SCORE_COLUMN].to_numpy(dtype=float)
+            known = ~np.isnan(published)
+            clears = published[known] > self.cut if self.strict else published[known] >= self.cut
+            out[known] = clears.astype(float)
+        return out
+
+    @classmethod
+    def fit(cls, features: pd.DataFrame, cut: float | None, strict: bool = False) -> QualityBar:
+        """σ from the out-of-fold estimates of the published scores in `features`."""
+        if cut is None or SCORE_COLUMN not in features or ESTIMATE_COLUMN not in features:
+            return cls()
+        both = features[[SCORE_COLUMN, ESTIMATE_COLUMN]].dropna().to_numpy(dtype=float)
+        if len(both) < MIN_KNOWN:
+            return cls()
+        sigma = float(np.sqrt(np.mean((both[:, 1] - both[:, 0]) ** 2)))
+        return cls(float(cut), max(sigma, 0.5), strict)
+
+    def to_json(self) -> dict[str, float | bool | None]:
+        return {"cut": self.cut, "sigma": self.sigma, "strict": self.strict}

@@ -25,6 +25,7 @@ from discovery.criteria import Criteria
 from discovery.explain import channel_of
 from discovery.labels import EVIDENCE_WEIGHT, UNLABELED_WEIGHT, Round, examples, past_rounds
 from discovery.model import Calibration, FeatureSchema, ScoringModel, fit_booster
+from discovery.quality import SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.snapshots import SnapshotCache
 from graph.contract import TIER_NAMES_ZH
@@ -171,7 +172,8 @@ def train_tier(
         progress("training", 0, 1)
     schema = FeatureSchema.of(valid.candidates)
     held_out = _fit(schema, train)
-    scorer = ScoringModel(held_out, schema, Calibration())
+    bar = QualityBar.fit(valid.features, *quality_cut(criteria, tier))
+    scorer = ScoringModel(held_out, schema, Calibration(), bar=bar)
     x_valid = valid.candidates
     raw_valid = scorer.raw(x_valid)
     labelled = (valid.examples["source"] != "unlabeled").to_numpy()
@@ -181,6 +183,7 @@ def train_tier(
     )
     model_eval = evaluate(raw_valid, valid, k_list)
     rules_eval = evaluate(metrics.rules_score(x_valid), valid, k_list)
+    booster_eval = evaluate(scorer.booster_raw(x_valid), valid, k_list)
     primary = primary_metric(model_eval) or 0.0
     top = criteria.list_defaults.get(tier, {}).get("top", 50)
     lift = {
@@ -219,7 +222,16 @@ def train_tier(
             "primary_name": "AUC on the validation round's direct evidence (approved vs rejected)",
             "model": model_eval,
             "rules_baseline": rules_eval,
+            "booster_alone": booster_eval,
             "lift_over_rules": lift,
+        },
+        "quality_bar": {
+            **bar.to_json(),
+            "rule": (
+                "score = calibrated (booster probability × P(quality score ≥ cut)); the "
+                "probability is 1 or 0 for a published score and Φ((estimate − cut) / sigma) "
+                "for an estimated one, sigma being the estimate's error on published scores"
+            ),
         },
         "fairness": _fairness(raw_valid, valid, store, top),
         "importance_by_channel": _importance_by_channel(importance),
@@ -234,6 +246,7 @@ def train_tier(
     bundle = {
         "schema": schema.to_json(),
         "calibration": calibration.to_json(),
+        "quality_bar": bar.to_json(),
         "metrics": card["metrics"],
         "card": card,
         "criteria_version": criteria.version,
@@ -253,6 +266,15 @@ def train_tier(
         raw=raw_valid, probability=calibration(raw_valid)
     )
     return TrainResult(registered, promoted, message, card, scored)
+
+
+def quality_cut(criteria: Criteria, tier: str) -> tuple[float | None, bool]:
+    """The tier's bar on the quality-evaluation score (value, strict), if its criteria set one."""
+    bars = [t for t in criteria.thresholds_for(tier) if t.measure == SCORE_COLUMN]
+    if not bars:
+        return None, False
+    top = max(bars, key=lambda t: (t.value, t.op == ">"))
+    return top.value, top.op == ">"
 
 
 def _fit(schema: FeatureSchema, rounds: list[RoundData]) -> lgb.Booster:

@@ -12,7 +12,7 @@ import pytest
 from discovery import model as model_module
 from discovery.criteria import load_criteria
 from discovery.model import ScoringModel, may_apply
-from discovery.quality import ESTIMATE_COLUMN
+from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, Registry, SchemaMismatchError
 from discovery.training import train_tier
 from graph.errors import UsageError
@@ -82,9 +82,10 @@ def test_a_worse_model_never_replaces_the_serving_one(
 ) -> None:
     w = trained_world
     before = w.registry.serving("little_giant")
-    # a handicapped recipe: two trees instead of hundreds
+    # a handicapped recipe: two trees instead of hundreds, and no quality bar
     monkeypatch.setattr(model_module, "NUM_ROUNDS", 2)
     monkeypatch.setitem(model_module.PARAMS, "num_leaves", 2)
+    monkeypatch.setattr(QualityBar, "fit", classmethod(lambda cls, *_: cls()))
     result = train_tier(
         w.store, "little_giant", AS_OF, w.criteria, w.registry, snapshots=w.snapshots
     )
@@ -213,3 +214,74 @@ def test_unlabeled_sampling_keeps_evidence_and_total_weight(
     kept_unlabeled = unlabeled[keep]
     assert w[kept_unlabeled].sum() == pytest.approx(ex["weight"].to_numpy()[unlabeled].sum())
     assert np.array_equal(w[~kept_unlabeled], ex["weight"].to_numpy()[~unlabeled])
+
+
+def test_quality_bar_reads_published_scores_outright_and_estimates_as_a_chance() -> None:
+    frame = pd.DataFrame(
+        {
+            SCORE_COLUMN: [55.0, 49.9, 50.0, np.nan, np.nan, np.nan],
+            ESTIMATE_COLUMN: [20.0, 90.0, 50.0, 50.0, 56.0, np.nan],
+        }
+    )
+    bar = QualityBar(cut=50.0, sigma=6.0)
+    got = bar(frame)
+    # published: decided by the score itself, whatever the estimate says
+    assert got[:3].tolist() == [1.0, 0.0, 1.0]
+    # estimated: Φ((estimate − cut) / σ); at the cut a coin toss, one σ above ≈ 0.84
+    assert got[3] == pytest.approx(0.5)
+    assert got[4] == pytest.approx(0.8413, abs=1e-4)
+    # no estimate and no published score: no information, no change
+    assert got[5] == 1.0
+    assert QualityBar(cut=50.0, sigma=6.0, strict=True)(frame)[2] == 0.0
+    assert QualityBar()(frame).tolist() == [1.0] * 6
+
+
+def test_quality_bar_sigma_is_the_estimate_error_on_published_scores() -> None:
+    rng = np.random.default_rng(3)
+    score = rng.uniform(30, 80, 400)
+    frame = pd.DataFrame({SCORE_COLUMN: score, ESTIMATE_COLUMN: score + rng.normal(0, 4.0, 400)})
+    frame.loc[frame.index[:100], SCORE_COLUMN] = np.nan  # unpublished rows do not count
+    bar = QualityBar.fit(frame, 50.0)
+    residual = (frame[ESTIMATE_COLUMN] - frame[SCORE_COLUMN]).dropna()
+    assert bar.sigma == pytest.approx(float(np.sqrt((residual**2).mean())))
+    assert 3.5 < bar.sigma < 4.5
+    assert (bar.cut, bar.strict) == (50.0, False)
+    assert QualityBar.fit(frame.iloc[:120], 50.0) == QualityBar()  # 20 published: too few
+    assert QualityBar.fit(frame, None) == QualityBar()
+
+
+def test_score_is_the_booster_times_the_tiers_quality_bar(trained_world: TrainedWorld) -> None:
+    w = trained_world
+    snap = w.snapshots(AS_OF)
+    cuts = {t.tier: t.value for t in w.criteria.thresholds if t.measure == SCORE_COLUMN}
+    for tier, result in w.results.items():
+        card_bar = result.card["quality_bar"]
+        assert card_bar["cut"] == cuts[tier]
+        assert card_bar["sigma"] > 0
+        scorer = ScoringModel.load(w.registry.serving(tier))
+        assert scorer.bar == QualityBar(card_bar["cut"], card_bar["sigma"], card_bar["strict"])
+        x = snap[snap[ESTIMATE_COLUMN].notna()].head(300)
+        np.testing.assert_allclose(scorer.raw(x), scorer.booster_raw(x) * scorer.bar(x))
+        # a published score below the cut makes the company's score 0
+        below = x[SCORE_COLUMN].fillna(0.0).lt(card_bar["cut"]) & x[SCORE_COLUMN].notna()
+        assert below.any()
+        assert (scorer.raw(x[below]) == 0).all()
+        assert "booster_alone" in result.card["metrics"]
+        assert "Quality bar" in w.registry.serving(tier).path.joinpath("card.md").read_text(
+            encoding="utf-8"
+        )
+
+
+def test_a_model_registered_before_the_bar_scores_by_its_booster_alone(
+    trained_world: TrainedWorld, tmp_path: Path
+) -> None:
+    serving = trained_world.registry.serving("specialized_sme")
+    bundle = json.loads((serving.path / "bundle.json").read_text(encoding="utf-8"))
+    del bundle["quality_bar"]
+    old = Registry(tmp_path / "old").register(
+        "specialized_sme", serving.booster_path.read_text(encoding="utf-8"), bundle, ""
+    )
+    scorer = ScoringModel.load(old)
+    x = trained_world.snapshots(AS_OF).head(200)
+    assert scorer.bar == QualityBar()
+    np.testing.assert_allclose(scorer.raw(x), scorer.booster_raw(x))
