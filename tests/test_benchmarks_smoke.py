@@ -82,3 +82,40 @@ def test_markdown_names_stages_and_pipelines():
     text = run.markdown(json.loads(json.dumps(report)))
     for word in (*run.OUR_STAGES, "end to end", "skipped: too slow", "0.250 / 0.500 (50/200)"):
         assert word in text
+
+
+def test_seed_summary_compares_precision_world_by_world():
+    spec = importlib.util.spec_from_file_location("bench_seeds", ROOT / "benchmarks" / "seeds.py")
+    seeds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seeds)
+
+    def report(seed, ours, ft):
+        q = lambda hits, listed: {"hits": hits, "listed": listed}  # noqa: E731
+        return {
+            "seed": seed,
+            "sizes": [
+                {
+                    "companies": 5000,
+                    "quality": {
+                        "ours": {"specialized_sme": q(*ours), "little_giant": q(10, 20)},
+                        "featuretools": {"specialized_sme": q(*ft), "little_giant": q(12, 50)},
+                    },
+                }
+            ],
+        }
+
+    text = seeds.markdown(
+        [
+            report(1, (110, 200), (100, 200)),
+            report(2, (90, 200), (95, 200)),
+            report(3, (5, 10), (100, 200)),
+        ]
+    )
+    spec_part = text.split("## 5,000 companies · specialized_sme")[1].split("##")[0]
+    assert "| 1 | 110/200 | 100/200 |" in spec_part
+    # seed 3: 5 of 10 is level with 100 of 200 in precision, although it has fewer hits
+    assert "| ours ahead / level / behind | – | 1 / 1 / 1 |" in spec_part
+    assert f"| **mean precision** | {(0.55 + 0.45 + 0.5) / 3:.3f} | 0.492 |" in spec_part
+    lg_part = text.split("little_giant top 50")[1]
+    # 10 of 20 beats 12 of 50 on every seed
+    assert "| ours ahead / level / behind | – | 3 / 0 / 0 |" in lg_part
