@@ -79,8 +79,12 @@ def _precision(q: dict) -> float:
 
 
 def _mean(qs: list[dict | None]) -> str:
+    """Mean precision, saying over how many seeds when the pipeline did not run on all."""
     values = [_precision(q) for q in qs if q]
-    return f"{sum(values) / len(values):.3f}" if values else "–"
+    if not values:
+        return "–"
+    mean = f"{sum(values) / len(values):.3f}"
+    return mean if len(values) == len(qs) else f"{mean} ({len(values)} of {len(qs)} seeds)"
 
 
 def _versus(by_seed: dict, seeds: list[int], peer: str, tier: str) -> str:

@@ -117,5 +117,11 @@ def test_seed_summary_compares_precision_world_by_world():
     assert "| ours ahead / level / behind | – | 1 / 1 / 1 |" in spec_part
     assert f"| **mean precision** | {(0.55 + 0.45 + 0.5) / 3:.3f} | 0.492 |" in spec_part
     lg_part = text.split("little_giant top 50")[1]
+    # a peer that did not run on every seed: its mean says over how many
+    skipped = report(2, (90, 200), (95, 200))
+    del skipped["sizes"][0]["quality"]["featuretools"]
+    partial = seeds.markdown([report(1, (110, 200), (100, 200)), skipped])
+    assert "| 2 | 90/200 | – |" in partial
+    assert "| **mean precision** | 0.500 | 0.500 (1 of 2 seeds) |" in partial
     # 10 of 20 beats 12 of 50 on every seed
     assert "| ours ahead / level / behind | – | 3 / 0 / 0 |" in lg_part
