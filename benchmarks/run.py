@@ -2,6 +2,7 @@
 
     python benchmarks/run.py --companies 5000 --out b.json
     python benchmarks/run.py --ladder 10000,100000,1000000 --format parquet --out ladder.json
+    python benchmarks/run.py --ladder 5000,10000 --seeds 1,2,3,4,5 --out seeds.json
 
 For each world size it simulates a world (seeded), then runs in fresh processes, so
 each stage's peak RSS is its own (`wait4` rusage of the child):
@@ -918,6 +919,11 @@ def main() -> None:
     parser.add_argument("--ladder", help="comma-separated sizes, e.g. 10000,100000,1000000")
     parser.add_argument("--out", type=Path, default=Path("benchmark.json"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seeds",
+        help="comma-separated seeds, e.g. 1,2,3: one run per seed (OUT_seed<S>.json and .md), "
+        "then precision across seeds in OUT_seeds.md (benchmarks/seeds.py)",
+    )
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/discovery_bench"))
     parser.add_argument("--reuse-worlds", action="store_true", help="skip simulate if present")
@@ -948,8 +954,22 @@ def main() -> None:
         if args.ladder
         else [args.companies]
     )
-    Ladder(args).run(sizes)
-    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    if not args.seeds:
+        Ladder(args).run(sizes)
+        print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+        return
+    from benchmarks.seeds import markdown as seeds_markdown
+
+    base, reports = args.out, []
+    for seed in [int(s) for s in args.seeds.split(",") if s]:
+        args.seed, args.out = seed, base.with_name(f"{base.stem}_seed{seed}.json")
+        ladder = Ladder(args)
+        ladder.run(sizes)
+        reports.append(ladder.report)
+        print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    summary = base.with_name(f"{base.stem}_seeds.md")
+    summary.write_text(seeds_markdown(reports), encoding="utf-8")
+    print(f"wrote {summary}")
 
 
 if __name__ == "__main__":
