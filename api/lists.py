@@ -24,7 +24,7 @@ from discovery.explain import reasons as explain_reasons
 from discovery.labels import gate
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN
-from discovery.ranking import RankedList, rank, threshold_status
+from discovery.ranking import RankedList, check_texts, rank
 from discovery.registry import RegisteredModel, Registry
 from graph.contract import TIER_NAMES_ZH
 from graph.store import Store
@@ -191,23 +191,8 @@ class ListCache:
         x = snap.loc[[uscc]]
         model = self.model(serving)
         score = float(np.round(model.probability(x)[0], 4))
-        status = threshold_status(x, thresholds).iloc[0]
-        checks = [
-            {
-                "id": t.id,
-                "label_zh": t.label_zh,
-                "label_en": t.label_en,
-                "status": "unknown"
-                if pd.isna(status[t.id])
-                else ("met" if status[t.id] else "not_met"),
-                "text": "",
-            }
-            for t in thresholds
-        ]
-        for c in checks:
-            c["text"] = {"met": "达标 met", "not_met": "未达标 not met"}.get(
-                c["status"], "未知 unknown"
-            )
+        texts = check_texts(x, thresholds, model.bar).iloc[0]
+        checks = checks_of(texts.rename(lambda tid: f"check_{tid}"), thresholds)
         why = explain_reasons(self.store, as_of, x, model.contributions(x))[uscc]
         published = x.iloc[0].get("std_quality_score")
         estimate = x.iloc[0].get(ESTIMATE_COLUMN)

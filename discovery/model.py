@@ -158,17 +158,23 @@ class Calibration:
     fitted: bool = False
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
-        p = np.clip(np.asarray(raw, dtype=float), 1e-6, 1 - 1e-6)
-        return 1.0 / (1.0 + np.exp(-(self.a * np.log(p / (1 - p)) + self.b)))
+        raw = np.asarray(raw, dtype=float)
+        p = np.clip(raw, 1e-6, 1 - 1e-6)
+        out = 1.0 / (1.0 + np.exp(-(self.a * np.log(p / (1 - p)) + self.b)))
+        # a raw score of 0 is a published quality score below the bar: no chance at all
+        return np.where(raw <= 0.0, 0.0, out)
 
     @classmethod
     def fit(cls, raw: np.ndarray, labels: np.ndarray) -> Calibration:
+        """Platt on the rows with a chance; those at 0 stay 0 whatever the map."""
         from sklearn.linear_model import LogisticRegression
 
-        labels = np.asarray(labels)
+        raw, labels = np.asarray(raw, dtype=float), np.asarray(labels)
+        has_chance = raw > 0.0
+        raw, labels = raw[has_chance], labels[has_chance]
         if len(np.unique(labels)) < 2 or len(labels) < 20:
             return cls()
-        p = np.clip(np.asarray(raw, dtype=float), 1e-6, 1 - 1e-6)
+        p = np.clip(raw, 1e-6, 1 - 1e-6)
         logit = np.log(p / (1 - p)).reshape(-1, 1)
         lr = LogisticRegression(C=1.0).fit(logit, labels)
         return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]), True)

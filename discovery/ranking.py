@@ -22,7 +22,7 @@ from discovery.criteria import Criteria, Threshold
 from discovery.explain import reasons as explain_reasons
 from discovery.labels import gate
 from discovery.model import ScoringModel, snapshot
-from discovery.quality import ESTIMATE_COLUMN
+from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import Registry, check_tier
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import UsageError
@@ -62,18 +62,44 @@ def threshold_status(features: pd.DataFrame, thresholds: list[Threshold]) -> pd.
     )
 
 
-def _status_text(values: pd.Series, estimate: pd.Series | None = None) -> pd.Series:
+def _status_text(
+    values: pd.Series, estimate: pd.Series | None = None, chance: np.ndarray | None = None
+) -> pd.Series:
     text = values.map(STATUS_TEXT).astype(object)
     unknown = values.isna().to_numpy()
+    text[unknown] = UNKNOWN_TEXT
     if estimate is not None:
         est = estimate.to_numpy(dtype=float)
+        odds = chance if chance is not None else np.full(len(est), np.nan)
         text[unknown] = [
-            f"{UNKNOWN_TEXT} (估计 est. {e:.0f})" if not np.isnan(e) else UNKNOWN_TEXT
-            for e in est[unknown]
+            UNKNOWN_TEXT
+            if np.isnan(e)
+            else f"{UNKNOWN_TEXT} (估计 est. {e:.0f}"
+            + ("" if np.isnan(p) else f"，达标把握 chance {p:.0%}")
+            + ")"
+            for e, p in zip(est[unknown], odds[unknown], strict=True)
         ]
-    else:
-        text[unknown] = UNKNOWN_TEXT
     return text
+
+
+def check_texts(
+    features: pd.DataFrame, thresholds: list[Threshold], bar: QualityBar | None = None
+) -> pd.DataFrame:
+    """Per company and threshold, the check as the list shows it.
+
+    `达标 met`, `未达标 not met` or `未知 unknown`; an unknown quality score shows our
+    estimate and, given the model's quality bar, the chance that it clears the bar.
+    """
+    status = threshold_status(features, thresholds)
+    estimate = features.get(ESTIMATE_COLUMN)
+    chance = bar(features) if bar is not None and bar.cut is not None else None
+    out = {}
+    for t in thresholds:
+        on_score = t.measure == SCORE_COLUMN
+        out[t.id] = _status_text(
+            status[t.id], estimate if on_score else None, chance if on_score else None
+        ).to_numpy()
+    return pd.DataFrame(out, index=features.index)
 
 
 def rank(
@@ -130,10 +156,10 @@ def rank(
         }
     )
     estimate = x.loc[chosen, ESTIMATE_COLUMN] if ESTIMATE_COLUMN in x else None
-    published = x.loc[chosen, "std_quality_score"]
+    published = x.loc[chosen, SCORE_COLUMN]
+    texts = check_texts(x.loc[chosen], thresholds, model.bar)
     for t in thresholds:
-        est = estimate if t.measure == "std_quality_score" else None
-        frame[f"check_{t.id}"] = _status_text(status.loc[chosen, t.id], est).to_numpy()
+        frame[f"check_{t.id}"] = texts[t.id].to_numpy()
     # the published score where there is one, our estimate elsewhere, and which it is
     shown = published.fillna(estimate) if estimate is not None else published
     frame["quality_score"] = np.round(shown.to_numpy(dtype=float), 1)
@@ -174,7 +200,12 @@ COLUMN_HELP = [
     ("industry_code", "行业代码", "industry class (GB/T 4754-2017)"),
     ("tier", "拟邀请层级", "the tier the company is invited to apply for"),
     ("score", "预计通过概率", "estimated probability (0–1) of approval if the company applied now"),
-    ("check_*", "认定标准核验", "each official threshold: met / not met / unknown (no data)"),
+    (
+        "check_*",
+        "认定标准核验",
+        "each official threshold: met / not met / unknown (no data); an unknown quality "
+        "score shows our estimate and the chance that it clears the bar",
+    ),
     (
         "quality_score",
         "质量评价得分",

@@ -11,7 +11,7 @@ import pytest
 
 from discovery import model as model_module
 from discovery.criteria import load_criteria
-from discovery.model import ScoringModel, may_apply
+from discovery.model import Calibration, ScoringModel, may_apply
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, Registry, SchemaMismatchError
 from discovery.training import train_tier
@@ -285,3 +285,17 @@ def test_a_model_registered_before_the_bar_scores_by_its_booster_alone(
     x = trained_world.snapshots(AS_OF).head(200)
     assert scorer.bar == QualityBar()
     np.testing.assert_allclose(scorer.raw(x), scorer.booster_raw(x))
+
+
+def test_calibration_keeps_no_chance_at_zero_and_fits_on_the_rest() -> None:
+    rng = np.random.default_rng(5)
+    raw = rng.uniform(0.05, 0.95, 400)
+    labels = (rng.random(400) < raw).astype(int)
+    fitted = Calibration.fit(raw, labels)
+    assert fitted.fitted
+    # rows without a chance (a published score below the bar) do not move the map ...
+    with_zeros = Calibration.fit(np.r_[raw, np.zeros(50)], np.r_[labels, np.ones(50, int)])
+    assert (with_zeros.a, with_zeros.b) == pytest.approx((fitted.a, fitted.b))
+    # ... and read 0, while every other raw score keeps a probability strictly inside (0, 1)
+    out = fitted(np.array([0.0, 1e-9, 0.5, 1.0]))
+    assert out[0] == 0.0 and ((out[1:] > 0) & (out[1:] < 1)).all()

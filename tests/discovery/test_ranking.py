@@ -10,6 +10,7 @@ import pytest
 
 from discovery import metrics
 from discovery.labels import gate
+from discovery.model import ScoringModel
 from discovery.ranking import BASE_COLUMNS, rank, write_list
 from features import holds_at
 from graph.errors import UsageError
@@ -58,6 +59,27 @@ def test_no_listed_company_may_not_be_invited(
     # no threshold known to be missed
     checks = frame[[c for c in frame.columns if c.startswith("check_")]]
     assert not checks.apply(lambda s: s.str.startswith("未达标")).any().any()
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_an_unknown_quality_score_shows_the_estimate_and_its_chance_of_the_bar(
+    trained_world: TrainedWorld, lists: dict, tier: str
+) -> None:
+    w = trained_world
+    frame = lists[tier].frame.set_index("uscc")
+    (quality,) = [t for t in lists[tier].thresholds if t.measure == "std_quality_score"]
+    text = frame[f"check_{quality.id}"]
+    estimated = frame["quality_score_source"].str.startswith("估计")
+    assert estimated.any()
+    bar = ScoringModel.load(w.registry.serving(tier)).bar
+    x = w.snapshots(AS_OF).loc[frame.index[estimated]]
+    pattern = re.compile(r"未知 unknown \(估计 est\. (\d+)，达标把握 chance (\d+)%\)")
+    for uscc, est, chance in zip(x.index, x["qs_estimate"], bar(x), strict=True):
+        m = pattern.fullmatch(text[uscc])
+        assert m, text[uscc]
+        assert m[1] == f"{est:.0f}"
+        assert m[2] == f"{100 * chance:.0f}"
+    assert text[~estimated].isin(["达标 met"]).all()
 
 
 @pytest.mark.parametrize("tier", list(TOPS))
