@@ -8,7 +8,7 @@ Layer rule: this package imports `graph` only.
 
 from features.build import FAMILIES, PREFIXES, build_features, feature_columns
 from features.io import write_table
-from features.standards import MEASURES, THRESHOLD_MEASURES, ThresholdSpec
+from features.standards import MEASURES, THRESHOLD_MEASURES, Condition, ThresholdSpec
 from features.status import HOLD_GROUPS, barred_at, holds_at
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "MEASURES",
     "PREFIXES",
     "THRESHOLD_MEASURES",
+    "Condition",
     "ThresholdSpec",
     "barred_at",
     "build_features",

@@ -86,7 +86,7 @@ def build_features(
     unknown = [f for f in wanted if f not in FAMILIES]
     if unknown:
         raise UsageError(f"Unknown feature families {unknown}; they are: {', '.join(FAMILIES)}.")
-    needed = set(wanted) | {family_of(spec.measure) for spec in thresholds}
+    needed = set(wanted) | {family_of(m) for spec in thresholds for m in spec.measures}
     if thresholds:
         needed.add("standards")
     ctx = Context(store, as_of)
@@ -106,7 +106,7 @@ def build_features(
                 # standards run last, so every measure's family is already in `parts`
                 parts[name] = part
                 measures = {
-                    s.measure: parts[family_of(s.measure)][s.measure].to_numpy() for s in thresholds
+                    m: parts[family_of(m)][m].to_numpy() for s in thresholds for m in s.measures
                 }
                 part = pd.concat([part, standards.threshold_columns(thresholds, measures)], axis=1)
         parts[name] = part

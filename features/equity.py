@@ -15,6 +15,9 @@ from features.context import YEAR_DAYS, Context
 from graph.contract import ROUNDS
 
 PREFIX = "equity_"
+#: investor types whose paid-in money counts as qualified financing (合格机构投资者)
+QUALIFIED = ("vc", "pe", "gov_fund")
+FINANCING_YEARS = 2
 
 
 def compute(ctx: Context) -> pd.DataFrame:
@@ -32,6 +35,10 @@ def compute(ctx: Context) -> pd.DataFrame:
     amount = as_float(inv["amount_wan"])
     keep = (ids >= 0) & ~np.isnan(amount)
     out["amount_wan"] = np.bincount(ids[keep], weights=amount[keep], minlength=n)
+    # new equity financing from qualified institutions (VC, PE, government guidance funds)
+    # in the two years before as_of: the standards' alternative to a revenue floor
+    recent = keep & (days < FINANCING_YEARS * YEAR_DAYS) & kind.isin(QUALIFIED).to_numpy(dtype=bool)
+    out["financing_2y_wan"] = np.bincount(ids[recent], weights=amount[recent], minlength=n)
     out["gov_funds"] = distinct_count_by(
         ids, investor, n, (kind == "gov_fund").to_numpy(dtype=bool)
     )

@@ -37,10 +37,6 @@ def compute(ctx: Context) -> pd.DataFrame:
 
     latest = last_by(ids, year, n)
     latest_year = take(year, latest)
-    # the second-latest known year: drop each company's latest row and take the last again
-    rest = ids.copy()
-    rest[latest[latest >= 0]] = -1
-    second = last_by(rest, year, n)
 
     # rows of specific earlier years (Y-1, Y-2), found through a (year, company) key
     keys = pd.Index(year * _KEY + ids)
@@ -70,11 +66,23 @@ def compute(ctx: Context) -> pd.DataFrame:
     rd_latest = take(rd, latest)
     out["rd_expense_latest_wan"] = rd_latest
     out["rd_ratio_latest"] = ratio(rd_latest, rev_latest)
-    # R&D over the two latest known fiscal years; one known year counts alone (a lower bound)
-    rd_pair = np.vstack([rd_latest, take(rd, second)])
-    out["rd_2y_wan"] = np.where(np.isnan(rd_pair).all(axis=0), np.nan, np.nansum(rd_pair, axis=0))
-    out["main_business_share"] = ratio(
-        take(as_float(fin["main_business_revenue_wan"]), latest), rev_latest
+    # R&D over the latest fiscal year and the one before; unknown unless both are on file
+    # (one year alone is only a lower bound, which cannot tell a miss from a gap)
+    out["rd_2y_wan"] = rd_latest + take(rd, prev1)
+    main = as_float(fin["main_business_revenue_wan"])
+    main_latest = take(main, latest)
+    out["main_business_share"] = ratio(main_latest, rev_latest)
+    # average yearly growth of main-business revenue over the two years before the latest
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["main_business_growth_2y"] = np.sqrt(ratio(main_latest, take(main, prev2))) - 1.0
+    # R&D share of revenue over the latest year and the one before (either alone if the
+    # other is missing)
+    pair_rd = np.vstack([rd_latest, take(rd, prev1)])
+    pair_rev = np.vstack([rev_latest, take(revenue, prev1)])
+    usable = ~np.isnan(pair_rd) & ~np.isnan(pair_rev)
+    out["rd_ratio_2y"] = ratio(
+        np.where(usable, pair_rd, 0.0).sum(axis=0),
+        np.where(usable.any(axis=0), np.where(usable, pair_rev, 0.0).sum(axis=0), np.nan),
     )
     out["profit_margin"] = ratio(take(as_float(fin["net_profit_wan"]), latest), rev_latest)
     out["export_share"] = ratio(take(as_float(fin["export_revenue_wan"]), latest), rev_latest)

@@ -22,22 +22,27 @@ from graph.contract import TIERS
 from graph.errors import UsageError
 
 PREFIX = "std_"
-Op = Literal[">=", ">"]
+Op = Literal[">=", ">", "<=", "<"]
+OPS: tuple[str, ...] = (">=", ">", "<=", "<")
 
-#: measures a threshold may name (every one is a column of some family)
+#: measures a threshold may name (every one is a column of some family); the
+#: empirical floors of `discovery.standard_check` are looked for on each of them
 THRESHOLD_MEASURES: tuple[str, ...] = (
     "fin_revenue_latest_wan",
     "fin_rd_2y_wan",
     "fin_rd_expense_latest_wan",
     "fin_rd_ratio_latest",
+    "fin_rd_ratio_2y",
     "fin_revenue_growth_1y",
     "fin_revenue_growth_2y",
     "fin_main_business_share",
+    "fin_main_business_growth_2y",
     "fin_employees",
     "fin_rd_staff_share",
     "ip_class1_self_top3",
     "ip_class1_in_force",
     "ip_class2_in_force",
+    "equity_financing_2y_wan",
     "profile_niche_years",
     "profile_age_years",
     "std_quality_score",
@@ -47,37 +52,93 @@ MEASURES = THRESHOLD_MEASURES
 
 
 @dataclass(frozen=True)
+class Condition:
+    """`measure op value`, e.g. `fin_revenue_latest_wan >= 1000`."""
+
+    measure: str
+    op: Op
+    value: float
+
+    def check(self, owner: str) -> None:
+        if self.op not in OPS:
+            raise UsageError(
+                f"Threshold {owner}: the operator must be one of {', '.join(OPS)}, not {self.op!r}."
+            )
+        if self.measure not in THRESHOLD_MEASURES:
+            raise UsageError(
+                f"Threshold {owner}: unknown measure {self.measure!r}; "
+                f"the measures are: {', '.join(THRESHOLD_MEASURES)}."
+            )
+
+    def status(self, measure: np.ndarray) -> np.ndarray:
+        """1.0 met, 0.0 not met, NaN unknown (measure missing)."""
+        values = np.asarray(measure, dtype="float64")
+        with np.errstate(invalid="ignore"):
+            met = {
+                ">=": values >= self.value,
+                ">": values > self.value,
+                "<=": values <= self.value,
+                "<": values < self.value,
+            }[self.op]
+        return np.where(np.isnan(values), np.nan, met.astype("float64"))
+
+
+def all_met(statuses: Sequence[np.ndarray]) -> np.ndarray:
+    """A path of conditions: not met if any is not met, met if all are, else unknown."""
+    stack = np.vstack(statuses)
+    return np.where((stack == 0).any(axis=0), 0.0, np.where((stack == 1).all(axis=0), 1.0, np.nan))
+
+
+def any_met(statuses: Sequence[np.ndarray]) -> np.ndarray:
+    """Alternative paths: met if any is met, not met if all are not, else unknown."""
+    stack = np.vstack(statuses)
+    return np.where((stack == 1).any(axis=0), 1.0, np.where((stack == 0).all(axis=0), 0.0, np.nan))
+
+
+@dataclass(frozen=True)
 class ThresholdSpec:
-    """One official threshold: `measure op value` for companies aiming at `tier`."""
+    """One official threshold for companies aiming at `tier`: `measure op value`, or any
+    one of the `alternatives` (each a path of conditions that must all hold)."""
 
     id: str
     tier: str
     measure: str
     op: Op
     value: float
+    alternatives: tuple[tuple[Condition, ...], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.op not in (">=", ">"):
-            raise UsageError(
-                f"Threshold {self.id}: the operator must be '>=' or '>', not {self.op!r}."
-            )
-        if self.measure not in THRESHOLD_MEASURES:
-            raise UsageError(
-                f"Threshold {self.id}: unknown measure {self.measure!r}; "
-                f"the measures are: {', '.join(THRESHOLD_MEASURES)}."
-            )
+        self.primary.check(self.id)
+        for path in self.alternatives:
+            if not path:
+                raise UsageError(f"Threshold {self.id}: an alternative path names no condition.")
+            for cond in path:
+                cond.check(self.id)
         if self.tier not in TIERS:
             raise UsageError(f"Threshold {self.id}: unknown tier {self.tier!r}.")
+
+    @property
+    def primary(self) -> Condition:
+        return Condition(self.measure, self.op, self.value)
+
+    @property
+    def paths(self) -> tuple[tuple[Condition, ...], ...]:
+        return ((self.primary,), *self.alternatives)
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """Every measure the threshold reads, primary first, without repeats."""
+        return tuple(dict.fromkeys(c.measure for path in self.paths for c in path))
 
     @property
     def column(self) -> str:
         return f"{PREFIX}{self.id}"
 
-    def status(self, measure: np.ndarray) -> np.ndarray:
-        """1.0 met, 0.0 not met, NaN unknown (measure missing)."""
-        values = np.asarray(measure, dtype="float64")
-        met = values >= self.value if self.op == ">=" else values > self.value
-        return np.where(np.isnan(values), np.nan, met.astype("float64"))
+    def status(self, measure: np.ndarray | Mapping[str, np.ndarray]) -> np.ndarray:
+        """1.0 met, 0.0 not met, NaN unknown, from the primary measure's values or, with
+        alternatives, from a mapping of every measure the threshold reads."""
+        values = measure if isinstance(measure, Mapping) else {self.measure: measure}
+        return any_met([all_met([c.status(values[c.measure]) for c in p]) for p in self.paths])
 
 
 def compute_quality(ctx: Context) -> pd.DataFrame:
@@ -99,4 +160,4 @@ def compute_quality(ctx: Context) -> pd.DataFrame:
 def threshold_columns(
     specs: Sequence[ThresholdSpec], measures: Mapping[str, np.ndarray]
 ) -> pd.DataFrame:
-    return pd.DataFrame({spec.column: spec.status(measures[spec.measure]) for spec in specs})
+    return pd.DataFrame({spec.column: spec.status(measures) for spec in specs})

@@ -23,7 +23,8 @@ HOLD_GROUPS: dict[str, tuple[str, ...]] = {
     "little_giant": ("little_giant",),
 }
 
-#: How long an event of a non-listing kind bars an application.
+#: How long an event of a non-listing kind bars an application, unless the criteria
+#: file says otherwise (`barring.recent_event.lookback_years`).
 BAR_YEARS = 3
 
 
@@ -50,16 +51,18 @@ def holds_at(certifications: pd.DataFrame, as_of: date) -> pd.DataFrame:
     )
 
 
-def barred_at(compliance_events: pd.DataFrame, as_of: date) -> pd.Series:
+def barred_at(
+    compliance_events: pd.DataFrame, as_of: date, lookback_years: int = BAR_YEARS
+) -> pd.Series:
     """Per company with any event (index `uscc`, sorted): barred from applying at `as_of`.
 
     Barred while an abnormal-operations or serious-dishonesty listing is open
     (start_on ≤ as_of, end_on empty or after as_of), or when an event of any other
-    kind started after the same calendar day three years before `as_of` and on or
-    before `as_of` (29 February maps to 28 February).
+    kind started after the same calendar day `lookback_years` years before `as_of` and
+    on or before `as_of` (29 February maps to 28 February).
     """
     cut = pd.Timestamp(as_of)
-    since = cut - pd.DateOffset(years=BAR_YEARS)
+    since = cut - pd.DateOffset(years=lookback_years)
     ev = compliance_events
     started = (ev["start_on"] <= cut).fillna(False)
     listing = ev["kind"].isin(OPEN_LISTING_KINDS)

@@ -163,7 +163,7 @@ def test_threshold_measures_exist(table):
     with pytest.raises(UsageError):
         ThresholdSpec("x", "little_giant", "no_such_measure", ">=", 1)
     with pytest.raises(UsageError):
-        ThresholdSpec("x", "little_giant", "fin_rd_2y_wan", "<", 1)
+        ThresholdSpec("x", "little_giant", "fin_rd_2y_wan", "==", 1)  # type: ignore[arg-type]
 
 
 def test_family_subset_and_schema(small_store, table):
