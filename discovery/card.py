@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from discovery.standard_check import render
+
 
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.1%}"
@@ -74,6 +76,18 @@ def render_card(card: dict[str, Any]) -> str:
             f"| {row['k']} | {_pct(row['precision'])} | {_pct(row['recall'])} | "
             f"{_pct(base['precision'])} | {_pct(base['recall'])} | {_num(lift, 2)} |"
         )
+    lines += _invited_lines(card)
+    if card.get("standard_check"):
+        lines += [
+            "",
+            "## 标准与决定 The standard against its own decisions",
+            "",
+            "Every round's approvals and rejections read back against the criteria file, and "
+            "the floor of each measure below which (almost) no approval fell. Well-evidenced "
+            "floors mark candidates on the list (see the criteria file's `empirical_floors`).",
+            "",
+            *render(card["standard_check"]),
+        ]
     lines += ["", "## 渠道重要性 Importance by channel (share of gain)", ""]
     lines += [f"- {ch}: {share:.1%}" for ch, share in card["importance_by_channel"].items()]
     lines += ["", "## 公平性审计 Fairness audit (top of the list on the validation round)", ""]
@@ -91,6 +105,37 @@ def render_card(card: dict[str, Any]) -> str:
             )
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _invited_lines(card: dict[str, Any]) -> list[str]:
+    """The held-out round read on the population the list goes to."""
+    inv = card.get("invited_population")
+    if not inv:
+        return []
+    lines = [
+        "",
+        "## 邀请对象验证 Validation on the population we invite",
+        "",
+        f"The held-out model's top {inv['top']} at {inv['round']}, built as the list is "
+        "(visible misses out, empirical-floor misses after; floors from the training rounds "
+        "only). Applicants select themselves on the thresholds, so the AUC above says little "
+        "about non-applicants; this does. Approval rate: of listed companies that applied or "
+        "answered an invitation in the round (none had applied at its date).",
+        "",
+        "| list | listed | visible miss | below a floor | later applicants | approved | rate |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, name in (
+        ("model", "ours"),
+        ("thresholds_rule", "thresholds on visible data"),
+        ("rules_baseline", "IP + revenue rule"),
+    ):
+        r = inv[key]
+        lines.append(
+            f"| {name} | {r['listed']} | {r['visible_miss']} | {r['below_floor']} | "
+            f"{r['later_applicants']} | {r['approved']} | {_pct(r['approval_rate'])} |"
+        )
+    return lines
 
 
 def _bar_lines(card: dict[str, Any]) -> list[str]:

@@ -55,7 +55,11 @@ def gate(store: Store, tier: str, as_of: date, criteria: Criteria) -> pd.DataFra
     rung = criteria.rung(tier)
     companies = store.read("companies", as_of)
     held = holds_at(store.read("certifications", as_of), as_of)
-    barred = barred_at(store.read("compliance_events", as_of), as_of)
+    barred = barred_at(
+        store.read("compliance_events", as_of),
+        as_of,
+        criteria.barring.recent_event.lookback_years,
+    )
     codes = pd.Index(companies["uscc"].to_numpy(dtype=object), dtype="str", name="uscc")
     held = held.reindex(codes, fill_value=False)
     out = pd.DataFrame(index=codes)

@@ -22,6 +22,38 @@ def rules_score(features: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(ip, nan=0.0) * 1e7 + np.clip(revenue, 0, 1e7 - 1)
 
 
+def thresholds_rule_score(features: pd.DataFrame, threshold_ids: list[str]) -> np.ndarray:
+    """The thresholds-on-visible-data rule: the criteria file alone, no model.
+
+    Candidates known to miss a threshold score -inf (never listed); the others rank
+    by how many of the tier's thresholds they are known to meet, then by the rules
+    baseline (class-I IP, then revenue).
+    """
+    status = features[[f"std_{t}" for t in threshold_ids]].to_numpy(dtype=float)
+    met = (status == 1).sum(axis=1).astype(float)
+    score = met * 1e12 + rules_score(features)
+    return np.where((status == 0).any(axis=1), -np.inf, score)
+
+
+def list_order(
+    scores: np.ndarray, visible_miss: np.ndarray, below_floor: np.ndarray, floors: str
+) -> np.ndarray:
+    """Positions of the invitation list, best first.
+
+    A visible miss of a threshold is never listed. Candidates below an empirical floor
+    rank after every unmarked one (`rank_after`), are left out (`exclude`), or are
+    treated like the others (`ignore`). Ties keep their input order.
+    """
+    scores = np.asarray(scores, dtype=float)
+    keep = ~np.asarray(visible_miss, dtype=bool)
+    marked = np.asarray(below_floor, dtype=bool)
+    if floors == "exclude":
+        keep &= ~marked
+    after = marked if floors == "rank_after" else np.zeros(len(scores), dtype=bool)
+    order = np.lexsort((-scores, after))
+    return order[keep[order]]
+
+
 def top_k_order(scores: np.ndarray) -> np.ndarray:
     """Positions sorted best first; ties keep their input order (stable)."""
     return np.argsort(-np.asarray(scores, dtype=float), kind="stable")

@@ -19,7 +19,8 @@ import pandas as pd
 from discovery.criteria import Criteria
 from discovery.quality import ESTIMATE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import RegisteredModel, SchemaMismatchError
-from features import ThresholdSpec, build_features, feature_columns, profile
+from discovery.standard_check import Floor
+from features import Condition, ThresholdSpec, build_features, feature_columns, profile
 from graph.store import Store
 
 #: never model inputs: the standards treat every ownership type alike (and it is not a feature)
@@ -46,7 +47,17 @@ NUM_ROUNDS = 300
 
 
 def threshold_specs(criteria: Criteria) -> list[ThresholdSpec]:
-    return [ThresholdSpec(t.id, t.tier, t.measure, t.op, t.value) for t in criteria.thresholds]
+    return [
+        ThresholdSpec(
+            t.id,
+            t.tier,
+            t.measure,
+            t.op,
+            t.value,
+            tuple(tuple(Condition(c.measure, c.op, c.value) for c in p) for p in t.alternatives),
+        )
+        for t in criteria.thresholds
+    ]
 
 
 def snapshot(store: Store, as_of: date, criteria: Criteria) -> pd.DataFrame:
@@ -198,8 +209,11 @@ class ScoringModel:
         calibration: Calibration,
         model_id: str = "",
         bar: QualityBar | None = None,
+        floors: tuple[Floor, ...] = (),
     ) -> None:
         self.booster = booster
+        #: the empirical floors learned with the model (well evidenced only)
+        self.floors = floors
         self.schema = schema
         self.calibration = calibration
         self.bar = bar or QualityBar()
@@ -220,6 +234,8 @@ class ScoringModel:
             registered.model_id,
             # models registered before the bar existed score by the booster alone
             QualityBar(**bundle.get("quality_bar", {})),
+            # models registered before the floors existed carry none
+            tuple(Floor.from_json(f) for f in bundle.get("floors", [])),
         )
 
     def booster_raw(self, frame: pd.DataFrame) -> np.ndarray:

@@ -21,9 +21,11 @@ import pandas as pd
 from discovery.criteria import Criteria, Threshold
 from discovery.explain import reasons as explain_reasons
 from discovery.labels import gate
+from discovery.metrics import list_order
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import Registry, check_tier
+from discovery.standard_check import floor_misses, floor_texts
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import UsageError
 from graph.store import Store
@@ -139,9 +141,10 @@ def rank(
     score = model.probability(x) if len(x) else np.zeros(0)
     status = threshold_status(x, thresholds)
     misses = (status == 0).any(axis=1).to_numpy()
-    invitable = ~misses
-    order = np.argsort(-score, kind="stable")
-    order = order[invitable[order]][:top]
+    use = criteria.empirical_floors.use
+    floors = list(model.floors) if use != "ignore" else []
+    below = floor_misses(x, floors).to_numpy().any(axis=1) if floors else np.zeros(len(x), bool)
+    order = list_order(score, misses, below, use)[:top]
     chosen = x.index[order]
 
     frame = pd.DataFrame(
@@ -166,6 +169,7 @@ def rank(
     frame["quality_score_source"] = np.where(
         published.notna().to_numpy(), "公布 published", "估计 estimated"
     )
+    frame["floor_check"] = floor_texts(x.loc[chosen], floors, criteria.empirical_floors.label_zh)
     if len(chosen):
         contrib = model.contributions(x.loc[chosen])
         why = explain_reasons(store, as_of, x.loc[chosen], contrib)
@@ -187,7 +191,14 @@ def rank(
         },
         "candidates": len(x),
         "known_to_miss_a_threshold": int(misses.sum()),
+        "below_empirical_floor": int((below & ~misses).sum()),
+        "empirical_floors": {
+            "use": use,
+            "floors": {f.measure: f.value for f in floors},
+        },
         "listed": len(frame),
+        "listed_with_visible_miss": int(misses[order].sum()),
+        "listed_below_empirical_floor": int(below[order].sum()),
     }
     return RankedList(tier, as_of, serving.model_id, frame, thresholds, summary)
 
@@ -212,6 +223,13 @@ COLUMN_HELP = [
         "the published quality-evaluation score, or our estimate where unpublished",
     ),
     ("quality_score_source", "得分来源", "published by the platform, or estimated by the service"),
+    (
+        "floor_check",
+        "历次获批下限核验",
+        "empty, or the measures on which the company is below every past approval of the "
+        "tier (empirical floors learned from past decisions); such companies rank after "
+        "the others",
+    ),
     (
         "reasons",
         "推荐理由",

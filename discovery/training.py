@@ -23,11 +23,19 @@ from discovery import metrics
 from discovery.card import render_card
 from discovery.criteria import Criteria
 from discovery.explain import channel_of
-from discovery.labels import EVIDENCE_WEIGHT, UNLABELED_WEIGHT, Round, examples, past_rounds
+from discovery.labels import (
+    EVIDENCE_WEIGHT,
+    UNLABELED_WEIGHT,
+    Round,
+    examples,
+    gate,
+    past_rounds,
+)
 from discovery.model import Calibration, FeatureSchema, ScoringModel, fit_booster
 from discovery.quality import SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.snapshots import SnapshotCache
+from discovery.standard_check import Floor, StandardCheck, check_standard, floor_misses
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import DiscoveryError, UsageError
 from graph.store import Store
@@ -161,6 +169,7 @@ def train_tier(
     criteria.rung(tier)
     if as_of > date.today():
         raise UsageError(f"--as-of {as_of} is in the future.")
+    snapshots = snapshots or SnapshotCache(store, criteria)
     data = collect_rounds(store, tier, as_of, criteria, n_rounds, snapshots, progress)
     if len(data) < 2:
         raise NotEnoughEvidence(
@@ -178,14 +187,19 @@ def train_tier(
     raw_valid = scorer.raw(x_valid)
     labelled = (valid.examples["source"] != "unlabeled").to_numpy()
     calibration = Calibration.fit(raw_valid[labelled], valid.examples["label"].to_numpy()[labelled])
-    k_list = tuple(
-        sorted({*metrics.DEFAULT_KS, criteria.list_defaults.get(tier, {}).get("top", 50)})
-    )
+    top = criteria.default_top(tier)
+    k_list = tuple(sorted({*metrics.DEFAULT_KS, top}))
     model_eval = evaluate(raw_valid, valid, k_list)
     rules_eval = evaluate(metrics.rules_score(x_valid), valid, k_list)
     booster_eval = evaluate(scorer.booster_raw(x_valid), valid, k_list)
     primary = primary_metric(model_eval) or 0.0
-    top = criteria.list_defaults.get(tier, {}).get("top", 50)
+    # the standard read back from its decisions: floors for the held-out list come from
+    # the training rounds alone; the serving model's from every round
+    held_out_check = check_standard(train, criteria, tier, valid.round.as_of)
+    full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots)
+    invited = invited_population(
+        x_valid, valid.examples, raw_valid, criteria, tier, held_out_check.used_floors, top
+    )
     lift = {
         k: (m["precision"] / r["precision"]) if m["precision"] and r["precision"] else None
         for (k, m), r in zip(model_eval["at_k"].items(), rules_eval["at_k"].values(), strict=True)
@@ -233,6 +247,8 @@ def train_tier(
                 "for an estimated one, sigma being the estimate's error on published scores"
             ),
         },
+        "invited_population": invited,
+        "standard_check": full_check.to_json(),
         "fairness": _fairness(raw_valid, valid, store, top),
         "importance_by_channel": _importance_by_channel(importance),
         "top_features": importance.sort_values(ascending=False).head(15).round(2).to_dict(),
@@ -247,6 +263,7 @@ def train_tier(
         "schema": schema.to_json(),
         "calibration": calibration.to_json(),
         "quality_bar": bar.to_json(),
+        "floors": [f.to_json() for f in full_check.used_floors],
         "metrics": card["metrics"],
         "card": card,
         "criteria_version": criteria.version,
@@ -266,6 +283,83 @@ def train_tier(
         raw=raw_valid, probability=calibration(raw_valid)
     )
     return TrainResult(registered, promoted, message, card, scored)
+
+
+def standard_check_at(
+    store: Store,
+    tier: str,
+    as_of: date,
+    criteria: Criteria,
+    n_rounds: int = DEFAULT_ROUNDS,
+    snapshots: SnapshotCache | None = None,
+    progress: Progress | None = None,
+) -> StandardCheck:
+    """The criteria read back from the decisions of the rounds before `as_of`, with the
+    candidates at `as_of` below each well-evidenced floor."""
+    criteria.rung(tier)
+    snapshots = snapshots or SnapshotCache(store, criteria)
+    data = collect_rounds(
+        store, tier, as_of, criteria, n_rounds, snapshots, progress, enough_positives=10**9
+    )
+    gates = gate(store, tier, as_of, criteria)
+    today = snapshots(as_of).loc[gates.index[gates["eligible"].to_numpy()]]
+    return check_standard(data, criteria, tier, as_of, today, at_end=snapshots)
+
+
+def invited_population(
+    x: pd.DataFrame,
+    examples: pd.DataFrame,
+    raw: np.ndarray,
+    criteria: Criteria,
+    tier: str,
+    floors: list[Floor],
+    top: int,
+) -> dict[str, Any]:
+    """What can be known about the population the lists go to, on the held-out round.
+
+    Applicants select themselves on the hard thresholds, so metrics on applicants say
+    little about the non-applicants a list invites. Here the held-out model's list at
+    the round's date is built as `rank` builds it (visible misses out, floor misses
+    after) and read two ways: how many listed companies visibly miss a threshold or sit
+    below an empirical floor learned from the earlier rounds (both should be 0), and,
+    among listed companies that then applied or answered an invitation in the round
+    (they had not applied at its date), how many were approved — beside the same for
+    the thresholds-on-visible-data rule and the rules baseline.
+    """
+    ids = [t.id for t in criteria.thresholds_for(tier)]
+    status = x[[f"std_{t}" for t in ids]].to_numpy(dtype=float)
+    visible = (status == 0).any(axis=1)
+    below = floor_misses(x, floors).to_numpy().any(axis=1) if floors else np.zeros(len(x), bool)
+    evidence = (examples["source"] != "unlabeled").to_numpy()
+    approved = evidence & (examples["label"] == 1).to_numpy()
+
+    def read(order: np.ndarray) -> dict[str, Any]:
+        chosen = order[:top]
+        decided = int(evidence[chosen].sum())
+        hits = int(approved[chosen].sum())
+        return {
+            "listed": len(chosen),
+            "visible_miss": int(visible[chosen].sum()),
+            "below_floor": int(below[chosen].sum()),
+            "later_applicants": decided,
+            "approved": hits,
+            "approval_rate": round(hits / decided, 4) if decided else None,
+        }
+
+    use = criteria.empirical_floors.use
+    rule = metrics.thresholds_rule_score(x, ids)
+    return {
+        "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
+        "top": top,
+        "floors_from": "training rounds only",
+        "model": read(metrics.list_order(raw, visible, below, use)),
+        "thresholds_rule": read(metrics.list_order(rule, visible, np.zeros(len(x), bool), use)),
+        "rules_baseline": read(metrics.top_k_order(metrics.rules_score(x))),
+        "note": (
+            "listed companies with a visible or empirical-floor miss should be 0; the approval "
+            "rate is over listed companies that applied or answered an invitation in the round"
+        ),
+    }
 
 
 def quality_cut(criteria: Criteria, tier: str) -> tuple[float | None, bool]:

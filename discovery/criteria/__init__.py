@@ -13,6 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from features.standards import MEASURES
 from graph.contract import COMPLIANCE_KINDS, OPEN_LISTING_KINDS, TARGET_TIERS, TIERS
 from graph.errors import UsageError
 
@@ -34,17 +35,72 @@ class Rung(_Strict):
     basis: Basis
 
 
+Op = Literal[">=", ">", "<=", "<"]
+
+
+class Condition(_Strict):
+    measure: str
+    op: Op
+    value: float
+
+
 class Threshold(_Strict):
+    """One threshold indicator: `measure op value`, or any one alternative path.
+
+    An alternative is a list of conditions that must all hold, e.g. revenue below the
+    floor but enough equity financing; the threshold is met when its own condition or
+    any alternative is met, not met when none can be, and unknown otherwise.
+    """
+
     id: str
     tier: Literal["specialized_sme", "little_giant"]
     measure: str
-    op: Literal[">=", ">"]
+    op: Op
     value: float
     unit: str
     label_zh: str
     label_en: str
     basis: Basis
+    source: str | None = None
     note: str | None = None
+    alternatives: tuple[tuple[Condition, ...], ...] = ()
+
+
+class Reviewed(_Strict):
+    """An indicator the standard names that no data in the contract measures: the
+    reviewers judge it. Listed so the file names the whole standard; never checked."""
+
+    id: str
+    tier: Literal["specialized_sme", "little_giant"]
+    label_zh: str
+    label_en: str
+    basis: Basis
+    source: str | None = None
+    note: str | None = None
+
+
+FloorUse = Literal["rank_after", "exclude", "ignore"]
+
+
+class EmpiricalFloors(_Strict):
+    """How floors learned from past decisions are found and used (`discovery.standard_check`).
+
+    A floor is the value of a measure below which at most `tolerance` of the past
+    approvals fell. It is *well evidenced* when at least `min_evidence` approvals had
+    the measure known and, were the measure irrelevant, at least `min_expected` of them
+    would have fallen below it (approvals × the share of that round's candidates below it).
+    A threshold of the file is *contradicted* when more than `contradiction_share` of
+    the approvals with its measure known visibly violate it (and at least two do).
+    """
+
+    use: FloorUse
+    tolerance: float = Field(ge=0.0, lt=0.2)
+    contradiction_share: float = Field(ge=0.0, lt=1.0)
+    min_evidence: int = Field(ge=1)
+    min_expected: float = Field(ge=0.0)
+    measures: tuple[str, ...]
+    label_zh: str
+    basis: Basis
 
 
 class OpenListing(_Strict):
@@ -72,6 +128,8 @@ class Criteria(_Strict):
     source: str
     ladder: tuple[Rung, ...]
     thresholds: tuple[Threshold, ...]
+    reviewed: tuple[Reviewed, ...] = ()
+    empirical_floors: EmpiricalFloors
     barring: Barring
     list_defaults: dict[str, dict[str, int]]
 
@@ -84,6 +142,15 @@ class Criteria(_Strict):
     def thresholds_for(self, tier: str) -> tuple[Threshold, ...]:
         self.rung(tier)
         return tuple(t for t in self.thresholds if t.tier == tier)
+
+    def reviewed_for(self, tier: str) -> tuple[Reviewed, ...]:
+        self.rung(tier)
+        return tuple(r for r in self.reviewed if r.tier == tier)
+
+    def default_top(self, tier: str) -> int:
+        """How many companies a list of `tier` carries unless the caller says otherwise."""
+        self.rung(tier)
+        return int(self.list_defaults.get(tier, {}).get("top", 50))
 
 
 def _check_consistency(criteria: Criteria, path: Path) -> None:
@@ -103,6 +170,18 @@ def _check_consistency(criteria: Criteria, path: Path) -> None:
         )
     if {r.tier for r in criteria.ladder} != set(TARGET_TIERS):
         raise UsageError(f"{path}: the ladder must describe {', '.join(TARGET_TIERS)}.")
+    ids = [t.id for t in criteria.thresholds] + [r.id for r in criteria.reviewed]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise UsageError(f"{path}: threshold ids must be unique; repeated: {repeated}.")
+    known = set(MEASURES)
+    named = {c.measure for t in criteria.thresholds for p in t.alternatives for c in p}
+    named |= {t.measure for t in criteria.thresholds} | set(criteria.empirical_floors.measures)
+    if not named <= known:
+        raise UsageError(
+            f"{path}: unknown measures {sorted(named - known)}; the measures are: "
+            f"{', '.join(MEASURES)}."
+        )
 
 
 def load_criteria(path: Path | str | None = None) -> Criteria:

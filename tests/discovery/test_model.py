@@ -133,7 +133,13 @@ def test_criteria_file_values_and_refusals(tmp_path: Path) -> None:
         1200,
         4,
     )
-    assert lg["lg_quality_score"].value == 60 and all(t.basis == "policy" for t in lg.values())
+    assert lg["lg_quality_score"].value == 60
+    assert {i for i, t in lg.items() if t.basis == "policy"} == {
+        "lg_revenue",
+        "lg_rd_two_years",
+        "lg_class_one_ip",
+        "lg_quality_score",
+    }
     assert {t.basis for t in c.thresholds_for("specialized_sme")} == {"policy", "assumption"}
     assert c.rung("little_giant").from_tiers == ("specialized_sme",)
     text = (Path(__file__).parents[2] / "discovery" / "criteria" / "2026.yaml").read_text(

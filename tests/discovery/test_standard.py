@@ -1,0 +1,250 @@
+"""The whole standard as data, and the standard read back from its own decisions."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from discovery.criteria import load_criteria
+from discovery.labels import Round
+from discovery.metrics import list_order, thresholds_rule_score
+from discovery.model import threshold_specs
+from discovery.standard_check import check_standard, floor_misses, floor_texts, render
+from discovery.training import RoundData
+from features import THRESHOLD_MEASURES
+from features.standards import Condition, ThresholdSpec, all_met, any_met
+from features.status import barred_at
+from graph.errors import UsageError
+
+CRITERIA_FILE = Path(__file__).parents[2] / "discovery" / "criteria" / "2026.yaml"
+NAN = np.nan
+
+
+# -- the file --------------------------------------------------------------------------
+def test_every_indicator_the_2026_measures_name_is_in_the_file() -> None:
+    c = load_criteria()
+    for tier, measures in {
+        "specialized_sme": {
+            "profile_niche_years",
+            "fin_revenue_latest_wan",
+            "fin_rd_expense_latest_wan",
+            "fin_rd_ratio_latest",
+            "std_quality_score",
+        },
+        "little_giant": {
+            "profile_niche_years",
+            "fin_revenue_latest_wan",
+            "fin_rd_2y_wan",
+            "fin_rd_ratio_2y",
+            "fin_main_business_share",
+            "fin_main_business_growth_2y",
+            "ip_class1_self_top3",
+            "std_quality_score",
+        },
+    }.items():
+        assert measures <= {t.measure for t in c.thresholds_for(tier)}
+    # named without a measurable value: listed for the reviewers, never checked
+    assert {r.id for r in c.reviewed} >= {"ss_ip", "lg_supply_chain_role"}
+    # the four values the 2026 text states are policy; every assumption names its source
+    policy = {t.id for t in c.thresholds if t.basis == "policy"}
+    assert policy == {
+        "ss_quality_score",
+        "lg_revenue",
+        "lg_rd_two_years",
+        "lg_class_one_ip",
+        "lg_quality_score",
+    }
+    for t in c.thresholds:
+        assert t.source, t.id
+        if t.basis == "assumption":
+            assert "2022" in t.source, t.id
+    assert c.default_top("specialized_sme") == 200 and c.default_top("little_giant") == 50
+
+
+def test_alternative_paths_live_in_the_file() -> None:
+    c = load_criteria()
+    revenue = {t.id: t for t in c.thresholds}["ss_revenue"]
+    assert revenue.value == 1000
+    assert [[(x.measure, x.value) for x in p] for p in revenue.alternatives] == [
+        [("equity_financing_2y_wan", 2000)]
+    ]
+    rd_share = {s.id: s for s in threshold_specs(c)}["lg_rd_share"]
+    assert rd_share.measures == ("fin_rd_ratio_2y", "fin_revenue_latest_wan")
+
+
+def test_file_refuses_unknown_measures_and_repeated_ids(tmp_path: Path) -> None:
+    text = CRITERIA_FILE.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        text.replace("equity_financing_2y_wan, op", "no_such_measure, op"), encoding="utf-8"
+    )
+    with pytest.raises(UsageError, match="no_such_measure"):
+        load_criteria(bad)
+    bad.write_text(text.replace("id: lg_niche_years", "id: ss_niche_years"), encoding="utf-8")
+    with pytest.raises(UsageError, match="unique"):
+        load_criteria(bad)
+    bad.write_text(text.replace("use: rank_after", "use: sometimes"), encoding="utf-8")
+    with pytest.raises(UsageError, match="not a valid criteria file"):
+        load_criteria(bad)
+
+
+def test_the_barring_lookback_comes_from_the_file(tmp_path: Path) -> None:
+    from discovery.labels import gate
+    from graph.embedded import EmbeddedStore
+    from graph.validation import read_directory
+    from tests.factories import codes, tiny_world
+
+    as_of = date(2025, 12, 31)
+    store = EmbeddedStore(tmp_path / "store")
+    store.load(read_directory(tiny_world(tmp_path / "data")))
+    events = store.read("compliance_events", as_of)
+    # the tiny world's major safety accident of 2022-01-01: four years before as_of
+    code = codes(10)[6]
+    assert not barred_at(events, as_of)[code]
+    assert barred_at(events, as_of, lookback_years=5)[code]
+    edited = tmp_path / "c.yaml"
+    edited.write_text(
+        CRITERIA_FILE.read_text(encoding="utf-8").replace("lookback_years: 3", "lookback_years: 5"),
+        encoding="utf-8",
+    )
+    assert not gate(store, "specialized_sme", as_of, load_criteria())["barred"][code]
+    assert gate(store, "specialized_sme", as_of, load_criteria(edited))["barred"][code]
+
+
+# -- threshold status with alternatives --------------------------------------------------
+def test_a_threshold_is_met_by_any_path_and_missed_only_when_every_path_is() -> None:
+    spec = ThresholdSpec(
+        "rev",
+        "specialized_sme",
+        "fin_revenue_latest_wan",
+        ">=",
+        1000,
+        ((Condition("equity_financing_2y_wan", ">=", 2000),),),
+    )
+    revenue = np.array([1500, 500, 500, NAN, NAN, 500])
+    financing = np.array([0, 2500, 100, 2500, 100, NAN])
+    status = spec.status({"fin_revenue_latest_wan": revenue, "equity_financing_2y_wan": financing})
+    np.testing.assert_array_equal(status, [1, 1, 0, 1, NAN, NAN])
+    # a path of two conditions is missed by either and met only by both
+    np.testing.assert_array_equal(
+        all_met([np.array([1, 1, 0, NAN]), np.array([1, NAN, NAN, 1])]), [1, NAN, 0, NAN]
+    )
+    np.testing.assert_array_equal(
+        any_met([np.array([0, 0, 1, NAN]), np.array([0, NAN, NAN, 0])]), [0, NAN, 1, NAN]
+    )
+    with pytest.raises(UsageError, match="no condition"):
+        ThresholdSpec("x", "little_giant", "fin_rd_2y_wan", ">=", 1, ((),))
+    assert "equity_financing_2y_wan" in THRESHOLD_MEASURES
+
+
+# -- the standard read back from decisions ------------------------------------------------
+def _round(rng: np.random.Generator, year: int, n: int = 600) -> RoundData:
+    """Candidates whose approvals all have niche ≥ 3 years (the file says 2) and
+    class-I IP ≥ 2 (the file says 4 for little giants: contradicted)."""
+    codes = pd.Index([f"{year}-{i:04d}" for i in range(n)], name="uscc")
+    niche = rng.uniform(0, 10, n)
+    ip = rng.integers(0, 8, n).astype(float)
+    quality = rng.uniform(40, 80, n)
+    approved = (niche >= 3) & (ip >= 2) & (quality >= 60)
+    applied = rng.random(n) < 0.5
+    frame = pd.DataFrame(
+        {
+            "profile_niche_years": niche,
+            "ip_class1_self_top3": ip,
+            "fin_revenue_latest_wan": rng.uniform(6000, 9000, n),
+            "std_lg_niche_years": (niche >= 3).astype(float),
+            "std_lg_class_one_ip": (ip >= 4).astype(float),
+            "std_lg_quality_score": np.where(applied, (quality >= 60).astype(float), NAN),
+        },
+        index=codes,
+    )
+    for t in ("lg_revenue", "lg_rd_two_years", "lg_main_business_share"):
+        frame[f"std_{t}"] = NAN
+    examples = pd.DataFrame(
+        {
+            "label": (applied & approved).astype(int),
+            "source": np.where(applied, "application", "unlabeled"),
+            "weight": 1.0,
+            "as_of": pd.Timestamp(year, 12, 31),
+        },
+        index=codes,
+    )
+    return RoundData(Round(date(year, 12, 31), date(year + 1, 12, 31)), examples, frame)
+
+
+def test_check_names_contradicted_thresholds_and_missing_floors() -> None:
+    rng = np.random.default_rng(3)
+    rounds = [_round(rng, y) for y in (2021, 2022, 2023)]
+    criteria = load_criteria()
+    today = _round(rng, 2024).features
+    check = check_standard(rounds, criteria, "little_giant", date(2024, 12, 31), today)
+    by_id = {t.id: t for t in check.thresholds}
+    assert by_id["lg_class_one_ip"].contradicted  # approvals with 2 or 3 rights
+    assert by_id["lg_class_one_ip"].approvals_violating > 0.05 * by_id["lg_class_one_ip"].approvals
+    assert not by_id["lg_niche_years"].contradicted
+    assert by_id["lg_niche_years"].rejections_explained > 0
+    floors = {f.measure: f for f in check.floors}
+    niche = floors["profile_niche_years"]
+    assert niche.well_evidenced and 3.0 <= niche.value < 3.2
+    assert niche.approvals_below <= 0.005 * niche.evidence
+    assert niche.encoded_by == ("lg_niche_years",) and niche.above_file  # file says 3
+    ip = floors["ip_class1_self_top3"]
+    assert ip.value == 2 and not ip.above_file  # below the file's 4: nothing new
+    # revenue: every candidate is above the approvals' minimum, nothing is evidenced
+    assert not floors["fin_revenue_latest_wan"].well_evidenced
+    assert check.candidates_below["profile_niche_years"] == int(
+        (today["profile_niche_years"] < niche.value).sum()
+    )
+    text = "\n".join(render(check.to_json()))
+    assert "Contradicted 与决定矛盾: lg_class_one_ip" in text
+    assert "profile_niche_years ≥ 3" in text
+
+
+def test_a_floor_without_evidence_is_not_used() -> None:
+    rng = np.random.default_rng(4)
+    rounds = [_round(rng, 2023, n=40)]  # about six approvals: too few
+    check = check_standard(rounds, load_criteria(), "little_giant", date(2023, 12, 31))
+    assert check.floors and not check.used_floors
+
+
+def test_floor_marks_and_their_text() -> None:
+    rng = np.random.default_rng(5)
+    check = check_standard(
+        [_round(rng, y) for y in (2021, 2022)], load_criteria(), "little_giant", date(2023, 1, 1)
+    )
+    frame = pd.DataFrame(
+        {"profile_niche_years": [1.0, 5.0, NAN], "ip_class1_self_top3": [9.0, 9.0, 0.0]},
+        index=["a", "b", "c"],
+    )
+    misses = floor_misses(frame, check.used_floors)
+    assert misses.any(axis=1).tolist() == [True, False, True]  # unknown niche is no miss
+    texts = floor_texts(frame, check.used_floors, "低于历次获批企业")
+    assert texts[0].startswith("低于历次获批企业 below every past approval: 从事细分市场年限")
+    assert "years in the niche market 1 < 3.0" in texts[0] and texts[1] == ""
+
+
+def test_list_order_never_lists_a_visible_miss_and_ranks_floor_misses_after() -> None:
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    visible = np.array([True, False, False, False, False])
+    below = np.array([False, True, False, False, True])
+    assert list_order(scores, visible, below, "rank_after").tolist() == [2, 3, 1, 4]
+    assert list_order(scores, visible, below, "exclude").tolist() == [2, 3]
+    assert list_order(scores, visible, below, "ignore").tolist() == [1, 2, 3, 4]
+
+
+def test_thresholds_rule_counts_known_thresholds_then_ip_and_revenue() -> None:
+    frame = pd.DataFrame(
+        {
+            "std_a": [1.0, 1.0, 0.0, NAN],
+            "std_b": [1.0, NAN, 1.0, NAN],
+            "ip_class1_self_top3": [0.0, 9.0, 9.0, 9.0],
+            "fin_revenue_latest_wan": [1.0, 1.0, 1.0, NAN],
+        }
+    )
+    score = thresholds_rule_score(frame, ["a", "b"])
+    assert np.isneginf(score[2])
+    assert list(np.argsort(-score, kind="stable")[:3]) == [0, 1, 3]
