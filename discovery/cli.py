@@ -111,7 +111,10 @@ def snapshot_cache(store: Any, criteria: Any, cfg: Settings) -> Any:
 @app.command()
 @plain_errors
 def simulate(
-    companies: Annotated[int, typer.Option(help="number of companies in the world")] = 4000,
+    companies: Annotated[
+        int | None,
+        typer.Option(help="number of companies in the world (default: the scenario's, 4000)"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed; the same seed writes the same files")] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="data directory to write")] = Path("data"),
     truth: Annotated[
@@ -119,11 +122,17 @@ def simulate(
     ] = None,
     end: Annotated[str, typer.Option(help="the simulation's end date")] = "2025-12-31",
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="hidden mechanisms of the world, a name in scenarios.yaml"),
+    ] = None,
 ) -> None:
     """Write a synthetic economy in the data contract (模拟数据)."""
     from discovery.simulation import simulate as run_simulation
+    from discovery.simulation.scenario import scenario as find_scenario
 
-    if companies < 100:
+    chosen = find_scenario(scenario)  # an unknown name is a UsageError naming the known ones
+    if companies is not None and companies < 100:
         raise UsageError("--companies must be at least 100.")
     if fmt != "csv" and fmt != "parquet":
         raise UsageError(f"--format must be csv or parquet, not '{fmt}'.")
@@ -140,6 +149,7 @@ def simulate(
             end=end_date,
             fmt=file_format,
             progress=update,
+            scenario=chosen,
         )
     grid = RichTable(title=f"simulated world → {out_dir}")
     grid.add_column("table")
@@ -149,6 +159,7 @@ def simulate(
     out.print(grid)
     holders = ", ".join(f"{tier} {n:,}" for tier, n in summary.holders.items())
     out.print(f"holders at {end_date}: {holders}")
+    out.print(f"scenario: {summary.scenario}")
     if truth is not None:
         out.print(f"ground truth written to {truth}")
 
@@ -298,6 +309,18 @@ def train(
     for k, row in m["model"]["at_k"].items():
         rules = m["rules_baseline"]["at_k"][k]["precision"]
         out.print(f"  precision@{k}: {row['precision']:.3f} (rules {rules:.3f})")
+    inv = result.card["invited_population"]
+    mine = inv["model"]
+    out.print(
+        f"invited population (held-out top {inv['top']}): {mine['visible_miss']} visible and "
+        f"{mine['below_floor']} empirical-floor misses listed; later applicants approved "
+        f"{mine['approved']}/{mine['later_applicants']} (thresholds rule "
+        f"{inv['thresholds_rule']['approved']}/{inv['thresholds_rule']['later_applicants']})"
+    )
+    check = result.card["standard_check"]
+    for key, what in (("contradicted", "contradicted by approvals"), ("missing", "missing")):
+        if check[key]:
+            out.print(f"criteria {what}: {', '.join(check[key])} (discovery criteria check)")
     out.print(result.message)
 
 
@@ -342,7 +365,9 @@ def rank(
     s = ranked.summary
     out.print(
         f"{s['tier_zh']} {tier} as of {day}: {s['candidates']:,} candidates, "
-        f"{s['known_to_miss_a_threshold']:,} known to miss a threshold, {s['listed']} listed"
+        f"{s['known_to_miss_a_threshold']:,} known to miss a threshold, "
+        f"{s['below_empirical_floor']:,} below an empirical floor, {s['listed']} listed "
+        f"({s['listed_below_empirical_floor']} of them below a floor)"
     )
     grid = RichTable(title=f"top of the list ({ranked.model_id})")
     for col in ("rank", "name", "region_code", "score"):
@@ -366,6 +391,52 @@ def serve(
         raise UsageError(f"--port must lie between 1 and 65535, not {port}.")
     # by import string: the CLI never imports the layer above it
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+
+
+criteria_app = typer.Typer(
+    help="The recognition standards and their own decisions (认定标准).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(criteria_app, name="criteria")
+
+
+@criteria_app.command("check")
+@plain_errors
+def criteria_check(
+    as_of: AsOfOption,
+    tier: Annotated[
+        str | None, typer.Option(help="specialized_sme or little_giant (default: both)")
+    ] = None,
+    rounds: Annotated[int, typer.Option(help="past yearly rounds to read back")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+) -> None:
+    """Read the criteria back from past decisions: contradicted thresholds, empirical floors."""
+    from discovery.criteria import default_criteria
+    from discovery.registry import check_tier
+    from discovery.standard_check import render
+    from discovery.training import standard_check_at
+    from graph.contract import TARGET_TIERS
+    from graph.store import open_store
+
+    day = parse_date(as_of)
+    tiers = [check_tier(tier)] if tier else list(TARGET_TIERS)
+    if rounds < 1:
+        raise UsageError("--rounds must be at least 1.")
+    cfg = settings()
+    criteria = default_criteria()
+    results = []
+    with open_store(cfg) as store, progress_bar() as update:
+        cache = snapshot_cache(store, criteria, cfg)
+        for t in tiers:
+            results.append(
+                standard_check_at(store, t, day, criteria, rounds, cache, update).to_json()
+            )
+    if as_json:
+        sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+        return
+    for res in results:
+        sys.stdout.write("\n".join(render(res)) + "\n\n")
 
 
 keys_app = typer.Typer(

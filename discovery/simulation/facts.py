@@ -165,13 +165,15 @@ def _ip_ids(rng: np.random.Generator, ip_type: np.ndarray, granted: np.ndarray, 
     return out
 
 
-def ip_counts(pat: Table, n: int, at: float) -> dict[str, np.ndarray]:
-    """Per company at day `at`: rights in force by class, and class-I that count for 小巨人."""
-    in_force = (pat["granted_on"] <= at) & ~(pat["lapsed_on"] <= at)
+def ip_counts(pat: Table, n: int, at: np.ndarray | float) -> dict[str, np.ndarray]:
+    """Per company at its day `at` (one day or one per company): rights in force by class,
+    and class-I that count for 小巨人 (self-filed, applicant rank ≤ 3)."""
+    comp = pat["_company"]
+    when = np.broadcast_to(np.asarray(at, dtype=float), (n,))[comp]
+    in_force = (pat["granted_on"] <= when) & ~(pat["lapsed_on"] <= when)
     one = in_force & np.isin(pat["ip_type"], CLASS_ONE_IP_TYPES)
     two = in_force & np.isin(pat["ip_type"], CLASS_TWO_IP_TYPES)
     own = one & pat["self_filed"] & (pat["applicant_rank"] <= 3)
-    comp = pat["_company"]
     return {
         "class_one": np.bincount(comp[one], minlength=n),
         "class_two": np.bincount(comp[two], minlength=n),
@@ -352,9 +354,9 @@ def investments(rng: np.random.Generator, wd: World) -> Table:
     rnd[(investor_type == "gov_fund") & (rng.random(d) < 0.3)] = "other"
     med = _lookup(rnd, {r: v[0] for r, v in _ROUND_AMOUNT.items()})
     pct = _lookup(rnd, {r: v[1] for r, v in _ROUND_AMOUNT.items()})
-    amount = np.round(med * np.exp(0.6 * rng.standard_normal(d) + 0.2 * cc), 2)
+    true_amount = np.round(med * np.exp(0.6 * rng.standard_normal(d) + 0.2 * cc), 2)
     equity = np.round(np.clip(pct * np.exp(0.35 * rng.standard_normal(d)), 0.1, 60.0), 2)
-    amount[rng.random(d) < 0.15] = np.nan
+    amount = np.where(rng.random(d) < 0.15, np.nan, true_amount)  # not disclosed
     equity[rng.random(d) < 0.2] = np.nan
     rnd[rng.random(d) < 0.05] = None
     cols = {
@@ -366,6 +368,8 @@ def investments(rng: np.random.Generator, wd: World) -> Table:
         "round": rnd,
         "amount_wan": amount,
         "equity_pct": equity,
+        "_amount_wan": true_amount,  # known to the reviewers even when not disclosed
+        "_company": company,
     }
     cols = {k: v[keep] for k, v in cols.items()}
     # The key is (investor, investee, date): drop the rare repeat.

@@ -4,7 +4,10 @@ One loop over calendar years (never over companies). Each year: specialized and 
 giant certificates that expire are re-examined, the national little-giant batch is
 decided, the provinces decide their specialized-SME rounds, and the tech / innovative
 SME evaluations run. Who applies depends on awareness and size much more than on
-merit; who is approved depends on the true quality score and the hard thresholds.
+merit; who is approved is decided by the scenario's hidden review: rules on the true
+figures, of which those on the quality score are the reviewers' judgement (with some
+discretion either way) and the others are hard (firms know them, so few apply without
+meeting them; a scenario may let reviewers waive one now and then).
 """
 
 from __future__ import annotations
@@ -23,23 +26,19 @@ from discovery.simulation.base import (
     zscore,
 )
 from discovery.simulation.facts import YEAR, Table, barred, ip_counts
+from discovery.simulation.review import Sources, Verdict, verdict
+from discovery.simulation.scenario import Scenario
 from discovery.simulation.world import FIRST_FY, World
 
-SPEC_CUT = 50.0
-LG_CUT = 60.0
-LG_REVENUE = 5000.0
-LG_RD_TWO_YEARS = 1200.0
-LG_CLASS_ONE = 4
 FIRST_ROUND = 2019  # first specialized / little giant round simulated
 FIRST_TECH_ROUND = 2016
 INNOVATIVE_SINCE = 2022  # 创新型中小企业 evaluations began in 2022
 EVAL_NOISE = 0.6  # re-examinations: deviation of the reviewers from the true score (points)
-DISCRETION = 0.03  # share of first applications decided against the score
 
 # Propensity to apply (logit intercepts), calibrated for the pyramid 34 : 8 : 1.
 TECH_BASE = -2.3
-SPEC_BASE = -2.0
-LG_BASE = -1.9
+SPEC_BASE = -1.4
+LG_BASE = -1.4
 
 
 @dataclass
@@ -94,24 +93,14 @@ def true_quality(rng: np.random.Generator, wd: World, pat: Table) -> np.ndarray:
     return np.round(np.clip(q, 0.0, 100.0), 1)
 
 
-def hard_thresholds(wd: World, pat: Table, year: int, at: float) -> tuple[np.ndarray, np.ndarray]:
-    """(specialized, little giant) hard requirements met with FY year-1 figures at day `at`."""
-    ip = ip_counts(pat, wd.n, at)
-    fy = wd.fy(year - 1)
-    rd1 = wd.rd[:, fy]
-    rd2 = wd.rd[:, fy - 1] if fy >= 1 else np.full(wd.n, np.nan)
-    spec = (rd1 > 0) & ((ip["class_one"] >= 1) | (ip["class_two"] >= 5))
-    lg = (
-        (wd.revenue[:, fy] >= LG_REVENUE)
-        & (rd1 + rd2 >= LG_RD_TWO_YEARS)
-        & (ip["class_one_own"] >= LG_CLASS_ONE)
-    )
-    return spec, lg
-
-
 def run_ladder(
-    rng: np.random.Generator, wd: World, pat: Table, events: Table, quality: np.ndarray
+    rng: np.random.Generator,
+    src: Sources,
+    events: Table,
+    quality: np.ndarray,
+    sc: Scenario,
 ) -> Ladder:
+    wd = src.wd
     n = wd.n
     lad = Ladder(quality=quality)
     nan = np.full(n, np.nan)
@@ -131,21 +120,17 @@ def run_ladder(
     inv_rows: list[Table] = []
 
     for y in range(FIRST_TECH_ROUND, wd.end_date.year + 1):
-        fy = wd.fy(y - 1)
-        q = quality[:, fy]
-        spec_hard, lg_hard = hard_thresholds(wd, pat, y, ymd(y, 4, 1))
+        q = quality[:, wd.fy(y - 1)]
         if y >= FIRST_ROUND:
-            _recertify(rng, wd, lad, events, y, q, spec_hard, lg_hard)
+            _recertify(rng, src, lad, events, y, q, sc)
             invited: dict[str, np.ndarray] = {}
             if y == pilot_year:
-                invited = _invite(rng, wd, lad, events, y, pilot_provinces, spec_hard)
+                invited = _invite(rng, src, lad, events, y, pilot_provinces, q, sc)
             for tier in ("little_giant", "specialized_sme"):
                 invite_boost[:] = 0.0
                 if tier in invited:
                     invite_boost[invited[tier]] = 2.0
-                app = _round(
-                    rng, wd, lad, events, y, tier, q, spec_hard, lg_hard, invite_boost, prov_offset
-                )
+                app = _round(rng, src, lad, events, y, tier, q, sc, invite_boost, prov_offset)
                 if tier in invited:
                     inv_rows.append(_invitation_outcomes(rng, wd, invited[tier], tier, y, app))
         _tech_round(rng, wd, lad, events, y, tech_merit, prefers_innovative)
@@ -175,17 +160,16 @@ def _cert(
     return row, stop
 
 
-def _recertify(rng, wd, lad, events, y, q, spec_hard, lg_hard) -> None:
-    """Re-examination at expiry (复核): still qualifying holders get a new certificate."""
-    for tier, stop, cut, hard in (
-        ("little_giant", lad.lg_stop, LG_CUT, lg_hard),
-        ("specialized_sme", lad.spec_stop, SPEC_CUT, spec_hard),
-    ):
+def _recertify(rng, src: Sources, lad, events, y, q, sc: Scenario) -> None:
+    """Re-examination at expiry (复核): holders still meeting the review get a new certificate."""
+    wd = src.wd
+    for tier, stop in (("little_giant", lad.lg_stop), ("specialized_sme", lad.spec_stop)):
         expiring = (year_of(stop) == y) & (stop <= wd.end) & ~np.isnan(stop)
         # only certificates that ran out, not revoked ones: the last row's expiry equals stop
         expiring &= lad.last_expiry[tier] == stop
         at = np.where(expiring, stop, wd.end)
-        still = (q + EVAL_NOISE * rng.standard_normal(wd.n) >= cut) & hard
+        seen = q + EVAL_NOISE * rng.standard_normal(wd.n)
+        still = verdict(src, sc.review.rules(tier), y, at, seen).all
         keen = rng.random(wd.n) < np.where(
             (tier == "specialized_sme") & holds(lad.lg_start, lad.lg_stop, at), 0.3, 0.92
         )
@@ -198,8 +182,33 @@ def _recertify(rng, wd, lad, events, y, q, spec_hard, lg_hard) -> None:
             lad.last_expiry[tier][who] = row["expires_on"]
 
 
-def _round(rng, wd, lad, events, y, tier, q, spec_hard, lg_hard, boost, prov_offset) -> Table:
+def decide(
+    rng: np.random.Generator, v: Verdict, who: np.ndarray, sc: Scenario
+) -> tuple[np.ndarray, np.ndarray]:
+    """First-application decisions of `who`: the score with some discretion either way,
+    and the hard rules, of which reviewers waive one for a share of the approvals.
+
+    Waivers go to applicants who pass the score and miss exactly one hard rule, at the
+    rate that makes them `rule_waivers` of the round's approvals (fewer when too few
+    such applicants exist). Returns (approved, waived).
+    """
+    k = len(who)
+    discretion = sc.label_noise.discretion
+    above = v.score[who]
+    by_score = above ^ (rng.random(k) < np.where(above, discretion, discretion / 2))
+    fails = (~v.met[~v.reviewed][:, who]).sum(axis=0)
+    clean = by_score & (fails == 0)
+    pool = by_score & (fails == 1)
+    rate = sc.label_noise.rule_waivers
+    wanted = rate / (1.0 - rate) * clean.sum()
+    chance = min(1.0, wanted / pool.sum()) if pool.any() else 0.0
+    waived = pool & (rng.random(k) < chance)
+    return clean | waived, waived
+
+
+def _round(rng, src: Sources, lad, events, y, tier, q, sc: Scenario, boost, prov_offset) -> Table:
     """One year's round for `tier`: who applies, what is decided, certificates issued."""
+    wd = src.wd
     n, end = wd.n, wd.end
     if tier == "little_giant":
         applied = ymd(y, 3, 1) + rng.integers(0, 75, n)  # provincial recommendation
@@ -208,10 +217,7 @@ def _round(rng, wd, lad, events, y, tier, q, spec_hard, lg_hard, boost, prov_off
         eligible = holds(lad.spec_start, lad.spec_stop, applied) & ~holds(
             lad.lg_start, lad.lg_stop, applied
         )
-        hard, cut = lg_hard, LG_CUT
         logit = LG_BASE + 1.0 * wd.awareness + 0.4 * wd.scale + 0.8 * wd.capability
-        # Firms know their revenue and patents: few apply without meeting the thresholds.
-        shy = np.where(hard, 1.0, 0.01)
     else:
         applied = ymd(y, 3, 1) + prov_offset[wd.province] + rng.integers(0, 30, n)
         decided = applied + 100 + rng.integers(0, 90, n)  # late provinces decide next year
@@ -220,11 +226,12 @@ def _round(rng, wd, lad, events, y, tier, q, spec_hard, lg_hard, boost, prov_off
             & ~holds(lad.spec_start, lad.spec_stop, applied)
             & ~holds(lad.lg_start, lad.lg_stop, applied)
         )
-        hard, cut = spec_hard, SPEC_CUT
         logit = SPEC_BASE + 1.2 * wd.awareness + 0.6 * wd.scale + 0.9 * wd.capability
-        shy = np.where(hard, 1.0, 0.05)
     applied = applied.astype(float)
     decided = decided.astype(float)
+    v = verdict(src, sc.review.rules(tier), y, applied, q)
+    # Firms know their figures and patents: few apply without meeting the hard rules.
+    shy = np.where(v.hard, 1.0, sc.self_selection.of(tier))
     eligible &= ~wd.large & (applied <= end) & (year_of(wd.established) <= y - 2)
     eligible &= ~barred(events, n, applied)
     applies = eligible & (rng.random(n) < shy * sigmoid(logit + boost))
@@ -232,10 +239,7 @@ def _round(rng, wd, lad, events, y, tier, q, spec_hard, lg_hard, boost, prov_off
     k = len(who)
     withdrawn = rng.random(k) < 0.04
     dec = np.where(withdrawn, applied[who] + rng.integers(10, 60, k), decided[who])
-    # The score decides, save a few reviewers' judgement calls either way.
-    above = q[who] >= cut
-    by_score = above ^ (rng.random(k) < np.where(above, DISCRETION, DISCRETION / 2))
-    approved = by_score & hard[who]
+    approved, waived = decide(rng, v, who, sc)
     outcome = np.where(withdrawn, "withdrawn", np.where(approved, "approved", "rejected"))
     pending = dec > end
     outcome = np.where(pending, "pending", outcome).astype(object)
@@ -247,6 +251,7 @@ def _round(rng, wd, lad, events, y, tier, q, spec_hard, lg_hard, boost, prov_off
         "decided_on": dec,
         "outcome": outcome,
         "_company": who,
+        "_waived": waived,
     }
     lad.apps.append(app)
     win = who[outcome == "approved"]
@@ -292,6 +297,7 @@ def _tech_round(rng, wd, lad, events, y, merit, prefers_innovative) -> None:
             "decided_on": np.where(pending, np.nan, dec),
             "outcome": outcome.astype(object),
             "_company": who,
+            "_waived": np.zeros(k, dtype=bool),
         }
     )
     win = outcome == "approved"
@@ -302,9 +308,11 @@ def _tech_round(rng, wd, lad, events, y, merit, prefers_innovative) -> None:
         lad.tech_tier[who[win]] = tier[win]
 
 
-def _invite(rng, wd, lad, events, y, provinces, spec_hard) -> dict[str, np.ndarray]:
+def _invite(rng, src: Sources, lad, events, y, provinces, q, sc) -> dict[str, np.ndarray]:
     """A pilot round of invitations chosen by a naive rule (big revenue, many patents)."""
+    wd = src.wd
     at = ymd(y, 2, 10)
+    spec_hard = verdict(src, sc.review.rules("specialized_sme"), y, at, q).hard
     in_pilot = np.isin(wd.province, provinces) & ~wd.large & ~barred(events, wd.n, at)
     rev = np.log1p(np.nan_to_num(wd.revenue[:, wd.fy(y - 1)], nan=0.0))
     naive = zscore(rev) + 0.5 * spec_hard + 0.8 * rng.standard_normal(wd.n)
@@ -329,16 +337,16 @@ def _invitation_outcomes(rng, wd, invited: np.ndarray, tier: str, y: int, app: T
     invited_on = ymd(y, 2, 10) + rng.integers(0, 20, k).astype(float)
     pos = np.full(wd.n, -1)
     pos[app["_company"]] = np.arange(len(app["_company"]))
-    p = pos[invited]
+    p = pos[invited]  # -1 (did not apply) picks the appended placeholder
     applied = p >= 0
-    res = np.where(applied, app["outcome"][np.maximum(p, 0)], "none")
-    res_on = np.where(applied, app["decided_on"][np.maximum(p, 0)], np.nan)
+    res = np.append(app["outcome"], "none")[p]
+    res_on = np.append(app["decided_on"], np.nan)[p]
     outcome = np.select(
         [res == "approved", res == "rejected", res == "pending", res == "withdrawn"],
         ["approved", "rejected", "applied", "declined"],
         default="declined",
     ).astype(object)
-    res_on = np.where(res == "pending", app["applied_on"][np.maximum(p, 0)], res_on)
+    res_on = np.where(res == "pending", np.append(app["applied_on"], np.nan)[p], res_on)
     silent = ~applied & (rng.random(k) < 0.2)
     declined_on = invited_on + rng.integers(7, 60, k)
     res_on = np.where(~applied, declined_on, res_on)

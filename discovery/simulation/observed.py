@@ -5,17 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from discovery.simulation.base import year_of, ymd
-from discovery.simulation.facts import Table, barred, ip_counts
-from discovery.simulation.ladder import (
-    LG_CLASS_ONE,
-    LG_CUT,
-    LG_RD_TWO_YEARS,
-    LG_REVENUE,
-    SPEC_CUT,
-    Ladder,
-    holdings_at_end,
-    holds,
-)
+from discovery.simulation.facts import Table, barred
+from discovery.simulation.ladder import Ladder, holdings_at_end, holds
+from discovery.simulation.review import Sources, verdict
+from discovery.simulation.scenario import TARGET_TIERS, Scenario
 from discovery.simulation.world import FIRST_FY, World
 
 FIRST_REPORTED_FY = 2016
@@ -28,10 +21,11 @@ def ever_certified(lad: Ladder, n: int) -> np.ndarray:
     return out
 
 
-def financials(rng: np.random.Generator, wd: World, lad: Ladder) -> Table:
+def financials(rng: np.random.Generator, wd: World, lad: Ladder, sc: Scenario) -> Table:
     """Annual figures of the companies that update the platform; holders update more."""
     n = wd.n
-    visible = rng.random(n) < np.where(ever_certified(lad, n), 0.85, 0.33)
+    files = np.where(ever_certified(lad, n), sc.financials.certified, sc.financials.others)
+    visible = rng.random(n) < files
     # Companies outside the ladder report only their last few years.
     span = np.where(ever_certified(lad, n), 99, rng.integers(1, 9, n))
     years = np.arange(FIRST_REPORTED_FY, wd.last_fy + 1)
@@ -54,7 +48,7 @@ def financials(rng: np.random.Generator, wd: World, lad: Ladder) -> Table:
         "year": yr.astype(np.int64),
         "reported_on": _jan1(yr + 1) + 90 + rng.integers(0, 61, k),  # April-May of year+1
         "revenue_wan": np.round(rev, 2),
-        "main_business_revenue_wan": np.round(rev * (0.85 + 0.15 * rng.random(k)), 2),
+        "main_business_revenue_wan": np.round(rev * wd.main_share[comp, yr - FIRST_FY], 2),
         "rd_expense_wan": np.round(rd, 2),
         "net_profit_wan": np.round(rev * (0.03 + 0.03 * c + 0.05 * rng.standard_normal(k)), 2),
         "total_assets_wan": np.round(rev * np.exp(0.1 + 0.3 * rng.standard_normal(k)), 2),
@@ -92,7 +86,7 @@ def _jan1(years: np.ndarray) -> np.ndarray:
     )
 
 
-def quality_scores(rng: np.random.Generator, wd: World, lad: Ladder) -> Table:
+def quality_scores(rng: np.random.Generator, wd: World, lad: Ladder, sc: Scenario) -> Table:
     """Published scores: nearly all specialized / little giant holders, a few tech SMEs."""
     parts: list[Table] = []
     for y in range(2018, wd.last_fy + 1):
@@ -101,7 +95,8 @@ def quality_scores(rng: np.random.Generator, wd: World, lad: Ladder) -> Table:
             lad.lg_start, lad.lg_stop, computed
         )
         tech = holds(lad.tech_start, lad.tech_stop, computed)
-        p = np.where(top, 0.9, np.where(tech, 0.04, 0.0))
+        pub = sc.published_scores
+        p = np.where(top, pub.top, np.where(tech, pub.tech, 0.0))
         show = (rng.random(wd.n) < p) & (computed <= wd.end)
         show &= ~np.isnan(wd.revenue[:, wd.fy(y)])
         who = np.flatnonzero(show)
@@ -116,30 +111,39 @@ def quality_scores(rng: np.random.Generator, wd: World, lad: Ladder) -> Table:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def truth(wd: World, lad: Ladder, pat: Table, events: Table) -> Table:
-    """Candidates and qualifiers at the end, from the true figures and true scores."""
+def truth(src: Sources, lad: Ladder, events: Table, sc: Scenario) -> Table:
+    """Candidates, applicants and qualifiers at the end, from the true figures and scores.
+
+    Qualifies = candidate and every rule of the scenario's review met with the latest
+    fiscal year, IP and financing at the end and niche tenure at the end: the same
+    evaluator the reviewers use, without their discretion.
+    """
+    wd = src.wd
     n, end = wd.n, wd.end
     held = holdings_at_end(lad, wd)
     ok = ~barred(events, n, end) & ~wd.large
-    cand_spec = (held["tech_sme"] | held["innovative_sme"]) & ok
-    cand_spec &= ~held["specialized_sme"] & ~held["little_giant"]
-    cand_lg = held["specialized_sme"] & ~held["little_giant"] & ok
-    ip = ip_counts(pat, n, end)
-    fy = wd.fy(wd.last_fy)
-    rd1, rd2 = wd.rd[:, fy], wd.rd[:, fy - 1]
-    score = lad.quality[:, fy]
-    spec_hard = (rd1 > 0) & ((ip["class_one"] >= 1) | (ip["class_two"] >= 5))
-    lg_hard = (
-        (wd.revenue[:, fy] >= LG_REVENUE)
-        & (rd1 + rd2 >= LG_RD_TWO_YEARS)
-        & (ip["class_one_own"] >= LG_CLASS_ONE)
-    )
-    return {
+    cand = {
+        "specialized_sme": (held["tech_sme"] | held["innovative_sme"])
+        & ~held["specialized_sme"]
+        & ~held["little_giant"]
+        & ok,
+        "little_giant": held["specialized_sme"] & ~held["little_giant"] & ok,
+    }
+    score = lad.quality[:, wd.fy(wd.last_fy)]
+    out: Table = {
         "uscc": wd.uscc,
         "capability": np.round(wd.capability, 4),
         "quality_score": score,
-        "candidate_specialized_sme": cand_spec,
-        "qualifies_specialized_sme": cand_spec & (score >= SPEC_CUT) & spec_hard,
-        "candidate_little_giant": cand_lg,
-        "qualifies_little_giant": cand_lg & (score >= LG_CUT) & lg_hard,
     }
+    misses: Table = {}
+    for tier in TARGET_TIERS:
+        v = verdict(src, sc.review.rules(tier), wd.last_fy + 1, end, score)
+        out[f"candidate_{tier}"] = cand[tier]
+        out[f"qualifies_{tier}"] = cand[tier] & v.all
+        misses[f"misses_{tier}"] = v.misses()
+    for tier in TARGET_TIERS:
+        applied = np.zeros(n, dtype=bool)
+        for app in lad.apps:
+            applied[app["_company"][app["tier"] == tier]] = True
+        out[f"applied_{tier}"] = applied
+    return out | misses

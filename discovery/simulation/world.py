@@ -1,4 +1,4 @@
-"""The companies and their hidden state: capability, awareness, scale, true financials."""
+"""The companies and their hidden state: capability, awareness, scale, niche focus, true financials."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from discovery.simulation.base import (
     make_uscc,
     org_bodies,
     pick,
+    sigmoid,
     weighted_choice,
     words,
     year_of,
     ymd,
     zscore,
 )
+from discovery.simulation.scenario import Regions
 from graph.contract import OWNERSHIPS
 
 FIRST_FY = 2014  # first fiscal year with true figures (rounds from 2016 look one year back)
@@ -61,6 +63,7 @@ class World:
     rd_ratio: np.ndarray
     revenue: np.ndarray  # (n, years) true 营业收入, NaN before the company existed
     rd: np.ndarray  # (n, years) true 研发费用
+    main_share: np.ndarray  # (n, years) true share of main-business revenue in revenue
     external_uscc: np.ndarray  # valid codes of counterparties without a profile
     spare_orgs: np.ndarray = field(repr=False)  # unused organisation numbers (investors)
 
@@ -73,13 +76,26 @@ class World:
         return year - FIRST_FY
 
 
-def build_world(rng: np.random.Generator, n: int, end: dt.date) -> World:
+def region_weights(concentration: float = 1.0) -> np.ndarray:
+    """Weights of the regions; concentration > 1 moves companies into the big provinces."""
+    regions = words().regions
+    weight = regions["weight"].to_numpy(dtype=float)
+    _, province = np.unique(regions["region_code"].str[:2].to_numpy(), return_inverse=True)
+    province_weight = np.bincount(province, weights=weight)
+    province_weight = province_weight / province_weight.sum()
+    return weight * province_weight[province] ** (concentration - 1.0)
+
+
+def build_world(
+    rng: np.random.Generator, n: int, end: dt.date, regions_mix: Regions | None = None
+) -> World:
     w = words()
     regions, industries = w.regions, w.industries
+    mix = regions_mix or Regions()
     end_day = ymd(end.year, end.month, end.day)
     last_fy = end.year - 1
 
-    region = weighted_choice(rng, regions["weight"].to_numpy(), n)
+    region = weighted_choice(rng, region_weights(mix.concentration), n)
     province_codes = regions["region_code"].str[:2].to_numpy()
     _, province_of_region = np.unique(province_codes, return_inverse=True)
     province = province_of_region[region]
@@ -92,7 +108,7 @@ def build_world(rng: np.random.Generator, n: int, end: dt.date) -> World:
     capability = rng.standard_normal(n)
     # Awareness of the policy differs a lot between provinces and counties, and by firm.
     n_prov = int(province_of_region.max()) + 1
-    prov_aware = rng.normal(0.0, 0.9, n_prov)
+    prov_aware = rng.normal(0.0, mix.awareness_sd, n_prov)
     county_aware = rng.normal(0.0, 0.4, len(regions))
     awareness = prov_aware[province] + county_aware[region] + rng.normal(0.0, 0.7, n)
 
@@ -117,11 +133,13 @@ def build_world(rng: np.random.Generator, n: int, end: dt.date) -> World:
     shares = np.array([OWNERSHIP_SHARES[o] for o in OWNERSHIPS])
     ownership = np.asarray(OWNERSHIPS, dtype=object)[weighted_choice(rng, shares, n)]
 
-    has_niche = rng.random(n) < 0.45 + 0.3 * (capability > 0)
+    # Niche focus: the capable tend to work in one specific market, from early on; others
+    # found their niche late (a pivot) or never. Tenure spreads from months to decades.
+    focus = 0.5 * capability + np.sqrt(0.75) * rng.standard_normal(n)
+    has_niche = rng.random(n) < sigmoid(1.8 + 1.8 * focus)
+    entered = rng.beta(1.2, 1.4 + 0.6 * np.clip(focus, -1.0, 2.0))  # share of its life before
     niche_since = np.where(
-        has_niche,
-        np.floor(established + rng.random(n) * 0.6 * (end_day - established)),
-        np.nan,
+        has_niche, np.floor(established + entered * (end_day - established)), np.nan
     )
     products = industries["products"].str.split("|").to_numpy()
     n_products = np.array([len(p) for p in products])
@@ -160,10 +178,15 @@ def build_world(rng: np.random.Generator, n: int, end: dt.date) -> World:
     rd_ratio = np.clip(0.045 + 0.03 * capability + 0.012 * rng.standard_normal(n), 0.0, 0.3)
     rd_ratio[(capability < 0) & (rng.random(n) < 0.25)] = 0.0  # no booked R&D at all
     rd = revenue * rd_ratio[:, None] * np.exp(0.12 * rng.standard_normal((n, len(years))))
+    # Main-business share: high for focused firms, diversified ones fall below 0.7.
+    base_share = rng.beta(np.exp(1.5 + 0.5 * focus), 1.3)
+    jitter = rng.uniform(-0.03, 0.03, (n, len(years)))
+    main_share = np.clip(base_share[:, None] + jitter, 0.02, 1.0)
     est_year = year_of(established)
     missing = years[None, :] <= est_year[:, None]  # the founding year is not a full FY
     revenue[missing] = np.nan
     rd[missing] = np.nan
+    main_share[missing] = np.nan
 
     return World(
         n=n,
@@ -189,6 +212,7 @@ def build_world(rng: np.random.Generator, n: int, end: dt.date) -> World:
         rd_ratio=rd_ratio,
         revenue=revenue,
         rd=rd,
+        main_share=main_share,
         external_uscc=external,
         spare_orgs=orgs[n + n_ext :],
     )
