@@ -112,6 +112,9 @@ class Floor:
     expected_below: float
     rejections_known: int
     rejections_below: int
+    #: approval rate of the candidates just above the floor over that of all above it:
+    #: near 1 at a rule's sharp edge, small where approvals only thin out (a correlate)
+    sharpness: float
     well_evidenced: bool
     #: the file's thresholds on the same measure (primary condition), if any
     encoded_by: tuple[str, ...] = ()
@@ -196,6 +199,8 @@ class StandardCheck:
 
 
 Snapshots = Callable[[date], pd.DataFrame]
+#: the fewest candidates in the band just above a floor
+MIN_BAND = 30
 
 
 def _decisions(
@@ -264,9 +269,20 @@ def _floor(
         return None
     k = int(np.floor(cfg.tolerance * len(a)))
     value = float(a[k])
-    pool = _values(candidates, measure)
-    share_below = float((pool < value).mean()) if len(pool) else 0.0
-    expected = len(a) * share_below
+    pool = np.sort(_values(candidates, measure))
+    start = int(np.searchsorted(pool, value, "left"))
+    above, below = len(pool) - start, start
+    # the edge: the candidates just above the floor, as many as a band of the pool
+    band = min(above, max(MIN_BAND, len(pool) // 20))
+    if band and above:
+        upper = pool[start + band - 1]
+        at_edge = int(((a >= value) & (a <= upper)).sum())
+        edge_rate = at_edge / band
+        sharpness = edge_rate / (len(a) / above)
+    else:
+        edge_rate = sharpness = 0.0
+    # approvals expected just below the floor had the edge not been there
+    expected = min(band, below) * edge_rate
     r = _values(rejected, measure)
     encoded = [t for t in thresholds if t.measure == measure and t.op in (">=", ">")]
     return Floor(
@@ -278,7 +294,12 @@ def _floor(
         expected_below=round(expected, 2),
         rejections_known=len(r),
         rejections_below=int((r < value).sum()),
-        well_evidenced=len(a) >= cfg.min_evidence and expected >= cfg.min_expected,
+        sharpness=round(float(sharpness), 3),
+        well_evidenced=(
+            len(a) >= cfg.min_evidence
+            and expected >= cfg.min_expected
+            and sharpness >= cfg.min_sharpness
+        ),
         encoded_by=tuple(t.id for t in encoded),
         above_file=bool(encoded) and all(value > t.value for t in encoded),
     )
@@ -308,7 +329,9 @@ def check_standard(
         approved_end, rejected_end, _ = _decisions(rounds, at_end)
     else:
         approved_end, rejected_end = approved, rejected
-    checks = [_threshold_check(t, approved_end, rejected_end, cfg.tolerance) for t in thresholds]
+    checks = [
+        _threshold_check(t, approved_end, rejected_end, cfg.contradiction_share) for t in thresholds
+    ]
     floors = [
         f
         for m in cfg.measures

@@ -65,13 +65,15 @@ def compute(ctx: Context) -> pd.DataFrame:
     out["revenue_growth_2y"] = ratio(rev_latest, take(revenue, prev2)) - 1.0
     rd_latest = take(rd, latest)
     out["rd_expense_latest_wan"] = rd_latest
-    out["rd_ratio_latest"] = ratio(rd_latest, rev_latest)
+    out["rd_ratio_latest"] = _recent_ratio(ids, year, rd, revenue, latest_year, n)
     # R&D over the latest fiscal year and the one before; unknown unless both are on file
     # (one year alone is only a lower bound, which cannot tell a miss from a gap)
     out["rd_2y_wan"] = rd_latest + take(rd, prev1)
     main = as_float(fin["main_business_revenue_wan"])
     main_latest = take(main, latest)
-    out["main_business_share"] = ratio(main_latest, rev_latest)
+    # a share is stable from year to year: when the latest year left a field blank, the
+    # share of the latest year (at most two before it) that has both figures stands in
+    out["main_business_share"] = _recent_ratio(ids, year, main, revenue, latest_year, n)
     # average yearly growth of main-business revenue over the two years before the latest
     with np.errstate(divide="ignore", invalid="ignore"):
         out["main_business_growth_2y"] = np.sqrt(ratio(main_latest, take(main, prev2))) - 1.0
@@ -104,3 +106,23 @@ def compute(ctx: Context) -> pd.DataFrame:
         cagr = np.exp(np.log(ratio(take(revenue, last_rev), take(revenue, first_rev))) / span) - 1.0
     out["revenue_cagr"] = np.where(span > 0, cagr, np.nan)
     return pd.DataFrame({PREFIX + k: v for k, v in out.items()})
+
+
+#: how many fiscal years before the latest a share may come from when the latest has a gap
+RECENT_YEARS = 2
+
+
+def _recent_ratio(
+    ids: np.ndarray,
+    year: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    latest_year: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """num / den of each company's latest year with both figures (den > 0), if that year is
+    at most `RECENT_YEARS` before its latest known year; NaN otherwise."""
+    both = ~np.isnan(num) & (den > 0)
+    pos = last_by(np.where(both, ids, -1), year, n)
+    recent = take(year, pos) >= latest_year - RECENT_YEARS
+    return np.where(recent, ratio(take(num, pos), take(den, pos)), np.nan)

@@ -87,8 +87,10 @@ class EmpiricalFloors(_Strict):
 
     A floor is the value of a measure below which at most `tolerance` of the past
     approvals fell. It is *well evidenced* when at least `min_evidence` approvals had
-    the measure known and, were the measure irrelevant, at least `min_expected` of them
-    would have fallen below it (approvals × the share of that round's candidates below it).
+    the measure known, when the approvals do not just thin out towards it but stop at an
+    edge (the approval rate of the candidates just above the floor is at least
+    `min_sharpness` of the rate above it overall), and when at that rate at least
+    `min_expected` approvals would have fallen just below it had the edge not been there.
     A threshold of the file is *contradicted* when more than `contradiction_share` of
     the approvals with its measure known visibly violate it (and at least two do).
     """
@@ -98,6 +100,7 @@ class EmpiricalFloors(_Strict):
     contradiction_share: float = Field(ge=0.0, lt=1.0)
     min_evidence: int = Field(ge=1)
     min_expected: float = Field(ge=0.0)
+    min_sharpness: float = Field(ge=0.0)
     measures: tuple[str, ...]
     label_zh: str
     basis: Basis
