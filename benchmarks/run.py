@@ -3,6 +3,12 @@
     python benchmarks/run.py --companies 5000 --out b.json
     python benchmarks/run.py --ladder 10000,100000,1000000 --format parquet --out ladder.json
     python benchmarks/run.py --ladder 5000,10000 --seeds 1,2,3,4,5 --out seeds.json
+    python benchmarks/run.py --companies 5000 --scenarios file_standard,looser_review \
+        --seeds 1,2 --held-out looser_review --format parquet --out scen.json
+
+Every world is simulated under a scenario of the simulator (`--scenarios`, default
+file_standard: the hidden review standard, self-selection, data coverage, label noise
+and regional mix); the whole ladder of sizes and seeds runs once per scenario.
 
 For each world size it simulates a world (seeded), then runs in fresh processes, so
 each stage's peak RSS is its own (`wait4` rusage of the child):
@@ -13,13 +19,18 @@ ours      simulate → ingest (validate + load the embedded store) → features 
           top 50 little_giant). End to end = ingest + train + rank.
 peers     rules           `discovery.metrics.rules_score` over the gated candidates;
           rules+thresholds the same, without companies known to miss a threshold;
+          thresholds_rule `discovery.metrics.thresholds_rule_score` over the gated
+                          candidates (the criteria file alone: visible misses never
+                          listed, then thresholds known met, class-I IP, revenue);
           networkx        our pipeline with the supply-chain family computed by the
                           networkx reference (benchmarks/features_bench.py);
           featuretools    deep feature synthesis with one cutoff time per training
                           example + LightGBM with our parameters, in its own venv.
 
 Every list is scored against the world's truth: precision@K = qualifiers among the
-listed, recall@K = listed qualifiers over all qualifying candidates. The JSON holds
+listed, recall@K = listed qualifiers over all qualifying candidates; precision over the
+listed companies that never applied for the tier; listed companies that are not
+candidates; the share of the list that misses a hidden rule. The JSON holds
 everything; a Markdown report is written beside it (same name, `.md`). With a ladder,
 a peer that took longer than --peer-budget at one size (or is projected to exceed
 --peer-timeout at the next) is skipped at larger sizes, and the report says so.
@@ -51,6 +62,9 @@ TOPS = {"specialized_sme": 200, "little_giant": 50}
 FT_VENV = HERE / "peers" / ".venvs" / "featuretools"
 FT_REQUIREMENTS = HERE / "peers" / "requirements-featuretools.txt"
 FT_SCRIPT = HERE / "peers" / "featuretools_peer.py"
+DEFAULT_SCENARIO = "file_standard"
+#: truth columns a world must have to be reused (older worlds lack the last ones)
+TRUTH_NEEDS = ("qualifies_", "candidate_", "applied_", "misses_")
 #: extra environment of every child (ours and peers alike), set from the command line
 CHILD_ENV: dict[str, str] = {}
 OUR_STAGES = ("simulate", "ingest", "features", "train", "rank")
@@ -60,6 +74,7 @@ PIPELINES = {
     "ours": ("ingest", "train", "rank"),
     "rules": ("ingest", "rules"),
     "rules_thresholds": ("ingest", "rules"),
+    "thresholds_rule": ("ingest", "rules"),
     "networkx": ("ingest", "nx_train", "nx_rank"),
     "featuretools": ("featuretools",),
     "featuretools_thresholds": ("featuretools",),
@@ -165,8 +180,17 @@ def stage_simulate(a: argparse.Namespace) -> dict:
 
     world = Path(a.world)
     shutil.rmtree(world / "data", ignore_errors=True)
-    summary = simulate(a.companies, a.seed, world / "data", world / "truth.csv", fmt=a.format)
+    summary = simulate(
+        a.companies,
+        a.seed,
+        world / "data",
+        world / "truth.csv",
+        end=AS_OF,
+        fmt=a.format,
+        scenario=a.world_scenario,
+    )
     return {
+        "scenario": summary.scenario,
         "rows": summary.rows,
         "candidates": summary.candidates,
         "qualifiers": summary.qualifiers,
@@ -310,7 +334,7 @@ def _candidates(store, snap, tier, criteria):
 def stage_rules(a: argparse.Namespace) -> dict:
     import numpy as np
 
-    from discovery.metrics import rules_score, top_k_order
+    from discovery.metrics import rules_score, thresholds_rule_score, top_k_order
     from discovery.model import snapshot
 
     world, store, criteria, acc = _setup(a)
@@ -326,6 +350,12 @@ def stage_rules(a: argparse.Namespace) -> dict:
             _write_list(world, "rules", tier, [str(c) for c in codes[order][:top]])
             kept = order[~miss[order]]
             _write_list(world, "rules_thresholds", tier, [str(c) for c in codes[kept][:top]])
+            # the criteria file alone: a visible miss scores -inf and is never listed
+            ids = [t.id for t in criteria.thresholds_for(tier)]
+            score = thresholds_rule_score(x, ids)
+            order = top_k_order(score)
+            order = order[np.isfinite(score[order])]
+            _write_list(world, "thresholds_rule", tier, [str(c) for c in codes[order][:top]])
     meter.finish()
     return {"steps": steps, "feature_seconds": dict(acc)}
 
@@ -495,7 +525,20 @@ def ensure_ft_venv() -> Path:
     return python
 
 
+def _flag(truth: Any, column: str, codes: list[str]) -> Any:
+    """A boolean truth column for `codes` (missing codes and values read false)."""
+    return truth[column].eq(True).reindex(codes, fill_value=False).to_numpy(dtype=bool)
+
+
 def score_lists(world: Path, names: list[str]) -> dict[str, dict]:
+    """Every pipeline's lists against the world's truth, per tier.
+
+    precision / recall@K from `qualifies_<tier>`; when the truth has them (worlds of the
+    scenario simulator): precision over the listed companies that never applied for the
+    tier (`applied_<tier>` false), listed companies that are not candidates
+    (`candidate_<tier>` false: they hold the tier, are barred, off the ladder or
+    large), and listed companies whose `misses_<tier>` names a hidden rule they miss.
+    """
     import pandas as pd
 
     truth = pd.read_csv(world / "truth.csv", dtype={"uscc": str})
@@ -508,10 +551,10 @@ def score_lists(world: Path, names: list[str]) -> dict[str, dict]:
             if not path.exists():
                 continue
             codes = [c for c in path.read_text().split("\n") if c]
-            qual = truth[f"qualifies_{tier}"].astype(bool)
-            total = int(qual.sum())
-            hits = int(qual.reindex(codes, fill_value=False).to_numpy(dtype=bool).sum())
-            row[tier] = {
+            total = int(truth[f"qualifies_{tier}"].eq(True).sum())
+            qual = _flag(truth, f"qualifies_{tier}", codes)
+            hits = int(qual.sum())
+            q: dict[str, Any] = {
                 "k": k,
                 "listed": len(codes),
                 "hits": hits,
@@ -519,8 +562,32 @@ def score_lists(world: Path, names: list[str]) -> dict[str, dict]:
                 "precision": hits / len(codes) if codes else None,
                 "recall": hits / total if total else None,
             }
+            if f"applied_{tier}" in truth:
+                fresh = ~_flag(truth, f"applied_{tier}", codes)
+                n_fresh, fresh_hits = int(fresh.sum()), int((qual & fresh).sum())
+                q["non_applicants_listed"] = n_fresh
+                q["non_applicant_hits"] = fresh_hits
+                q["non_applicant_precision"] = fresh_hits / n_fresh if n_fresh else None
+            if f"candidate_{tier}" in truth:
+                q["listed_not_candidates"] = int((~_flag(truth, f"candidate_{tier}", codes)).sum())
+            if f"misses_{tier}" in truth:
+                misses = truth[f"misses_{tier}"].fillna("").astype(str).str.len() > 0
+                missed = int(misses.reindex(codes, fill_value=False).to_numpy(dtype=bool).sum())
+                q["listed_with_hidden_miss"] = missed
+                q["hidden_miss_share"] = missed / len(codes) if codes else None
+            row[tier] = q
         out[name] = row
     return out
+
+
+def _reusable(world: Path) -> bool:
+    """A simulated world is there, and its truth has every column the scoring reads."""
+    truth = world / "truth.csv"
+    if not (truth.exists() and (world / "data").exists()):
+        return False
+    with open(truth, encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+    return all(f"{col}{tier}" in header for col in TRUTH_NEEDS for tier in TOPS)
 
 
 class Ladder:
@@ -538,6 +605,7 @@ class Ladder:
             },
             "as_of": AS_OF.isoformat(),
             "tops": TOPS,
+            "scenario": args.scenario,
             "seed": args.seed,
             "format": args.format,
             "omp_wait_policy": args.omp_wait_policy,
@@ -564,6 +632,8 @@ class Ladder:
             str(a.seed),
             "--format",
             a.format,
+            "--world-scenario",
+            a.scenario,
         ]
         print(f"  {name:<12}", end="", flush=True)
         res = run_child(cmd, world / "logs" / f"{name}.log", timeout)
@@ -592,13 +662,21 @@ class Ladder:
     # -- one size ----------------------------------------------------------------------
     def run_size(self, n: int) -> dict:
         a = self.args
-        world = a.workdir / f"world_{n}_{a.seed}_{a.format}"
+        world = a.workdir / f"world_{a.scenario}_{n}_{a.seed}_{a.format}"
         world.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(world / "lists", ignore_errors=True)
-        print(f"== {n:,} companies (seed {a.seed}, {a.format}) in {world}", flush=True)
-        size: dict[str, Any] = {"companies": n, "world": str(world), "stages": {}, "peers": {}}
+        print(
+            f"== {a.scenario}: {n:,} companies (seed {a.seed}, {a.format}) in {world}", flush=True
+        )
+        size: dict[str, Any] = {
+            "companies": n,
+            "scenario": a.scenario,
+            "world": str(world),
+            "stages": {},
+            "peers": {},
+        }
         st = size["stages"]
-        truth_ok = (world / "truth.csv").exists() and (world / "data").exists()
+        truth_ok = _reusable(world)
         if a.reuse_worlds and truth_ok:
             print("  simulate    reused", flush=True)
             st["simulate"] = {"reused": True}
@@ -642,7 +720,8 @@ class Ladder:
                 if err:
                     self.stopped[peer] = f"failed at {n:,}: {err}"
             self.last[peer] = (n, took)
-        names = ["ours", *[p for p in ("rules", "rules_thresholds") if "rules" in peers]]
+        rules = ("rules", "rules_thresholds", "thresholds_rule")
+        names = ["ours", *[p for p in rules if "rules" in peers]]
         if "networkx" in peers and "skipped" not in peers["networkx"]:
             names.append("networkx")
         if "featuretools" in peers and "skipped" not in peers["featuretools"]:
@@ -791,7 +870,8 @@ def markdown(report: dict) -> str:
         "",
         f"{report['created']} · {m['cpus']} CPUs, {m['memory_gb']} GB · Python {m['python']} · "
         f"load average at start {', '.join(f'{x:.1f}' for x in m['load_average_at_start'])} · "
-        f"as_of {report['as_of']} · seed {report['seed']} · {report['format']} · "
+        f"as_of {report['as_of']} · scenario {report.get('scenario', DEFAULT_SCENARIO)} · "
+        f"seed {report['seed']} · {report['format']} · "
         f"OMP_WAIT_POLICY {report.get('omp_wait_policy', 'default')}",
         "",
         "Seconds are wall time; peak MB is the peak resident memory of the stage: its own "
@@ -848,6 +928,7 @@ def markdown(report: dict) -> str:
                 f"{_pr(p.get('specialized_sme'))} | {_pr(p.get('little_giant'))} | "
                 f"{' + '.join(p['stages'])} |"
             )
+        lines += quality_table(size.get("quality") or {})
         sim = size["stages"].get("simulate", {}).get("result")
         if sim:
             lines += [
@@ -867,6 +948,39 @@ def markdown(report: dict) -> str:
         lines += [f"- {p}: {why}" for p, why in report["peers_stopped"].items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _ratio(hits: int | None, listed: int | None) -> str:
+    if hits is None or listed is None:
+        return "–"
+    return f"{hits / listed:.3f} ({hits}/{listed})" if listed else f"– (0/{listed})"
+
+
+def quality_table(quality: dict) -> list[str]:
+    """Per pipeline and tier: precision, precision over non-applicants, non-candidates
+    listed, and the share of the list that misses a hidden rule."""
+    if not quality:
+        return []
+    lines = [
+        "",
+        "| pipeline | tier | precision (hits/listed) | non-applicants: precision (hits/listed) "
+        "| listed not candidates | listed with a hidden miss |",
+        "|---|---|---|---|---:|---|",
+    ]
+    for name, by_tier in quality.items():
+        for tier in TOPS:
+            q = by_tier.get(tier)
+            if not q:
+                continue
+            missed = q.get("listed_with_hidden_miss")
+            lines.append(
+                f"| {name} | {tier} | {_ratio(q['hits'], q['listed'])} | "
+                f"{_ratio(q.get('non_applicant_hits'), q.get('non_applicants_listed'))} | "
+                f"{q.get('listed_not_candidates', '–')} | "
+                + ("–" if missed is None else _ratio(missed, q["listed"]))
+                + " |"
+            )
+    return lines
 
 
 def ladder_table(report: dict) -> list[str]:
@@ -928,7 +1042,22 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/discovery_bench"))
     parser.add_argument("--reuse-worlds", action="store_true", help="skip simulate if present")
     parser.add_argument(
-        "--skip-peers", default="", help=f"comma-separated, from {', '.join(PEERS)}"
+        "--scenarios",
+        help="comma-separated simulator scenarios (discovery.simulation.load_scenarios), e.g. "
+        "file_standard,looser_review: the whole ladder (sizes × seeds) per scenario, reports "
+        f"OUT_<scenario>[_seed<S>].json; the summary is OUT_scenarios.md/.json "
+        f"(default: {DEFAULT_SCENARIO} alone, reports named as without scenarios)",
+    )
+    parser.add_argument(
+        "--held-out",
+        default="",
+        help="comma-separated scenarios held out from tuning; only labels the summary rows "
+        "(the others read 'used for tuning')",
+    )
+    parser.add_argument(
+        "--skip-peers",
+        default=None,
+        help=f"comma-separated, from {', '.join(PEERS)} (default: none; networkx with --scenarios)",
     )
     parser.add_argument("--peer-budget", type=float, default=600.0)
     parser.add_argument("--peer-timeout", type=float, default=1800.0)
@@ -941,12 +1070,22 @@ def main() -> None:
     )
     parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--world", help=argparse.SUPPRESS)
+    parser.add_argument("--world-scenario", default=DEFAULT_SCENARIO, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.stage:  # a child: one stage, its result as JSON on the last line
         print(json.dumps(STAGES[args.stage](args), default=str))
         return
-    args.skip_peers = {p for p in args.skip_peers.split(",") if p}
+    explicit = args.scenarios is not None
+    scenarios = [x for x in (args.scenarios or DEFAULT_SCENARIO).split(",") if x]
+    if explicit:
+        from discovery.simulation import load_scenarios
+
+        unknown = sorted(set(scenarios) - set(load_scenarios()))
+        if unknown:
+            parser.error(f"unknown scenario(s) {', '.join(unknown)}; see scenarios.yaml")
+    skip = args.skip_peers if args.skip_peers is not None else ("networkx" if explicit else "")
+    args.skip_peers = {p for p in skip.split(",") if p}
     if args.omp_wait_policy == "passive":
         CHILD_ENV["OMP_WAIT_POLICY"] = "PASSIVE"
     sizes = (
@@ -954,22 +1093,51 @@ def main() -> None:
         if args.ladder
         else [args.companies]
     )
-    if not args.seeds:
-        Ladder(args).run(sizes)
-        print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
-        return
+    held_out = [x for x in args.held_out.split(",") if x]
+    run_all(args, sizes, scenarios, explicit, held_out)
+
+
+def run_all(
+    args: argparse.Namespace,
+    sizes: list[int],
+    scenarios: list[str],
+    explicit: bool,
+    held_out: list[str],
+) -> list[dict]:
+    """The ladder once per scenario and seed; per-scenario seed tables; the scenario summary.
+
+    Reports are `OUT[_<scenario>][_seed<S>].json` and `.md` (the scenario in the name
+    when --scenarios was given, the seed when --seeds was); with --seeds, precision
+    across seeds goes to `OUT[_<scenario>]_seeds.md`; `OUT_scenarios.md` and `.json`
+    are rewritten after every run, so a long run leaves partial results.
+    """
+    from benchmarks.scenarios import write as write_scenarios
     from benchmarks.seeds import markdown as seeds_markdown
 
-    base, reports = args.out, []
-    for seed in [int(s) for s in args.seeds.split(",") if s]:
-        args.seed, args.out = seed, base.with_name(f"{base.stem}_seed{seed}.json")
-        ladder = Ladder(args)
-        ladder.run(sizes)
-        reports.append(ladder.report)
-        print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
-    summary = base.with_name(f"{base.stem}_seeds.md")
-    summary.write_text(seeds_markdown(reports), encoding="utf-8")
-    print(f"wrote {summary}")
+    base = args.out
+    seeds = [int(x) for x in args.seeds.split(",") if x] if args.seeds else [args.seed]
+    everything: list[dict] = []
+    for scenario in scenarios:
+        stem = base.stem + (f"_{scenario}" if explicit else "")
+        reports = []
+        for seed in seeds:
+            name = stem + (f"_seed{seed}" if args.seeds else "")
+            args.seed, args.scenario = seed, scenario
+            args.out = base.with_name(f"{name}{base.suffix or '.json'}")
+            ladder = Ladder(args)
+            ladder.run(sizes)
+            reports.append(ladder.report)
+            everything.append(ladder.report)
+            print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+            write_scenarios(everything, held_out, base)
+        if args.seeds:
+            summary = base.with_name(f"{stem}_seeds.md")
+            summary.write_text(seeds_markdown(reports), encoding="utf-8")
+            print(f"wrote {summary}")
+    md, js = write_scenarios(everything, held_out, base)
+    print(f"wrote {md} and {js}")
+    args.out = base
+    return everything
 
 
 if __name__ == "__main__":

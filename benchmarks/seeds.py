@@ -23,7 +23,14 @@ from typing import Any
 
 TIERS = {"specialized_sme": 200, "little_giant": 50}
 #: peers compared with ours, in report order
-PEERS = ("featuretools", "featuretools_thresholds", "networkx", "rules_thresholds", "rules")
+PEERS = (
+    "featuretools",
+    "featuretools_thresholds",
+    "networkx",
+    "thresholds_rule",
+    "rules_thresholds",
+    "rules",
+)
 
 
 def collect(reports: list[dict[str, Any]]) -> dict[int, dict[int, dict[str, dict]]]:

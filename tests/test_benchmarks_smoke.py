@@ -5,6 +5,7 @@ The benchmark itself is not a test (it takes minutes); these check its plumbing 
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import sys
@@ -33,6 +34,117 @@ def test_lists_are_scored_against_the_truth(tmp_path):
     assert (spec["hits"], spec["listed"], spec["qualifying"]) == (1, 2, 3)
     assert spec["precision"] == 0.5 and abs(spec["recall"] - 1 / 3) < 1e-12
     assert got["little_giant"]["precision"] is None
+
+
+def test_lists_are_scored_on_non_applicants_candidates_and_hidden_misses(tmp_path):
+    run = _load()
+    tier_cols = ["qualifies", "candidate", "applied", "misses"]
+    head = ["uscc"] + [f"{c}_{t}" for c in tier_cols for t in run.TOPS]
+    rows = [
+        # uscc: qualifies, candidate, applied, misses (specialized_sme, little_giant)
+        ["A", "true", "false", "true", "false", "false", "false", "", "quality>=60"],
+        ["B", "false", "false", "true", "false", "false", "false", "rd_1y>=100", "x"],
+        ["C", "true", "false", "true", "false", "true", "false", "", "x"],
+        ["D", "false", "false", "false", "false", "false", "false", "", "x"],
+    ]
+    (tmp_path / "truth.csv").write_text(
+        "\n".join(",".join(r) for r in [head, *rows]) + "\n", encoding="utf-8"
+    )
+    run._write_list(tmp_path, "ours", "specialized_sme", ["A", "B", "C", "D"])
+    spec = run.score_lists(tmp_path, ["ours"])["ours"]["specialized_sme"]
+    assert (spec["hits"], spec["listed"]) == (2, 4)
+    # C applied: the non-applicants are A, B and D, of which A qualifies
+    assert (spec["non_applicant_hits"], spec["non_applicants_listed"]) == (1, 3)
+    assert spec["listed_not_candidates"] == 1  # D
+    assert spec["listed_with_hidden_miss"] == 1 and spec["hidden_miss_share"] == 0.25  # B
+
+
+def test_scenario_world_and_child_command(tmp_path, monkeypatch):
+    run = _load()
+    seen = []
+
+    def fake_child(cmd, log, timeout):
+        seen.append(cmd)
+        return {"seconds": 0.0, "peak_rss_mb": 0.0, "error": "not run"}
+
+    monkeypatch.setattr(run, "run_child", fake_child)
+    args = argparse.Namespace(
+        seed=3,
+        scenario="looser_review",
+        format="parquet",
+        workdir=tmp_path,
+        reuse_worlds=False,
+        skip_peers=set(),
+        omp_wait_policy="default",
+        peer_budget=1.0,
+        peer_timeout=1.0,
+    )
+    size = run.Ladder(args).run_size(100)
+    assert Path(size["world"]).name == "world_looser_review_100_3_parquet"
+    simulate = seen[0]
+    assert simulate[simulate.index("--stage") + 1] == "simulate"
+    assert simulate[simulate.index("--world-scenario") + 1] == "looser_review"
+    assert "thresholds_rule" in run.PIPELINES
+
+
+def test_scenario_summary_rows_and_verdict():
+    spec = importlib.util.spec_from_file_location(
+        "bench_scenarios", ROOT / "benchmarks" / "scenarios.py"
+    )
+    scenarios = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scenarios)
+
+    def q(hits, listed, **extra):
+        return {"hits": hits, "listed": listed, **extra}
+
+    def report(scenario, ours_lg, thr_lg):
+        ours_spec = q(120, 200, non_applicant_hits=90, non_applicants_listed=150)
+        ours_spec["listed_not_candidates"] = 0
+        return {
+            "scenario": scenario,
+            "seed": 1,
+            "sizes": [
+                {
+                    "companies": 5000,
+                    "quality": {
+                        "ours": {"specialized_sme": ours_spec, "little_giant": q(*ours_lg)},
+                        "rules": {"specialized_sme": q(80, 200), "little_giant": q(10, 50)},
+                        "thresholds_rule": {
+                            "specialized_sme": q(60, 100),
+                            "little_giant": q(*thr_lg),
+                        },
+                        "featuretools": {"specialized_sme": q(100, 200)},
+                    },
+                }
+            ],
+        }
+
+    reports = [
+        report("file_standard", (20, 40), (10, 20)),  # level with thresholds_rule: yes
+        report("looser_review", (20, 40), (11, 20)),  # behind thresholds_rule: no
+    ]
+    got = scenarios.rows(reports)
+    assert len(got) == 4
+    first = got[0]
+    assert (first["scenario"], first["tier"], first["verdict"]) == (
+        "file_standard",
+        "specialized_sme",
+        "yes",
+    )
+    assert first["ours_non_applicants"]["precision"] == 0.6
+    assert [r["verdict"] for r in got] == ["yes", "yes", "yes", "no"]
+    # featuretools made no little-giant list: the verdict says it was left out
+    assert got[1]["verdict_without"] == ["featuretools"]
+    text = scenarios.markdown(reports, ["looser_review"])
+    assert "- `file_standard`: used for tuning" in text
+    assert "- `looser_review`: held out" in text
+    row = (
+        "| file_standard | 5,000 | 1 | specialized_sme top 200 | 0.600 (120/200) | "
+        "0.400 (80/200) | 0.600 (60/100) | 0.500 (100/200) | 0.600 (90/150) | 0 | yes |"
+    )
+    assert row in text
+    assert "yes (without featuretools)" in text
+    assert "- `looser_review` (held out) · little_giant: 0 of 1" in text
 
 
 def test_child_reports_time_memory_and_its_json(tmp_path):
