@@ -199,8 +199,10 @@ class StandardCheck:
 
 
 Snapshots = Callable[[date], pd.DataFrame]
-#: the fewest candidates in the band just above a floor
-MIN_BAND = 30
+#: the fewest approvals against a threshold that can contradict it
+MIN_VIOLATIONS = 5
+#: the share of the approvals, lowest first, whose candidates make the edge of a floor
+EDGE_SHARE = 0.1
 
 
 def _decisions(
@@ -241,7 +243,7 @@ def _threshold_check(
     a_known = int((~np.isnan(a)).sum())
     violating = int((a == 0).sum())
     # contradicted: more approvals break it than reviewers' discretion explains
-    contradicted = violating >= 2 and violating > share * max(a_known, 1)
+    contradicted = violating >= MIN_VIOLATIONS and violating > share * max(a_known, 1)
     return ThresholdCheck(
         id=t.id,
         tier=t.tier,
@@ -272,10 +274,10 @@ def _floor(
     pool = np.sort(_values(candidates, measure))
     start = int(np.searchsorted(pool, value, "left"))
     above, below = len(pool) - start, start
-    # the edge: the candidates just above the floor, as many as a band of the pool
-    band = min(above, max(MIN_BAND, len(pool) // 20))
-    if band and above:
-        upper = pool[start + band - 1]
+    # the edge: the candidates from the floor up to the lowest tenth of the approvals
+    upper = a[max(k + 1, int(np.ceil(EDGE_SHARE * len(a))) - 1)] if len(a) > k + 1 else value
+    band = int(np.searchsorted(pool, upper, "right")) - start
+    if band > 0 and above:
         at_edge = int(((a >= value) & (a <= upper)).sum())
         edge_rate = at_edge / band
         sharpness = edge_rate / (len(a) / above)

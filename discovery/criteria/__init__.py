@@ -92,7 +92,7 @@ class EmpiricalFloors(_Strict):
     `min_sharpness` of the rate above it overall), and when at that rate at least
     `min_expected` approvals would have fallen just below it had the edge not been there.
     A threshold of the file is *contradicted* when more than `contradiction_share` of
-    the approvals with its measure known visibly violate it (and at least two do).
+    the approvals with its measure known visibly violate it (and at least five do).
     """
 
     use: FloorUse
