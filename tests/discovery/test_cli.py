@@ -148,3 +148,36 @@ def test_simulated_world_passes_the_contract_and_five_broken_rows_are_rejected(
     assert counts["companies"] == 3999
     assert counts["supply_links"] == batch.summary()["supply_links"]["loaded"] - 1
     assert counts["patents"] == batch.summary()["patents"]["loaded"] - 1
+
+
+def test_criteria_check_names_contradicted_thresholds(home: Path, tmp_path: Path) -> None:
+    """Reviewers who accept one niche year and two own class-I rights contradict the file."""
+    data = tmp_path / "data"
+    sim = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--companies",
+            "6000",
+            "--seed",
+            "4",
+            "--scenario",
+            "looser_review",
+            "--out",
+            str(data),
+        ],
+    )
+    assert sim.exit_code == 0, sim.output
+    assert runner.invoke(app, ["ingest", "--data", str(data)]).exit_code == 0
+    result = runner.invoke(app, ["criteria", "check", "--as-of", "2025-12-31", "--json"])
+    assert result.exit_code == 0, result.output
+    checks = {c["tier"]: c for c in json.loads(result.stdout)}
+    assert "ss_niche_years" in checks["specialized_sme"]["contradicted"]
+    assert "lg_class_one_ip" in checks["little_giant"]["contradicted"]
+    niche = {t["id"]: t for t in checks["specialized_sme"]["thresholds"]}["ss_niche_years"]
+    assert niche["approvals_violating"] > 0.05 * niche["approvals_known"]
+    text = runner.invoke(app, ["criteria", "check", "--as-of", "2025-12-31"])
+    assert text.exit_code == 0
+    assert "Contradicted 与决定矛盾: " in text.stdout and "lg_class_one_ip" in text.stdout
+    bad = runner.invoke(app, ["criteria", "check", "--as-of", "31/12/2025"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output

@@ -80,22 +80,24 @@ def test_schema_mismatch_is_refused_plainly(trained_world: TrainedWorld, tmp_pat
 def test_a_worse_model_never_replaces_the_serving_one(
     trained_world: TrainedWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # specialized SMEs: their validation round has enough decisions (178 in this world)
+    # to tell a handicapped model from a good one; the little giants' 18 do not
     w = trained_world
-    before = w.registry.serving("little_giant")
+    before = w.registry.serving("specialized_sme")
     # a handicapped recipe: two trees instead of hundreds, and no quality bar
     monkeypatch.setattr(model_module, "NUM_ROUNDS", 2)
     monkeypatch.setitem(model_module.PARAMS, "num_leaves", 2)
     monkeypatch.setattr(QualityBar, "fit", classmethod(lambda cls, *_: cls()))
     result = train_tier(
-        w.store, "little_giant", AS_OF, w.criteria, w.registry, snapshots=w.snapshots
+        w.store, "specialized_sme", AS_OF, w.criteria, w.registry, snapshots=w.snapshots
     )
     assert not result.promoted
     assert "does not serve" in result.message
-    assert w.registry.serving("little_giant").model_id == before.model_id
-    assert result.model.model_id in {m.model_id for m in w.registry.list("little_giant")}
+    assert w.registry.serving("specialized_sme").model_id == before.model_id
+    assert result.model.model_id in {m.model_id for m in w.registry.list("specialized_sme")}
     # forced, it serves; promoting the old one back is an explicit act too
     assert w.registry.promote(result.model, force=True)
-    assert w.registry.serving("little_giant").model_id == result.model.model_id
+    assert w.registry.serving("specialized_sme").model_id == result.model.model_id
     with pytest.raises(PromotionRefused):
         w.registry.promote(
             before, force=False
@@ -103,7 +105,7 @@ def test_a_worse_model_never_replaces_the_serving_one(
             PromotionRefused("n/a")
         )
     w.registry.promote(before, force=True)
-    assert w.registry.serving("little_giant").model_id == before.model_id
+    assert w.registry.serving("specialized_sme").model_id == before.model_id
 
 
 def test_a_failed_run_leaves_no_model_and_keeps_the_pointer(

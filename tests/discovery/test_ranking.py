@@ -190,3 +190,47 @@ def test_region_filter_and_outputs(trained_world: TrainedWorld, tmp_path) -> Non
         rank(w.store, "specialized_sme", AS_OF, w.registry, w.criteria, top=5, region="4a")
     with pytest.raises(UsageError, match=r"\.csv or \.xlsx"):
         write_list(part, tmp_path / "list.json")
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_floors_learned_with_the_model_mark_and_order_the_list(
+    trained_world: TrainedWorld, lists: dict, tier: str
+) -> None:
+    from discovery.standard_check import floor_misses
+
+    w = trained_world
+    card = w.results[tier].card
+    used = [f for f in card["standard_check"]["floors"] if f["well_evidenced"]]
+    model = ScoringModel.load(w.registry.serving(tier))
+    # the serving model carries exactly the floors its card reports as used
+    assert [f.to_json() for f in model.floors] == used
+    ranked = lists[tier]
+    frame = ranked.frame
+    assert ranked.summary["listed_with_visible_miss"] == 0
+    x = w.snapshots(AS_OF).loc[frame["uscc"]]
+    below = floor_misses(x, list(model.floors)).to_numpy().any(axis=1) if model.floors else None
+    marked = frame["floor_check"].str.len().to_numpy() > 0
+    if below is not None:
+        assert (marked == below).all()
+        # a marked company never ranks above an unmarked one
+        assert not marked.any() or marked.argmax() >= (~marked).sum()
+    else:
+        assert not marked.any()
+    assert ranked.summary["listed_below_empirical_floor"] == int(marked.sum())
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_the_card_reads_the_held_out_list_on_the_invited_population(
+    trained_world: TrainedWorld, tier: str
+) -> None:
+    card = trained_world.results[tier].card
+    inv = card["invited_population"]
+    assert inv["top"] == trained_world.criteria.default_top(tier)
+    for name in ("model", "thresholds_rule", "rules_baseline"):
+        r = inv[name]
+        assert 0 <= r["approved"] <= r["later_applicants"] <= r["listed"] <= inv["top"]
+    # our list and the thresholds rule never list a visible miss; the IP + revenue rule may
+    assert inv["model"]["visible_miss"] == 0 and inv["thresholds_rule"]["visible_miss"] == 0
+    text = (trained_world.results[tier].model.path / "card.md").read_text(encoding="utf-8")
+    assert "Validation on the population we invite" in text
+    assert "The standard against its own decisions" in text

@@ -248,3 +248,58 @@ def test_thresholds_rule_counts_known_thresholds_then_ip_and_revenue() -> None:
     score = thresholds_rule_score(frame, ["a", "b"])
     assert np.isneginf(score[2])
     assert list(np.argsort(-score, kind="stable")[:3]) == [0, 1, 3]
+
+
+def _smooth_round(rng: np.random.Generator, year: int, n: int = 3000) -> RoundData:
+    """Approval grows smoothly with the measure: no rule, no edge."""
+    codes = pd.Index([f"s{year}-{i:05d}" for i in range(n)], name="uscc")
+    x = rng.uniform(0, 10, n)
+    approved = rng.random(n) < 0.6 / (1 + np.exp(-(x - 6)))
+    frame = pd.DataFrame({"profile_niche_years": x}, index=codes)
+    for t in load_criteria().thresholds_for("little_giant"):
+        frame[f"std_{t.id}"] = NAN
+    examples = pd.DataFrame(
+        {
+            "label": approved.astype(int),
+            "source": np.where(rng.random(n) < 0.7, "application", "unlabeled"),
+            "weight": 1.0,
+            "as_of": pd.Timestamp(year, 12, 31),
+        },
+        index=codes,
+    )
+    examples.loc[examples["source"] == "unlabeled", "label"] = 0
+    return RoundData(Round(date(year, 12, 31), date(year + 1, 12, 31)), examples, frame)
+
+
+def test_approvals_that_only_thin_out_make_no_floor() -> None:
+    rng = np.random.default_rng(6)
+    rounds = [_smooth_round(rng, y) for y in (2021, 2022)]
+    check = check_standard(rounds, load_criteria(), "little_giant", date(2023, 1, 1))
+    niche = {f.measure: f for f in check.floors}["profile_niche_years"]
+    assert niche.evidence >= 30 and niche.sharpness < 0.5
+    assert not niche.well_evidenced and not check.missing
+
+
+def test_criteria_check_names_what_the_file_misses(tmp_path: Path) -> None:
+    """A world whose reviewers also demand a main-business share of 75% (the file has no
+    such threshold for specialized SMEs): the check names it as missing."""
+    from discovery.simulation import simulate
+    from discovery.simulation.scenario import Rule, scenario
+    from discovery.training import standard_check_at
+    from graph.embedded import EmbeddedStore
+    from graph.validation import read_directory
+
+    base = scenario("file_standard")
+    extra = Rule(measure="main_business_share", op=">=", value=0.75)
+    review = base.review.model_copy(
+        update={"specialized_sme": [*base.review.specialized_sme, extra]}
+    )
+    world = base.model_copy(update={"name": "main_business", "review": review})
+    simulate(6000, 4, tmp_path / "data", end=date(2025, 12, 31), fmt="parquet", scenario=world)
+    store = EmbeddedStore(tmp_path / "store")
+    store.load(read_directory(tmp_path / "data"))
+    check = standard_check_at(store, "specialized_sme", date(2025, 12, 31), load_criteria())
+    assert "fin_main_business_share" in [f.measure for f in check.missing]
+    floor = {f.measure: f for f in check.floors}["fin_main_business_share"]
+    assert 0.65 < floor.value <= 0.75
+    assert check.candidates_below["fin_main_business_share"] > 0
