@@ -10,7 +10,14 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from api.lists import checks_of, filtered, split_reasons
-from api.models import INDUSTRY_PATTERN, REGION_PATTERN, RankedCompany, ThresholdPublic, Tier
+from api.models import (
+    INDUSTRY_PATTERN,
+    REGION_PATTERN,
+    ConditionPublic,
+    RankedCompany,
+    ThresholdPublic,
+    Tier,
+)
 from api.scope import Principal, mask_names
 from api.service import Service
 from discovery.ranking import RankedList
@@ -82,6 +89,7 @@ def public_rows(ranked: RankedList, rows: pd.DataFrame) -> list[RankedCompany]:
             checks=checks_of(row, ranked.thresholds),  # type: ignore[arg-type]
             quality_score=None if pd.isna(row["quality_score"]) else float(row["quality_score"]),
             quality_score_source=str(row["quality_score_source"]),
+            floor_check=str(row.get("floor_check", "") or ""),
             reasons=split_reasons(row["reasons"]),
         )
         for _, row in rows.iterrows()
@@ -99,6 +107,10 @@ def thresholds_public(ranked: RankedList) -> list[ThresholdPublic]:
             value=t.value,
             unit=t.unit,
             basis=t.basis,
+            alternatives=[
+                [ConditionPublic(measure=c.measure, op=c.op, value=c.value) for c in path]
+                for path in t.alternatives
+            ],
         )
         for t in ranked.thresholds
     ]

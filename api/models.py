@@ -32,6 +32,12 @@ class ThresholdCheck(BaseModel):
     )
 
 
+class ConditionPublic(BaseModel):
+    measure: str
+    op: str
+    value: float
+
+
 class ThresholdPublic(BaseModel):
     id: str
     label_zh: str
@@ -41,6 +47,10 @@ class ThresholdPublic(BaseModel):
     value: float
     unit: str
     basis: str
+    alternatives: list[list[ConditionPublic]] = Field(
+        default_factory=list,
+        description="other ways to meet the threshold: any one path whose conditions all hold",
+    )
 
 
 class RankedCompany(BaseModel):
@@ -54,6 +64,11 @@ class RankedCompany(BaseModel):
     checks: list[ThresholdCheck]
     quality_score: float | None
     quality_score_source: str
+    floor_check: str = Field(
+        "",
+        description="empty, or the measures on which the company is below every past "
+        "approval of the tier (empirical floors); such companies rank after the others",
+    )
     reasons: list[str]
 
 

@@ -96,7 +96,8 @@ async function loadList() {
       el("td", {}, row.industry_code),
       el("td", { class: "num" }, row.score.toFixed(3)),
       el("td", {}, row.checks.map(badge)),
-      el("td", { class: "reasons" }, row.reasons.slice(0, 2).join("；"))));
+      el("td", { class: "reasons" }, row.reasons.slice(0, 2).join("；"),
+        row.floor_check ? el("div", { class: "floor" }, row.floor_check) : null)));
   }
   const last = Math.min(list.offset + list.data.length, list.count);
   $("list-summary").textContent =

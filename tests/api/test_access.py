@@ -101,6 +101,12 @@ def test_an_officials_list_holds_only_their_city(served: Served) -> None:
     assert [r["uscc"] for r in rows][: len(in_city)] == [r["uscc"] for r in in_city]
     assert mine.json()["count"] < everyone.json()["count"]
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))  # ranks within the city
+    # companies below an empirical floor say so and come after the others
+    marked = [bool(r["floor_check"]) for r in everyone.json()["data"]]
+    assert marked == sorted(marked)
+    assert all(r["floor_check"].startswith("低于历次获批企业") for r in rows if r["floor_check"])
+    paths = {t["id"]: t["alternatives"] for t in mine.json()["thresholds"]}
+    assert [[c["measure"] for c in p] for p in paths["ss_revenue"]] == [["equity_financing_2y_wan"]]
     # asking for another province gives nothing, not an error that tells anything
     other = c.get("/v1/invitations", params={**LIST, "region": "65"}, headers=s.headers("official"))
     assert other.status_code == 200 and other.json()["count"] == 0
