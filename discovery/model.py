@@ -44,6 +44,8 @@ PARAMS: dict[str, Any] = {
     "force_col_wise": True,
 }
 NUM_ROUNDS = 300
+#: the share of the probability each threshold of unknown status costs (see `probability`)
+UNVERIFIED_DISCOUNT = 0.01
 
 
 def threshold_specs(criteria: Criteria) -> list[ThresholdSpec]:
@@ -210,8 +212,11 @@ class ScoringModel:
         model_id: str = "",
         bar: QualityBar | None = None,
         floors: tuple[Floor, ...] = (),
+        unverified: tuple[str, ...] = (),
     ) -> None:
         self.booster = booster
+        #: threshold-status columns whose unknown values discount the probability
+        self.unverified = unverified
         #: the empirical floors learned with the model (well evidenced only)
         self.floors = floors
         self.schema = schema
@@ -236,6 +241,7 @@ class ScoringModel:
             QualityBar(**bundle.get("quality_bar", {})),
             # models registered before the floors existed carry none
             tuple(Floor.from_json(f) for f in bundle.get("floors", [])),
+            tuple(bundle.get("unverified_thresholds", [])),
         )
 
     def booster_raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -246,7 +252,16 @@ class ScoringModel:
         return self.booster_raw(frame) * self.bar(frame)
 
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.calibration(self.raw(frame))
+        """Calibrated probability of approval, discounted for each threshold whose status
+        is unknown (`UNVERIFIED_DISCOUNT` each): applicants, on whom the calibration is
+        fitted, select themselves on the thresholds, while a missing figure in the
+        population a list goes to may hide a miss. Among companies the model scores
+        alike, the one whose thresholds are verified is the safer invitation."""
+        p = self.calibration(self.raw(frame))
+        if self.unverified:
+            unknown = frame[list(self.unverified)].isna().to_numpy().sum(axis=1)
+            p = p * (1.0 - UNVERIFIED_DISCOUNT) ** unknown
+        return p
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions (log-odds, LightGBM `pred_contrib`), plus the `bias` column."""

@@ -31,7 +31,13 @@ from discovery.labels import (
     gate,
     past_rounds,
 )
-from discovery.model import Calibration, FeatureSchema, ScoringModel, fit_booster
+from discovery.model import (
+    UNVERIFIED_DISCOUNT,
+    Calibration,
+    FeatureSchema,
+    ScoringModel,
+    fit_booster,
+)
 from discovery.quality import SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.snapshots import SnapshotCache
@@ -263,6 +269,7 @@ def train_tier(
         "schema": schema.to_json(),
         "calibration": calibration.to_json(),
         "quality_bar": bar.to_json(),
+        "unverified_thresholds": unverified_columns(criteria, tier),
         "floors": [f.to_json() for f in full_check.used_floors],
         "metrics": card["metrics"],
         "card": card,
@@ -347,12 +354,14 @@ def invited_population(
         }
 
     use = criteria.empirical_floors.use
+    unknown = x[unverified_columns(criteria, tier)].isna().to_numpy().sum(axis=1)
+    ours = raw * (1.0 - UNVERIFIED_DISCOUNT) ** unknown  # as `ScoringModel.probability`
     rule = metrics.thresholds_rule_score(x, ids)
     return {
         "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
         "top": top,
         "floors_from": "training rounds only",
-        "model": read(metrics.list_order(raw, visible, below, use)),
+        "model": read(metrics.list_order(ours, visible, below, use)),
         "thresholds_rule": read(metrics.list_order(rule, visible, np.zeros(len(x), bool), use)),
         "rules_baseline": read(metrics.top_k_order(metrics.rules_score(x))),
         "note": (
@@ -360,6 +369,12 @@ def invited_population(
             "rate is over listed companies that applied or answered an invitation in the round"
         ),
     }
+
+
+def unverified_columns(criteria: Criteria, tier: str) -> list[str]:
+    """The status columns of the tier's thresholds whose unknown value discounts the
+    probability: all but the quality score's, whose uncertainty the quality bar carries."""
+    return [f"std_{t.id}" for t in criteria.thresholds_for(tier) if t.measure != SCORE_COLUMN]
 
 
 def quality_cut(criteria: Criteria, tier: str) -> tuple[float | None, bool]:

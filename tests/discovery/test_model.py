@@ -307,3 +307,20 @@ def test_calibration_keeps_no_chance_at_zero_and_fits_on_the_rest() -> None:
     # ... and read 0, while every other raw score keeps a probability strictly inside (0, 1)
     out = fitted(np.array([0.0, 1e-9, 0.5, 1.0]))
     assert out[0] == 0.0 and ((out[1:] > 0) & (out[1:] < 1)).all()
+
+
+def test_each_unknown_threshold_discounts_the_probability(trained_world: TrainedWorld) -> None:
+    from discovery.model import UNVERIFIED_DISCOUNT
+
+    w = trained_world
+    model = ScoringModel.load(w.registry.serving("little_giant"))
+    assert "std_lg_revenue" in model.unverified
+    assert "std_lg_quality_score" not in model.unverified  # the quality bar carries that one
+    x = w.snapshots(AS_OF).head(50).copy()
+    x[list(model.unverified)] = 1.0
+    np.testing.assert_allclose(model.probability(x), model.calibration(model.raw(x)))
+    x["std_lg_revenue"] = np.nan
+    x["std_lg_niche_years"] = np.nan
+    undiscounted = model.calibration(model.raw(x))
+    assert (undiscounted > 0).any()
+    np.testing.assert_allclose(model.probability(x), undiscounted * (1 - UNVERIFIED_DISCOUNT) ** 2)
