@@ -286,7 +286,7 @@ class Workspace:
         rows = []
         for m in self.registry.list(tier):
             card = m.bundle.get("card", {})
-            top = str(self.criteria.list_defaults.get(tier, {}).get("top", 50))
+            top = str(self.criteria.default_top(tier))
             at_top = m.metrics["model"]["at_k"].get(top, {})
             rows.append(
                 {
@@ -369,7 +369,7 @@ class Workspace:
             name, values = self._held_out_scores(ref, tier, data)
             scores[name] = values
         scores[RULES] = _rules(data.candidates)
-        top = int(self.criteria.list_defaults.get(tier, {}).get("top", 50))
+        top = self.criteria.default_top(tier)
         return _comparison(tier, rnd, top, scores, max_k)
 
     def backtest(
@@ -393,7 +393,7 @@ class Workspace:
         from discovery.training import NotEnoughEvidence, train_tier
 
         check_tier(tier)
-        top = top or int(self.criteria.list_defaults.get(tier, {}).get("top", 50))
+        top = top or self.criteria.default_top(tier)
         if top < 1 or rounds < 1:
             raise UsageError("top and rounds must be at least 1.")
         rows: list[dict[str, Any]] = []
