@@ -257,11 +257,7 @@ class ScoringModel:
         fitted, select themselves on the thresholds, while a missing figure in the
         population a list goes to may hide a miss. Among companies the model scores
         alike, the one whose thresholds are verified is the safer invitation."""
-        p = self.calibration(self.raw(frame))
-        if self.unverified:
-            unknown = frame[list(self.unverified)].isna().to_numpy().sum(axis=1)
-            p = p * (1.0 - UNVERIFIED_DISCOUNT) ** unknown
-        return p
+        return self.calibration(self.raw(frame)) * unverified_discount(frame, self.unverified)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions (log-odds, LightGBM `pred_contrib`), plus the `bias` column."""
@@ -269,6 +265,14 @@ class ScoringModel:
         return pd.DataFrame(
             np.asarray(values), index=frame.index, columns=[*self.schema.names, "bias"]
         )
+
+
+def unverified_discount(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Per row: (1 − `UNVERIFIED_DISCOUNT`) to the power of its unknown statuses in `columns`."""
+    if not columns:
+        return np.ones(len(frame))
+    unknown = frame[list(columns)].isna().to_numpy().sum(axis=1)
+    return (1.0 - UNVERIFIED_DISCOUNT) ** unknown
 
 
 def fit_booster(x: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> lgb.Booster:

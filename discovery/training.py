@@ -32,11 +32,11 @@ from discovery.labels import (
     past_rounds,
 )
 from discovery.model import (
-    UNVERIFIED_DISCOUNT,
     Calibration,
     FeatureSchema,
     ScoringModel,
     fit_booster,
+    unverified_discount,
 )
 from discovery.quality import SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
@@ -354,8 +354,7 @@ def invited_population(
         }
 
     use = criteria.empirical_floors.use
-    unknown = x[unverified_columns(criteria, tier)].isna().to_numpy().sum(axis=1)
-    ours = raw * (1.0 - UNVERIFIED_DISCOUNT) ** unknown  # as `ScoringModel.probability`
+    ours = raw * unverified_discount(x, unverified_columns(criteria, tier))  # as `probability`
     rule = metrics.thresholds_rule_score(x, ids)
     return {
         "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
