@@ -25,7 +25,7 @@ from discovery.metrics import list_order
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import Registry, check_tier
-from discovery.standard_check import floor_misses, floor_texts
+from discovery.standard_check import below_any_floor, floor_texts
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import UsageError
 from graph.store import Store
@@ -143,7 +143,7 @@ def rank(
     misses = (status == 0).any(axis=1).to_numpy()
     use = criteria.empirical_floors.use
     floors = list(model.floors) if use != "ignore" else []
-    below = floor_misses(x, floors).to_numpy().any(axis=1) if floors else np.zeros(len(x), bool)
+    below = below_any_floor(x, floors)
     order = list_order(score, misses, below, use)[:top]
     chosen = x.index[order]
 

@@ -358,6 +358,13 @@ def floor_misses(frame: pd.DataFrame, floors: Sequence[Floor]) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index, dtype=bool)
 
 
+def below_any_floor(frame: pd.DataFrame, floors: Sequence[Floor]) -> np.ndarray:
+    """Per row: below at least one of `floors` (all False without floors)."""
+    if not floors:
+        return np.zeros(len(frame), dtype=bool)
+    return floor_misses(frame, floors).to_numpy().any(axis=1)
+
+
 def floor_texts(frame: pd.DataFrame, floors: Sequence[Floor], label_zh: str) -> np.ndarray:
     """Per row, the floors it falls below as one sentence (empty when none)."""
     misses = floor_misses(frame, floors)

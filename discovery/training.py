@@ -41,7 +41,7 @@ from discovery.model import (
 from discovery.quality import SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.snapshots import SnapshotCache
-from discovery.standard_check import Floor, StandardCheck, check_standard, floor_misses
+from discovery.standard_check import Floor, StandardCheck, below_any_floor, check_standard
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import DiscoveryError, UsageError
 from graph.store import Store
@@ -336,7 +336,7 @@ def invited_population(
     ids = [t.id for t in criteria.thresholds_for(tier)]
     status = x[[f"std_{t}" for t in ids]].to_numpy(dtype=float)
     visible = (status == 0).any(axis=1)
-    below = floor_misses(x, floors).to_numpy().any(axis=1) if floors else np.zeros(len(x), bool)
+    below = below_any_floor(x, floors)
     evidence = (examples["source"] != "unlabeled").to_numpy()
     approved = evidence & (examples["label"] == 1).to_numpy()
 
