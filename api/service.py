@@ -11,7 +11,8 @@ from api.ratelimit import RateLimiter
 from discovery.criteria import Criteria, default_criteria
 from discovery.records import Records, open_records
 from discovery.registry import Registry
-from graph.store import Store, open_store
+from graph.factory import open_store
+from graph.store import Store
 
 
 @dataclass

@@ -173,8 +173,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Validate a data directory and load it into the store (导入数据)."""
+    from graph.factory import open_store
     from graph.loading import ingest as run_ingest
-    from graph.store import open_store
 
     cfg = settings()
     rejects_path = rejects or cfg.home / "rejects.csv"
@@ -241,7 +241,7 @@ def features(
     from discovery.criteria import default_criteria
     from discovery.workspace import feature_table
     from features import write_table
-    from graph.store import open_store
+    from graph.factory import open_store
 
     day = parse_date(as_of)
     if out_file.suffix not in (".parquet", ".csv"):
@@ -272,7 +272,7 @@ def train(
     from discovery.criteria import default_criteria
     from discovery.registry import Registry, check_tier
     from discovery.training import train_tier
-    from graph.store import open_store
+    from graph.factory import open_store
 
     day = parse_date(as_of)
     check_tier(tier)
@@ -341,7 +341,7 @@ def rank(
     from discovery.ranking import rank as make_list
     from discovery.ranking import write_list
     from discovery.registry import Registry
-    from graph.store import open_store
+    from graph.factory import open_store
 
     day = parse_date(as_of)
     if out_file.suffix not in (".csv", ".xlsx"):
@@ -417,7 +417,7 @@ def criteria_check(
     from discovery.standard_check import render
     from discovery.training import standard_check_at
     from graph.contract import TARGET_TIERS
-    from graph.store import open_store
+    from graph.factory import open_store
 
     day = parse_date(as_of)
     tiers = [check_tier(tier)] if tier else list(TARGET_TIERS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from discovery.registry import Registry
+from graph.factory import open_store
 from graph.settings import Settings
-from graph.store import open_store
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:

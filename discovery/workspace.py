@@ -46,8 +46,9 @@ from discovery.training import (
 )
 from graph.contract import TIERS
 from graph.errors import UsageError
+from graph.factory import open_store
 from graph.settings import Settings, get_settings
-from graph.store import Store, open_store
+from graph.store import Store
 
 if TYPE_CHECKING:
     import networkx as nx

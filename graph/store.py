@@ -12,16 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from graph.contract import TABLES, Table
 from graph.errors import UsageError
 from graph.validation import Batch, conform, frame_fingerprint, sort_by_key
-
-if TYPE_CHECKING:
-    from graph.settings import Settings
 
 Progress = Callable[[str, int, int], None]
 
@@ -112,17 +109,3 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def open_store(settings: Settings | None = None) -> Store:
-    """The store the settings name: embedded under `home`, or Neo4j at `neo4j_uri`."""
-    from graph.settings import get_settings
-
-    settings = settings or get_settings()
-    if settings.store == "neo4j":
-        from graph.neo4j_store import Neo4jStore
-
-        return Neo4jStore.from_settings(settings)
-    from graph.embedded import EmbeddedStore
-
-    return EmbeddedStore(settings.home / "store")
