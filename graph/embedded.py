@@ -22,6 +22,8 @@ from graph.store import LoadResult, Progress, Store, frame_fingerprint, known_at
 from graph.validation import Batch, conform
 
 KEEP_VERSIONS = 3
+#: the version of a store that has never been loaded
+EMPTY_VERSION = "v000000"
 
 
 class EmbeddedStore(Store):
@@ -76,6 +78,14 @@ class EmbeddedStore(Store):
 
     def fingerprint(self) -> str:
         return self.manifest().get("fingerprint") or super().fingerprint()
+
+    def version(self) -> str:
+        """The current version id (`v000003`); `v000000` before the first load.
+
+        A load that changes content writes a new version; one that changes nothing,
+        or stops midway, keeps the current one.
+        """
+        return self.current_version() or EMPTY_VERSION
 
     def describe(self) -> dict:
         return {**super().describe(), "version": self.current_version(), "path": str(self.root)}

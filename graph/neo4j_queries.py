@@ -393,9 +393,13 @@ RETURN rows, changed, s.rows_changed AS rows_changed
 
 
 CLEAR_LOAD_STATE = "MATCH (s:LoadState) DELETE s"
-GET_STORE_STATE = (
-    "MATCH (s:StoreState {id: $id}) RETURN s.version AS version, s.loaded_at AS loaded_at"
-)
+#: the load counter, and the progress of every unfinished load (one text per table)
+GET_VERSION = """
+OPTIONAL MATCH (s:StoreState {id: $id})
+OPTIONAL MATCH (l:LoadState)
+RETURN s.version AS version,
+       collect(l.table + ':' + l.load_id + ':' + toString(l.batches_done)) AS unfinished
+"""
 BUMP_STORE_STATE = """
 MERGE (s:StoreState {id: $id})
 SET s.version = coalesce(s.version, 0) + 1, s.loaded_at = datetime(), s.source = $source

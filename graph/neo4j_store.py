@@ -83,9 +83,20 @@ class Neo4jStore(Store):
         [[record]] = self.runner.read_many([Statement(q.count_all())])
         return {name: int(record[name]) for name in TABLES}
 
-    def version(self) -> str | None:
-        [rows] = self.runner.read_many([Statement(q.GET_STORE_STATE, {"id": q.STORE_STATE_ID})])
-        return _version_name(rows[0]["version"]) if rows else None
+    def version(self) -> str:
+        """The load counter (`n000003`; `n000000` before the first load).
+
+        Batches of an unfinished load (under way, or interrupted) are already in the
+        graph before the counter moves, so their progress is part of the token then
+        (`n000003+1f0c…`); the load that completes them clears it and bumps the counter.
+        """
+        [rows] = self.runner.read_many([Statement(q.GET_VERSION, {"id": q.STORE_STATE_ID})])
+        number = _version_name(rows[0]["version"] if rows else None)
+        unfinished = sorted(rows[0]["unfinished"]) if rows else []
+        if not unfinished:
+            return number
+        digest = hashlib.sha256("|".join(unfinished).encode()).hexdigest()[:12]
+        return f"{number}+{digest}"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -176,8 +187,8 @@ def _batches(rows: int, size: int) -> int:
     return -(-rows // size)
 
 
-def _version_name(number: int | None) -> str | None:
-    return None if number is None else f"n{int(number):06d}"
+def _version_name(number: int | None) -> str:
+    return f"n{int(number or 0):06d}"
 
 
 def _python_values(table: Table, frame: pd.DataFrame) -> dict[str, list[Any]]:

@@ -98,6 +98,15 @@ class Store(ABC):
             digest.update(frame_fingerprint(self.read(name)).encode())
         return digest.hexdigest()[:16]
 
+    def version(self) -> str:
+        """A cheap token that changes whenever this store's content does (for cache keys).
+
+        A load that changes nothing keeps it. Tokens compare only within one store.
+        This default is the fingerprint, which reads every table; the stores override it
+        with a token they keep anyway.
+        """
+        return self.fingerprint()
+
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "tables": self.counts()}
 

@@ -10,7 +10,7 @@ import pytest
 
 from graph.contract import TABLES
 from graph.errors import UsageError
-from graph.store import Store, known_at, sort_by_key
+from graph.store import Progress, Store, known_at, sort_by_key
 from graph.validation import read_directory
 from tests.factories import CUT, tiny_tables, write_tables
 
@@ -91,6 +91,24 @@ def test_a_later_load_updates_rows_by_natural_key(store: Store, tmp_path: Path) 
     assert store.fingerprint() != fingerprint
 
 
+def test_version_changes_with_the_content_and_only_with_it(store: Store, tmp_path: Path) -> None:
+    tables = tiny_tables()
+    empty = store.version()
+    assert isinstance(empty, str) and empty
+    first = store.load(read_directory(write_tables(tables, tmp_path / "a")))
+    assert first.changed
+    assert store.version() == first.version != empty
+    again = store.load(read_directory(write_tables(tables, tmp_path / "a")))
+    assert not again.changed
+    assert store.version() == again.version == first.version
+    update = {"financials": tables["financials"].iloc[[0]].copy(), "companies": tables["companies"]}
+    update["financials"].loc[0, "revenue_wan"] = "4100"
+    second = store.load(read_directory(write_tables(update, tmp_path / "b")))
+    assert second.changed
+    assert store.version() == second.version
+    assert second.version not in (empty, first.version)
+
+
 def test_unknown_table_is_a_plain_error(store: Store) -> None:
     with pytest.raises(UsageError, match="no table 'patent'"):
         store.read("patent", AS_OF)
@@ -100,24 +118,42 @@ class Interrupted(Exception):
     """Stands for a crash, a lost connection or Ctrl-C in the middle of a load."""
 
 
-def test_an_interrupted_load_completes_when_rerun(store: Store, tiny_dir: Path) -> None:
-    batch = read_directory(tiny_dir)
+def crash_on_step(n: int) -> Progress:
+    """A progress callback that interrupts the load at its `n`-th step."""
     calls = 0
 
-    def crash_on_the_fifth_step(step: str, done: int, total: int) -> None:
+    def progress(step: str, done: int, total: int) -> None:
         nonlocal calls
         calls += 1
-        if calls == 5:
+        if calls == n:
             raise Interrupted(step)
 
+    return progress
+
+
+def test_an_interrupted_load_completes_when_rerun(store: Store, tiny_dir: Path) -> None:
+    batch = read_directory(tiny_dir)
     with pytest.raises(Interrupted):
-        store.load(batch, progress=crash_on_the_fifth_step)
+        store.load(batch, progress=crash_on_step(5))
     assert store.load(read_directory(tiny_dir)).changed
     assert store.counts() == {n: len(batch.tables[n].frame) for n in TABLES}
     for name in TABLES:
         expected = sort_by_key(TABLES[name], batch.tables[name].frame)
         pd.testing.assert_frame_equal(store.read(name), expected, obj=name)
     assert not store.load(read_directory(tiny_dir)).changed
+
+
+def test_an_interrupted_load_that_wrote_rows_changes_the_version(
+    store: Store, tiny_dir: Path
+) -> None:
+    """The embedded store writes nothing until the end; Neo4j keeps the batches it committed."""
+    before, fingerprint = store.version(), store.fingerprint()
+    with pytest.raises(Interrupted):
+        store.load(read_directory(tiny_dir), progress=crash_on_step(5))
+    interrupted = store.version()
+    assert (interrupted == before) == (store.fingerprint() == fingerprint)
+    assert store.load(read_directory(tiny_dir)).changed
+    assert store.version() not in (before, interrupted)
 
 
 def test_counterparties_are_kept_but_are_not_companies(store: Store, tiny_dir: Path) -> None:
