@@ -14,6 +14,7 @@ import pandas as pd
 from features.common import count_by, last_by, ratio
 from features.context import YEAR_DAYS, Context
 from graph.contract import CLASS_ONE_IP_TYPES, CLASS_TWO_IP_TYPES
+from graph.store import active_at
 
 PREFIX = "ip_"
 #: applicant ranks that count for the little-giant measure ("ranked in the top three")
@@ -29,7 +30,7 @@ def compute(ctx: Context) -> pd.DataFrame:
     class1 = kind.isin(CLASS_ONE_IP_TYPES).to_numpy(dtype=bool)
     class2 = kind.isin(CLASS_TWO_IP_TYPES).to_numpy(dtype=bool)
     granted = pat["granted_on"].notna().to_numpy(dtype=bool)
-    lapsed = pat["lapsed_on"].notna().to_numpy(dtype=bool)
+    lapsed = ~active_at(pat, "lapsed_on", ctx.as_of)
     in_force = granted & ~lapsed
     self_filed = pat["self_filed"].to_numpy(dtype=bool, na_value=False)
     top = (pat["applicant_rank"] <= TOP_RANK).to_numpy(dtype=bool, na_value=False)

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from features.context import Context
+from graph.store import active_at
 
 #: PageRank settings, the same as networkx's defaults so the tests can compare
 DAMPING = 0.85
@@ -34,8 +35,7 @@ def active_supply(ctx: Context) -> sp.csr_matrix:
     """A[s, c] = 1 when node s supplies node c at `as_of` (started, not ended); cached per build."""
     if "supply" not in ctx.shared:
         sup, cus = ctx.supply_nodes
-        # the store blanks an end after as_of, so an empty end_on means active then
-        active = ctx.table("supply_links")["end_on"].isna().to_numpy(dtype=bool)
+        active = active_at(ctx.table("supply_links"), "end_on", ctx.as_of)
         ctx.shared["supply"] = adjacency(sup[active], cus[active], ctx.n_nodes)
     return ctx.shared["supply"]
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from graph.contract import OPEN_LISTING_KINDS, TIERS
+from graph.store import active_at
 
 #: Tier groups used for neighbour and investor features. `tech_sme` and
 #: `innovative_sme` form one rung of the ladder, so they are counted together.
@@ -39,7 +40,7 @@ def holds_at(certifications: pd.DataFrame, as_of: date) -> pd.DataFrame:
     active = (
         (certs["certified_on"] <= cut)
         & (certs["expires_on"] > cut)
-        & (certs["revoked_on"].isna() | (certs["revoked_on"] > cut))
+        & active_at(certs, "revoked_on", as_of)
     ).fillna(False)
     codes, uniques = pd.factorize(certs["uscc"].astype("str"), sort=True)
     tier_pos = pd.Index(TIERS).get_indexer(certs["tier"].astype("str"))
@@ -66,7 +67,7 @@ def barred_at(
     ev = compliance_events
     started = (ev["start_on"] <= cut).fillna(False)
     listing = ev["kind"].isin(OPEN_LISTING_KINDS)
-    still_open = (ev["end_on"].isna() | (ev["end_on"] > cut)).fillna(False)
+    still_open = active_at(ev, "end_on", as_of)
     recent = (ev["start_on"] > since).fillna(False)
     bars = started & ((listing & still_open) | (~listing & recent))
     out = (

@@ -15,6 +15,7 @@ import pandas as pd
 from features.common import as_float
 from features.context import Context
 from features.network import active_supply, pagerank, two_hop_counts
+from graph.store import active_at
 
 PREFIX = "chain_"
 
@@ -39,7 +40,7 @@ def compute(ctx: Context) -> pd.DataFrame:
 
     links = ctx.table("supply_links")
     sup, cus = ctx.supply_nodes
-    active = links["end_on"].isna().to_numpy(dtype=bool)
+    active = active_at(links, "end_on", ctx.as_of)
     amount = np.nan_to_num(as_float(links["amount_wan"]), nan=0.0)
     sellers = np.where(active & (sup < n), sup, -1)
     buyers = np.where(active & (cus < n), cus, -1)

@@ -8,6 +8,7 @@ import pandas as pd
 from features.common import codes_of, distinct_count_by
 from features.context import Context
 from graph.contract import LEVELS
+from graph.store import active_at
 
 PREFIX = "talent_"
 
@@ -16,8 +17,7 @@ def compute(ctx: Context) -> pd.DataFrame:
     tal = ctx.table("talents")
     n = ctx.n
     ids = ctx.company_ids(tal["uscc"])
-    # the store blanks a departure after as_of, so an empty left_on means active then
-    active = tal["left_on"].isna().to_numpy(dtype=bool)
+    active = active_at(tal, "left_on", ctx.as_of)
     level = tal["level"].astype("str")
     person = codes_of(tal["person_id"])
     out: dict[str, np.ndarray] = {"active": distinct_count_by(ids, person, n, active)}

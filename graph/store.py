@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graph.contract import TABLES, Table
@@ -59,6 +60,19 @@ def known_at(table: Table, frame: pd.DataFrame, as_of: date | None) -> pd.DataFr
     for col in table.later_dates:
         out[col] = out[col].mask((out[col] > cut).fillna(False))
     return out
+
+
+def active_at(frame: pd.DataFrame, end_column: str, as_of: date) -> np.ndarray:
+    """Per row, whether it is still active at `as_of`: its `end_column` is blank or after `as_of`.
+
+    The one rule for a supply link, a person's tenure, an open compliance listing, an
+    unrevoked certification, a patent not lapsed. It gives the same answer for a raw
+    table and for a `known_at` read (which blanks an end after `as_of`), so a caller
+    need not know which it holds. An end on `as_of` itself has ended. Whether the row
+    had begun by `as_of` is not checked here: `known_at` drops rows not yet known.
+    """
+    end = frame[end_column]
+    return (end.isna() | (end > pd.Timestamp(as_of))).to_numpy(dtype=bool)
 
 
 def upsert(table: Table, stored: pd.DataFrame | None, incoming: pd.DataFrame) -> pd.DataFrame:
