@@ -9,14 +9,16 @@ contract lives in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 ColumnKind = Literal["uscc", "str", "date", "int", "decimal", "bool", "enum"]
 
 CONTRACT_VERSION = 1
 
 TIERS: tuple[str, ...] = ("tech_sme", "innovative_sme", "specialized_sme", "little_giant")
-TARGET_TIERS: tuple[str, ...] = ("specialized_sme", "little_giant")
+#: a tier the service invites for (the type every entry point uses)
+Tier = Literal["specialized_sme", "little_giant"]
+TARGET_TIERS: tuple[str, ...] = get_args(Tier)
 TIER_NAMES_ZH: dict[str, str] = {
     "tech_sme": "科技型中小企业",
     "innovative_sme": "创新型中小企业",
