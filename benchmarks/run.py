@@ -85,9 +85,9 @@ PIPELINES = {
 # child stages: each runs in its own process and returns a JSON-able dict
 # =========================================================================================
 def _meter(sink: dict):
-    from features.build import _Meter
+    from features.build import Meter
 
-    return _Meter(sink)
+    return Meter(sink)
 
 
 def _store(world: Path):
@@ -102,13 +102,12 @@ def _write_list(world: Path, name: str, tier: str, codes: list[str]) -> None:
     (out / f"{name}.{tier}.txt").write_text("\n".join(codes) + ("\n" if codes else ""))
 
 
-def _patch_networkx() -> None:
-    """Swap the supply-chain family for the networkx reference (same columns, same order)."""
+def _networkx_family():
+    """The supply-chain family computed by the networkx reference (same columns, same order)."""
     import numpy as np
     import pandas as pd
     from features_bench import networkx_supply_chain
 
-    import features.build as build
     from features.common import as_float
 
     def nx_family(ctx) -> pd.DataFrame:
@@ -135,7 +134,7 @@ def _patch_networkx() -> None:
         ]
         return ref[order].reset_index(drop=True)
 
-    build.FAMILIES["supply_chain"] = nx_family
+    return nx_family
 
 
 def _timed(module: Any, attr: str, acc: dict[str, float], key: str) -> None:
@@ -231,12 +230,10 @@ def stage_features(a: argparse.Namespace) -> dict:
     return {"families": timings, "rows": len(frame), "columns": frame.shape[1] - 1}
 
 
-def _setup(a: argparse.Namespace, variant: str = "ours") -> tuple[Path, Any, Any, dict]:
+def _setup(a: argparse.Namespace) -> tuple[Path, Any, Any, dict]:
     """A stage's world, store and criteria, with feature builds timed into the returned dict."""
     from discovery.criteria import default_criteria
 
-    if variant == "networkx":
-        _patch_networkx()
     acc: dict[str, float] = defaultdict(float)
     _time_feature_builds(acc)
     world = Path(a.world)
@@ -247,7 +244,7 @@ def _train(a: argparse.Namespace, variant: str) -> dict:
     from discovery.registry import Registry
     from discovery.training import NotEnoughEvidence, SnapshotCache, train_tier
 
-    world, store, criteria, acc = _setup(a, variant)
+    world, store, criteria, acc = _setup(a)
     models = world / f"models_{variant}"
     shutil.rmtree(models, ignore_errors=True)
     registry = Registry(models)
@@ -277,7 +274,7 @@ def _rank(a: argparse.Namespace, variant: str) -> dict:
     from discovery.ranking import rank
     from discovery.registry import Registry
 
-    world, store, criteria, acc = _setup(a, variant)
+    world, store, criteria, acc = _setup(a)
     registry = Registry(world / f"models_{variant}")
     steps: dict[str, dict[str, float]] = {}
     meter = _meter(steps)
@@ -312,11 +309,17 @@ def stage_rank(a):
 
 
 def stage_nx_train(a):
-    return _train(a, "networkx")
+    from features import registry
+
+    with registry.replaced("supply_chain", _networkx_family()):
+        return _train(a, "networkx")
 
 
 def stage_nx_rank(a):
-    return _rank(a, "networkx")
+    from features import registry
+
+    with registry.replaced("supply_chain", _networkx_family()):
+        return _rank(a, "networkx")
 
 
 def _candidates(store, snap, tier, criteria):

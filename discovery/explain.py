@@ -14,20 +14,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from features.registry import channel_of, prefix_channels
 from graph.store import Store
 
-CHANNELS: dict[str, str] = {
-    "chain_": "supply_chain",
-    "emb_": "supply_chain",
-    "equity_": "equity",
-    "ip_": "ip",
-    "award_": "awards",
-    "talent_": "talent",
-    "fin_": "profile",
-    "profile_": "profile",
-    "std_": "profile",
-    "qs_": "profile",
-}
+#: column prefix -> reason channel, as the feature registry declares them
+CHANNELS: dict[str, str] = prefix_channels()
 CHANNEL_NAMES = {
     "supply_chain": ("产业链", "supply chain"),
     "equity": ("股权投资", "equity"),
@@ -47,13 +38,6 @@ INVESTOR_TYPES_ZH = {
 MAX_REASONS = 5
 MIN_REASONS = 3
 SHOWN_NAMES = 3
-
-
-def channel_of(feature: str) -> str:
-    for prefix, channel in CHANNELS.items():
-        if feature.startswith(prefix):
-            return channel
-    return "profile"
 
 
 def channel_contributions(contrib: pd.DataFrame) -> pd.DataFrame:

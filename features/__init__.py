@@ -3,25 +3,32 @@
     from features import build_features, ThresholdSpec, write_table
     table = build_features(store, date(2025, 6, 30), thresholds=[...])
 
+The families, their column prefixes and reason channels are in `features.registry`.
+
 Layer rule: this package imports `graph` only.
 """
 
-from features.build import FAMILIES, PREFIXES, build_features, feature_columns
+from features import registry
+from features.build import build_features, feature_columns
 from features.io import write_table
+from features.registry import Family, channel_of, families, family_of
 from features.standards import MEASURES, THRESHOLD_MEASURES, Condition, ThresholdSpec
 from features.status import HOLD_GROUPS, barred_at, holds_at
 
 __all__ = [
-    "FAMILIES",
     "HOLD_GROUPS",
     "MEASURES",
-    "PREFIXES",
     "THRESHOLD_MEASURES",
     "Condition",
+    "Family",
     "ThresholdSpec",
     "barred_at",
     "build_features",
+    "channel_of",
+    "families",
+    "family_of",
     "feature_columns",
     "holds_at",
+    "registry",
     "write_table",
 ]

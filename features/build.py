@@ -1,8 +1,9 @@
 """`build_features`: one row per company known at `as_of`, one module per family.
 
-Families run in a fixed order and each returns its own prefixed columns, so the
-schema is stable (same names, same order) for every date and store. Families share
-one `Context`, which reads each table once and maps codes to integer ids once.
+Families run in the order of `features.registry` and each returns its own prefixed
+columns, so the schema is stable (same names, same order) for every date and store.
+Families share one `Context`, which reads each table once and maps codes to integer
+ids once.
 """
 
 from __future__ import annotations
@@ -10,60 +11,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
 
-from features import (
-    awards,
-    embedding,
-    equity,
-    financial,
-    ip,
-    profile,
-    standards,
-    supply_chain,
-    talent,
-)
+from features import registry, standards
 from features.context import Context
+from features.registry import family_of
 from features.standards import ThresholdSpec
 from graph.errors import UsageError
 from graph.store import Store
-
-Family = Callable[[Context], pd.DataFrame]
-
-#: family name -> module function, in output order
-FAMILIES: dict[str, Family] = {
-    "profile": profile.compute,
-    "financial": financial.compute,
-    "ip": ip.compute,
-    "awards": awards.compute,
-    "talent": talent.compute,
-    "equity": equity.compute,
-    "supply_chain": supply_chain.compute,
-    "embedding": embedding.compute,
-    "standards": standards.compute_quality,
-}
-#: the column prefix of each family
-PREFIXES: dict[str, str] = {
-    "profile": profile.PREFIX,
-    "financial": financial.PREFIX,
-    "ip": ip.PREFIX,
-    "awards": awards.PREFIX,
-    "talent": talent.PREFIX,
-    "equity": equity.PREFIX,
-    "supply_chain": supply_chain.PREFIX,
-    "embedding": embedding.PREFIX,
-    "standards": standards.PREFIX,
-}
-
-
-def family_of(measure: str) -> str:
-    for name, prefix in PREFIXES.items():
-        if measure.startswith(prefix):
-            return name
-    raise UsageError(f"No feature family makes the measure {measure!r}.")
 
 
 def build_features(
@@ -82,26 +40,29 @@ def build_features(
     `timings` is given, it receives per family the wall seconds and peak memory
     (`seconds`, `peak_rss_mb`, `peak_delta_mb`), plus `total`.
     """
-    wanted = list(FAMILIES) if families is None else list(families)
-    unknown = [f for f in wanted if f not in FAMILIES]
+    order = registry.families()  # as they stand now, with any `registry.replaced` in place
+    names = [f.name for f in order]
+    wanted = names if families is None else list(families)
+    unknown = [f for f in wanted if f not in names]
     if unknown:
-        raise UsageError(f"Unknown feature families {unknown}; they are: {', '.join(FAMILIES)}.")
+        raise UsageError(f"Unknown feature families {unknown}; they are: {', '.join(names)}.")
     needed = set(wanted) | {family_of(m) for spec in thresholds for m in spec.measures}
     if thresholds:
         needed.add("standards")
     ctx = Context(store, as_of)
-    meter = _Meter(timings)
+    meter = Meter(timings)
     with meter("context"):
         # reads and code -> id mappings several families share, timed once here
         companies = ctx.companies
         if needed & {"profile", "equity", "supply_chain", "embedding"}:
             ctx.prepare_graph()
     parts: dict[str, pd.DataFrame] = {}
-    for name, compute in FAMILIES.items():
+    for family in order:
+        name = family.name
         if name not in needed:
             continue
         with meter(name):
-            part = compute(ctx)
+            part = family.compute(ctx)
             if name == "standards" and thresholds:
                 # standards run last, so every measure's family is already in `parts`
                 parts[name] = part
@@ -113,7 +74,7 @@ def build_features(
     with meter("assemble"):
         frame = pd.concat(
             [pd.DataFrame({"uscc": companies["uscc"].astype("str")})]
-            + [parts[name] for name in FAMILIES if name in wanted],
+            + [parts[name] for name in names if name in wanted],
             axis=1,
         )
     meter.finish()
@@ -131,9 +92,11 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-class _Meter:
+class Meter:
     """Wall time and peak resident memory per step, sampled by a background thread.
 
+    `with meter("name"): ...` records the step into `sink[name]`; `finish()` adds
+    `sink["total"]`. With no sink (None) nothing is measured.
     RSS rather than tracemalloc: Arrow string buffers and scipy's C++ allocations are
     invisible to tracemalloc, and RSS sampling costs nothing measurable.
     """
@@ -160,14 +123,14 @@ class _Meter:
 
 
 class _Step:
-    def __init__(self, meter: _Meter, name: str) -> None:
+    def __init__(self, meter: Meter, name: str) -> None:
         self.meter = meter
         self.name = name
         self.peak = 0
         self._stop = threading.Event()
 
     def _sample(self) -> None:
-        while not self._stop.wait(_Meter.INTERVAL):
+        while not self._stop.wait(Meter.INTERVAL):
             self.peak = max(self.peak, _rss_bytes())
 
     def __enter__(self) -> _Step:

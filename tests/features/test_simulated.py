@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import PREFIXES, ThresholdSpec, build_features
+from features import ThresholdSpec, build_features, families
 from tests.features.worlds import load_store
 
 simulation = pytest.importorskip("discovery.simulation")
@@ -36,7 +36,7 @@ def test_every_family_present_and_populated(simulated):
     assert frame.columns[0] == "uscc" and frame["uscc"].is_unique
     features = [c for c in frame.columns if c != "uscc"]
     assert len(features) >= 40
-    for prefix in PREFIXES.values():
+    for prefix in (f.prefix for f in families()):
         cols = [c for c in features if c.startswith(prefix)]
         assert cols, prefix
         numeric = frame[cols].select_dtypes(include=["number", "bool"])
