@@ -11,9 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.scope import Principal
 from api.service import Service
 from discovery import records
+from discovery.scope import Principal
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.config import service_settings
-from api.models import ErrorPublic
-from api.routes import audit, companies, data, exports, health, invitations, me, models
+from api.routes import audit, companies, data, exports, health, invitations, me, registry
+from api.schemas import ErrorPublic
 from api.service import Service
 from api.uploads import BadUpload, UploadTooLarge
 from discovery.records import IdempotencyConflict, InvitationNotFound, OutcomeConflict
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     v1 = APIRouter(prefix="/v1", responses=COMMON_ERRORS)
-    for module in (me, invitations, companies, exports, data, models, audit):
+    for module in (me, invitations, companies, exports, data, registry, audit):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)

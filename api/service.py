@@ -1,4 +1,9 @@
-"""What the running service holds: settings, the store, the records database, the list cache."""
+"""What the running service holds: its settings, the workspace, the records database, the limiter.
+
+Everything about data, models and lists goes through the `Workspace` (the one
+application service the CLI and the notebooks use too); the HTTP layer adds only
+who may ask (keys, roles, regions), the records of invitations and the audit.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +11,32 @@ import threading
 from dataclasses import dataclass, field
 
 from api.config import ServiceSettings
-from api.lists import ListCache
 from api.ratelimit import RateLimiter
-from discovery.criteria import Criteria, default_criteria
+from discovery.criteria import default_criteria
 from discovery.records import Records, open_records
-from discovery.registry import Registry
-from graph.factory import open_store
-from graph.store import Store
+from discovery.workspace import Workspace
 
 
 @dataclass
 class Service:
     settings: ServiceSettings
-    store: Store
+    workspace: Workspace
     records: Records
-    registry: Registry
-    criteria: Criteria
-    lists: ListCache
     limiter: RateLimiter
     #: one training run at a time (it uses every core)
     training: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, settings: ServiceSettings) -> Service:
-        store = open_store(settings)
-        registry = Registry(settings.home / "models")
-        criteria = default_criteria()
+        workspace = Workspace(settings, default_criteria())
+        workspace.version()  # open the store now: one that cannot be opened stops the start
         return cls(
             settings=settings,
-            store=store,
+            workspace=workspace,
             records=open_records(settings),
-            registry=registry,
-            criteria=criteria,
-            lists=ListCache(store, registry, criteria, settings.list_size, settings.cached_lists),
             limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
         )
 
     def close(self) -> None:
-        self.store.close()
+        self.workspace.close()
         self.records.close()

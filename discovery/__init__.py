@@ -17,10 +17,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from discovery.evaluation import Backtest, Comparison
     from discovery.ranking import RankedList
     from discovery.registry import PromotionRefused, RegisteredModel
     from discovery.training import NotEnoughEvidence, TrainResult
-    from discovery.workspace import Backtest, Comparison, Workspace, load
+    from discovery.workspace import Workspace, load
     from graph.errors import DiscoveryError, UsageError
 
 __all__ = [
@@ -38,8 +39,8 @@ __all__ = [
 ]
 
 _HOMES = {
-    "Backtest": "discovery.workspace",
-    "Comparison": "discovery.workspace",
+    "Backtest": "discovery.evaluation",
+    "Comparison": "discovery.evaluation",
     "Workspace": "discovery.workspace",
     "load": "discovery.workspace",
     "TrainResult": "discovery.training",

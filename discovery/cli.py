@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,7 +24,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from graph.errors import ContractError, DiscoveryError, UsageError
-from graph.settings import Settings, get_settings
+from graph.settings import get_settings
+
+if TYPE_CHECKING:
+    from discovery.workspace import Workspace
 
 # An application may choose its OpenMP behaviour (a library may not): LightGBM's idle
 # threads sleep instead of spinning, which costs little alone and saves a lot on a busy
@@ -70,11 +73,11 @@ def say_error(message: object) -> None:
     sys.stderr.write(f"error: {message}\n")
 
 
-def parse_date(text: str, option: str = "--as-of") -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option} must be a date written YYYY-MM-DD, not '{text}'.") from None
+def parse_date(text: str, option: str = "--as-of", *, decision: bool = True) -> date:
+    """A date option, checked by the one rule of `discovery.vocabulary` (named by its flag)."""
+    from discovery.vocabulary import as_date, decision_date
+
+    return decision_date(text, option) if decision else as_date(text, option)
 
 
 @contextmanager
@@ -97,15 +100,11 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         yield update
 
 
-def settings() -> Settings:
-    return get_settings()
+def workspace() -> Workspace:
+    """The state directory of `$DISCOVERY_HOME`, as every command sees it."""
+    from discovery.workspace import load
 
-
-def snapshot_cache(store: Any, criteria: Any, cfg: Settings) -> Any:
-    """Feature snapshots shared by the calls of one state directory (train, then rank)."""
-    from discovery.snapshots import SnapshotCache
-
-    return SnapshotCache(store, criteria, cfg.home / "cache" / "snapshots")
+    return load()
 
 
 @app.command()
@@ -138,7 +137,7 @@ def simulate(
         raise UsageError(f"--format must be csv or parquet, not '{fmt}'.")
     if truth is not None and truth.resolve().parent == out_dir.resolve():
         raise UsageError("--truth must not be written inside --out: the ground truth is hidden.")
-    end_date = parse_date(end, "--end")
+    end_date = parse_date(end, "--end", decision=False)
     file_format: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
     with progress_bar() as update:
         summary = run_simulation(
@@ -173,20 +172,16 @@ def ingest(
     ] = None,
 ) -> None:
     """Validate a data directory and load it into the store (导入数据)."""
-    from graph.factory import open_store
-    from graph.loading import ingest as run_ingest
-
-    cfg = settings()
-    rejects_path = rejects or cfg.home / "rejects.csv"
-    with open_store(cfg) as store, progress_bar() as update:
-        report = run_ingest(
+    with workspace() as ws, progress_bar() as update:
+        rejects_path = rejects or ws.paths.rejects
+        report = ws.ingest(
             data,
-            store,
             rejects_path,
             on_table=lambda name: update(f"validate {name}", 0, 1),
             progress=update,
         )
-    grid = RichTable(title=f"ingest {data} → {store.kind} store")
+        kind = ws.store.kind
+    grid = RichTable(title=f"ingest {data} → {kind} store")
     for col in ("table", "read", "loaded", "rejected"):
         grid.add_column(col, justify="left" if col == "table" else "right")
     for name, row in report.batch.summary().items():
@@ -208,9 +203,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """What the store and the model registry hold (状态)."""
-    from discovery.status import collect_status
-
-    info = collect_status(settings())
+    with workspace() as ws:
+        info = ws.status()
     if as_json:
         sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
         return
@@ -238,19 +232,13 @@ def features(
     ],
 ) -> None:
     """Write the point-in-time feature table, one row per company (特征表)."""
-    from discovery.criteria import default_criteria
-    from discovery.workspace import feature_table
-    from features import write_table
-    from graph.factory import open_store
-
     day = parse_date(as_of)
     if out_file.suffix not in (".parquet", ".csv"):
         raise UsageError(
             f"--out must end in .parquet or .csv, not '{out_file.suffix or out_file.name}'."
         )
-    with open_store(settings()) as store:
-        frame = feature_table(store, day, default_criteria())
-    write_table(frame, out_file)
+    with workspace() as ws:
+        frame = ws.write_features(day, out_file)
     out.print(
         f"wrote {len(frame):,} companies × {frame.shape[1] - 1} features as of {day} to {out_file}"
     )
@@ -269,36 +257,16 @@ def train(
     ] = 5,
 ) -> None:
     """Train, validate and register a model for TIER; promote it unless worse (训练模型)."""
-    from discovery.criteria import default_criteria
-    from discovery.registry import Registry, check_tier
-    from discovery.training import train_tier
-    from graph.factory import open_store
+    from discovery.vocabulary import check_tier
 
     day = parse_date(as_of)
     check_tier(tier)
     if rounds < 2:
         raise UsageError("--rounds must be at least 2 (one to learn from, one to validate on).")
-    cfg = settings()
-    registry = Registry(cfg.home / "models")
-    from discovery.records import feed_outcomes
-
-    criteria = default_criteria()
-    with open_store(cfg) as store, progress_bar() as update:
-        # outcomes of invitations sent through the service are labels too
-        fed = feed_outcomes(store, cfg)
-        if fed:
-            out.print(f"{fed:,} recorded invitation(s) added to the training evidence")
-        result = train_tier(
-            store,
-            tier,
-            day,
-            criteria,
-            registry,
-            n_rounds=rounds,
-            force=force,
-            snapshots=snapshot_cache(store, criteria, cfg),
-            progress=update,
-        )
+    with workspace() as ws, progress_bar() as update:
+        result = ws.train(tier, day, force=force, rounds=rounds, progress=update)
+    if result.outcomes_fed:
+        out.print(f"{result.outcomes_fed:,} recorded invitation(s) added to the training evidence")
     m = result.card["metrics"]
     out.print(f"registered {result.model.model_id} ({result.model.path})")
     auc = m["model"]["auc_direct_evidence"]
@@ -337,30 +305,23 @@ def rank(
     ] = None,
 ) -> None:
     """Write the ranked invitation list for TIER with the serving model (邀请名单)."""
-    from discovery.criteria import default_criteria
-    from discovery.ranking import rank as make_list
-    from discovery.ranking import write_list
-    from discovery.registry import Registry
-    from graph.factory import open_store
+    from discovery.ranking import check_region, write_list
+    from discovery.vocabulary import check_tier
 
     day = parse_date(as_of)
+    check_tier(tier)
+    if top < 1:
+        raise UsageError("--top must be at least 1.")
     if out_file.suffix not in (".csv", ".xlsx"):
         raise UsageError(
             f"--out must end in .csv or .xlsx, not '{out_file.suffix or out_file.name}'."
         )
-    cfg = settings()
-    criteria = default_criteria()
-    with open_store(cfg) as store:
-        ranked = make_list(
-            store,
-            tier,
-            day,
-            Registry(cfg.home / "models"),
-            criteria,
-            top=top,
-            region=region,
-            features=snapshot_cache(store, criteria, cfg)(day),
-        )
+    try:
+        check_region(region)
+    except UsageError as exc:
+        raise UsageError(f"--{exc}") from None
+    with workspace() as ws:
+        ranked = ws.rank(tier, day, top=top, region=region)
     write_list(ranked, out_file)
     s = ranked.summary
     out.print(
@@ -412,26 +373,18 @@ def criteria_check(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
 ) -> None:
     """Read the criteria back from past decisions: contradicted thresholds, empirical floors."""
-    from discovery.criteria import default_criteria
-    from discovery.registry import check_tier
     from discovery.standard_check import render
-    from discovery.training import standard_check_at
+    from discovery.vocabulary import check_tier
     from graph.contract import TARGET_TIERS
-    from graph.factory import open_store
 
     day = parse_date(as_of)
     tiers = [check_tier(tier)] if tier else list(TARGET_TIERS)
     if rounds < 1:
         raise UsageError("--rounds must be at least 1.")
-    cfg = settings()
-    criteria = default_criteria()
     results = []
-    with open_store(cfg) as store, progress_bar() as update:
-        cache = snapshot_cache(store, criteria, cfg)
+    with workspace() as ws, progress_bar() as update:
         for t in tiers:
-            results.append(
-                standard_check_at(store, t, day, criteria, rounds, cache, update).to_json()
-            )
+            results.append(ws.standard_check(t, day, rounds=rounds, progress=update).to_json())
     if as_json:
         sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
         return
@@ -460,7 +413,7 @@ def keys_create(
 
     prefixes = [p for p in (regions or "").split(",") if p.strip()]
     check_regions(role, prefixes)
-    records = open_records(settings())
+    records = open_records(get_settings())
     try:
         with records.session() as session:
             key = create_key(session, role, prefixes, label)

@@ -9,13 +9,13 @@ listed companies are explained, so the evidence look-ups work on small frames.
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 
+from features.context import TablesAt
 from features.registry import channel_of, prefix_channels
-from graph.store import Store
+from features.status import holds_at
+from graph.store import active_at
 
 #: column prefix -> reason channel, as the feature registry declares them
 CHANNELS: dict[str, str] = prefix_channels()
@@ -75,36 +75,31 @@ def _by_company(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
 class Evidence:
     """Facts about a few companies at `as_of`, gathered once for all their sentences."""
 
-    def __init__(self, store: Store, as_of: date, codes: list[str], features: pd.DataFrame) -> None:
-        self.as_of = as_of
+    def __init__(self, tables: TablesAt, codes: list[str], features: pd.DataFrame) -> None:
+        self.as_of = tables.as_of
         self.codes = codes
         self.features = features
-        cut = pd.Timestamp(as_of)
-        links = store.read("supply_links", as_of)
-        active = links["end_on"].isna() | (links["end_on"] > cut)
-        sales = links.loc[active.to_numpy() & links["supplier_uscc"].isin(codes).to_numpy()]
+        links = tables("supply_links")
+        active = active_at(links, "end_on", tables.as_of)
+        sales = links.loc[active & links["supplier_uscc"].isin(codes).to_numpy()]
         self.customers = _by_company(sales, "supplier_uscc")
         # names and sizes of the listed companies' customers only, as plain look-ups
-        companies = store.read("companies", as_of)
+        companies = tables("companies")
         near = companies.loc[companies["uscc"].isin(sales["customer_uscc"]).to_numpy()]
         self.names = dict(zip(near["uscc"], near["name"], strict=True))
         self.large = set(near.loc[(near["size_class"] == "large").fillna(False).to_numpy(), "uscc"])
-        invest = store.read("investments", as_of)
+        invest = tables("investments")
         invest = invest.loc[invest["investee_uscc"].isin(codes).to_numpy()]
         self.investments = _by_company(
             invest.sort_values("invested_on", ascending=False), "investee_uscc"
         )
-        awards = store.read("awards", as_of)
+        awards = tables("awards")
         awards = awards.loc[awards["uscc"].isin(codes).to_numpy()]
         self.awards = _by_company(awards.sort_values("awarded_on", ascending=False), "uscc")
-        talents = store.read("talents", as_of)
-        on = talents["left_on"].isna() | (talents["left_on"] > cut)
-        self.talents = _by_company(
-            talents.loc[on.to_numpy() & talents["uscc"].isin(codes).to_numpy()], "uscc"
-        )
-        from features.status import holds_at
-
-        held = holds_at(store.read("certifications", as_of), as_of)
+        talents = tables("talents")
+        on = active_at(talents, "left_on", tables.as_of)
+        self.talents = _by_company(talents.loc[on & talents["uscc"].isin(codes).to_numpy()], "uscc")
+        held = holds_at(tables("certifications"), tables.as_of)
         self.little_giants = set(held.index[held["little_giant"].to_numpy()])
         self.specialized = set(held.index[held["specialized_sme"].to_numpy()])
 
@@ -213,11 +208,11 @@ class Evidence:
 
 
 def reasons(
-    store: Store, as_of: date, features: pd.DataFrame, contrib: pd.DataFrame
+    tables: TablesAt, features: pd.DataFrame, contrib: pd.DataFrame
 ) -> dict[str, list[str]]:
     """3–5 reasons per company (index of `features`), strongest channel first."""
     codes = [str(c) for c in features.index]
-    evidence = Evidence(store, as_of, codes, features)
+    evidence = Evidence(tables, codes, features)
     by_channel = channel_contributions(contrib)
     out: dict[str, list[str]] = {}
     for code in codes:

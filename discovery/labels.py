@@ -145,3 +145,16 @@ def examples(store: Store, tier: str, rnd: Round, criteria: Criteria) -> pd.Data
     out["weight"] = np.where(labelled, EVIDENCE_WEIGHT, UNLABELED_WEIGHT)
     out["as_of"] = pd.Timestamp(rnd.as_of)
     return out
+
+
+@dataclass
+class RoundData:
+    """A past round's labelled candidates and the features of every company at its date."""
+
+    round: Round
+    examples: pd.DataFrame  # label, weight, source, as_of — indexed by uscc
+    features: pd.DataFrame  # all companies at the round's date, indexed by uscc
+
+    @property
+    def candidates(self) -> pd.DataFrame:
+        return self.features.loc[self.examples.index]

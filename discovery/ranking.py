@@ -10,6 +10,7 @@ met / not met / unknown; a company that is known to miss one is not invited
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,8 +25,9 @@ from discovery.labels import gate
 from discovery.metrics import list_order
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
-from discovery.registry import Registry, check_tier
+from discovery.registry import RegisteredModel, Registry, check_tier
 from discovery.standard_check import below_any_floor, floor_texts
+from features.context import TablesAt
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import UsageError
 from graph.store import Store
@@ -44,6 +46,8 @@ class RankedList:
     frame: pd.DataFrame
     thresholds: list[Threshold]
     summary: dict[str, Any] = field(default_factory=dict)
+    #: per row of `frame`, each threshold's status as data: met, not_met or unknown
+    statuses: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def check_region(prefix: str | None) -> str | None:
@@ -51,7 +55,7 @@ def check_region(prefix: str | None) -> str | None:
         return None
     if not REGION_PREFIX.fullmatch(prefix):
         raise UsageError(
-            f"--region must be a province, city or county code prefix of 2, 4 or 6 digits, not '{prefix}'."
+            f"region must be a province, city or county code prefix of 2, 4 or 6 digits, not '{prefix}'."
         )
     return prefix
 
@@ -104,6 +108,63 @@ def check_texts(
     return pd.DataFrame(out, index=features.index)
 
 
+STATUS_NAMES = {1.0: "met", 0.0: "not_met"}
+
+
+def statuses(features: pd.DataFrame, thresholds: list[Threshold]) -> pd.DataFrame:
+    """Per company and threshold, the status as data: `met`, `not_met` or `unknown`."""
+    status = threshold_status(features, thresholds)
+    return status.apply(lambda col: col.map(STATUS_NAMES).fillna("unknown")).astype(object)
+
+
+def describe(
+    tables: TablesAt,
+    tier: str,
+    model: ScoringModel,
+    criteria: Criteria,
+    x: pd.DataFrame,
+    score: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The list's columns for the companies of `x` (in its order), and their statuses.
+
+    The one place a listed row is made: `rank` calls it for the companies it lists
+    and `Workspace.assess` for a company that is not on the list.
+    """
+    thresholds = list(criteria.thresholds_for(tier))
+    companies = tables("companies").set_index("uscc")
+    codes = x.index
+    floors = list(model.floors) if criteria.empirical_floors.use != "ignore" else []
+    frame = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(codes) + 1),
+            "uscc": codes.to_numpy(dtype=object),
+            "name": companies.loc[codes, "name"].to_numpy(dtype=object),
+            "region_code": companies.loc[codes, "region_code"].to_numpy(dtype=object),
+            "industry_code": companies.loc[codes, "industry_code"].to_numpy(dtype=object),
+            "tier": tier,
+            "score": np.round(score, 4),
+        }
+    )
+    estimate = x.get(ESTIMATE_COLUMN)
+    published = x[SCORE_COLUMN]
+    texts = check_texts(x, thresholds, model.bar)
+    for t in thresholds:
+        frame[f"check_{t.id}"] = texts[t.id].to_numpy()
+    # the published score where there is one, our estimate elsewhere, and which it is
+    shown = published.fillna(estimate) if estimate is not None else published
+    frame["quality_score"] = np.round(shown.to_numpy(dtype=float), 1)
+    frame["quality_score_source"] = np.where(
+        published.notna().to_numpy(), "公布 published", "估计 estimated"
+    )
+    frame["floor_check"] = floor_texts(x, floors, criteria.empirical_floors.label_zh)
+    if len(codes):
+        why = explain_reasons(tables, x, model.contributions(x))
+        frame["reasons"] = ["；".join(why[c]) for c in codes]
+    else:
+        frame["reasons"] = pd.Series(dtype=object)
+    return frame, statuses(x, thresholds).reset_index(drop=True)
+
+
 def rank(
     store: Store,
     tier: str,
@@ -114,12 +175,13 @@ def rank(
     top: int = 100,
     region: str | None = None,
     features: pd.DataFrame | None = None,
+    tables: TablesAt | None = None,
 ) -> RankedList:
     """The top `top` not-yet-certified companies for `tier` at `as_of`, best first."""
     check_tier(tier)
     region = check_region(region)
     if top < 1:
-        raise UsageError("--top must be at least 1.")
+        raise UsageError("top must be at least 1.")
     serving = registry.serving(tier)
     if serving is None:
         raise UsageError(
@@ -127,9 +189,10 @@ def rank(
         )
     model = ScoringModel.load(serving)
     thresholds = list(criteria.thresholds_for(tier))
+    tables = tables or TablesAt(store, as_of)
 
     gates = gate(store, tier, as_of, criteria)
-    companies = store.read("companies", as_of).set_index("uscc")
+    companies = tables("companies").set_index("uscc")
     eligible = gates.index[gates["eligible"].to_numpy()]
     if region:
         in_region = (
@@ -139,43 +202,12 @@ def rank(
     snap = features if features is not None else snapshot(store, as_of, criteria)
     x = snap.loc[eligible]
     score = model.probability(x) if len(x) else np.zeros(0)
-    status = threshold_status(x, thresholds)
-    misses = (status == 0).any(axis=1).to_numpy()
+    misses = (threshold_status(x, thresholds) == 0).any(axis=1).to_numpy()
     use = criteria.empirical_floors.use
     floors = list(model.floors) if use != "ignore" else []
     below = below_any_floor(x, floors)
     order = list_order(score, misses, below, use)[:top]
-    chosen = x.index[order]
-
-    frame = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(chosen) + 1),
-            "uscc": chosen.to_numpy(dtype=object),
-            "name": companies.loc[chosen, "name"].to_numpy(dtype=object),
-            "region_code": companies.loc[chosen, "region_code"].to_numpy(dtype=object),
-            "industry_code": companies.loc[chosen, "industry_code"].to_numpy(dtype=object),
-            "tier": tier,
-            "score": np.round(score[order], 4),
-        }
-    )
-    estimate = x.loc[chosen, ESTIMATE_COLUMN] if ESTIMATE_COLUMN in x else None
-    published = x.loc[chosen, SCORE_COLUMN]
-    texts = check_texts(x.loc[chosen], thresholds, model.bar)
-    for t in thresholds:
-        frame[f"check_{t.id}"] = texts[t.id].to_numpy()
-    # the published score where there is one, our estimate elsewhere, and which it is
-    shown = published.fillna(estimate) if estimate is not None else published
-    frame["quality_score"] = np.round(shown.to_numpy(dtype=float), 1)
-    frame["quality_score_source"] = np.where(
-        published.notna().to_numpy(), "公布 published", "估计 estimated"
-    )
-    frame["floor_check"] = floor_texts(x.loc[chosen], floors, criteria.empirical_floors.label_zh)
-    if len(chosen):
-        contrib = model.contributions(x.loc[chosen])
-        why = explain_reasons(store, as_of, x.loc[chosen], contrib)
-        frame["reasons"] = ["；".join(why[c]) for c in chosen]
-    else:
-        frame["reasons"] = pd.Series(dtype=object)
+    frame, status = describe(tables, tier, model, criteria, x.iloc[order], score[order])
     summary = {
         "tier": tier,
         "tier_zh": TIER_NAMES_ZH[tier],
@@ -200,7 +232,50 @@ def rank(
         "listed_with_visible_miss": int(misses[order].sum()),
         "listed_below_empirical_floor": int(below[order].sum()),
     }
-    return RankedList(tier, as_of, serving.model_id, frame, thresholds, summary)
+    return RankedList(tier, as_of, serving.model_id, frame, thresholds, summary, status)
+
+
+def assess(
+    uscc: str,
+    gates: pd.DataFrame,
+    serving: RegisteredModel | None,
+    ranked: Callable[[], RankedList],
+    features: Callable[[], pd.DataFrame],
+    tables: TablesAt,
+    criteria: Criteria,
+) -> dict[str, Any]:
+    """One company for one tier: gates, and (if eligible) its row as the list shows it.
+
+    Returns `eligible`, `gate` (flag per gate), `model_id`, and for an eligible company
+    with a serving model `row` (the list's columns), `statuses` (per threshold: met,
+    not_met or unknown) and `rank` (None when not listed). A company off the list is
+    described by the same code as a listed one (`describe`).
+    """
+    flags = {k: bool(gates.at[uscc, k]) for k in gates.columns if k != "eligible"}
+    flags["not_on_rung_below"] = not flags.pop("holds_rung_below")
+    out: dict[str, Any] = {
+        "eligible": bool(gates.at[uscc, "eligible"]),
+        "gate": flags,
+        "model_id": serving.model_id if serving else None,
+        "rank": None,
+        "row": None,
+        "statuses": None,
+    }
+    if not out["eligible"] or serving is None:
+        return out
+    listed = ranked()
+    hit = (listed.frame["uscc"] == uscc).to_numpy()
+    if hit.any():
+        at = int(hit.argmax())
+        row, status = listed.frame.iloc[at], listed.statuses.iloc[at]
+        out.update(rank=int(row["rank"]), row=row, statuses=status)
+        return out
+    # eligible but not listed: known to miss a threshold, or below the list's length
+    x = features()
+    model = ScoringModel.load(serving)
+    frame, statuses = describe(tables, listed.tier, model, criteria, x, model.probability(x))
+    out.update(row=frame.iloc[0], statuses=statuses.iloc[0])
+    return out
 
 
 COLUMN_HELP = [

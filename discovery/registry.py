@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from discovery.vocabulary import check_tier
 from graph.contract import TARGET_TIERS
 from graph.errors import DiscoveryError, UsageError
 from graph.fsutil import atomic_write_text, exclusive_lock, fsync_dir, fsync_tree
@@ -52,12 +55,6 @@ class RegisteredModel:
     @property
     def primary_metric(self) -> float:
         return float(self.bundle["metrics"]["primary"])
-
-
-def check_tier(tier: str) -> str:
-    if tier not in TARGET_TIERS:
-        raise UsageError(f"Unknown tier '{tier}'; use one of: {', '.join(TARGET_TIERS)}.")
-    return tier
 
 
 class Registry:
@@ -156,6 +153,27 @@ class Registry:
                 )
             atomic_write_text(tier_dir / "SERVING", model.model_id + "\n")
         return current is None or current.model_id != model.model_id
+
+    def table(self, tier: str, top: int) -> pd.DataFrame:
+        """Every registered model of `tier`, oldest first, with its metrics at list size `top`."""
+        serving = self.serving(tier)
+        rows = []
+        for m in self.list(tier):
+            card = m.bundle.get("card", {})
+            at_top = m.metrics["model"]["at_k"].get(str(top), {})
+            rows.append(
+                {
+                    "model_id": m.model_id,
+                    "as_of": m.bundle.get("as_of"),
+                    "trained_at": card.get("trained_at"),
+                    "validation_round": card.get("validation_round", {}).get("as_of"),
+                    "primary": m.primary_metric,
+                    f"precision@{top}": at_top.get("precision"),
+                    f"lift@{top}": m.metrics.get("lift_over_rules", {}).get(str(top)),
+                    "serving": serving is not None and m.model_id == serving.model_id,
+                }
+            )
+        return pd.DataFrame(rows, columns=None if rows else ["model_id"]).set_index("model_id")
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

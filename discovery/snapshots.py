@@ -10,8 +10,10 @@ features, so a new load, new criteria or new code never reads a stale one.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
@@ -38,15 +40,27 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-class SnapshotCache:
-    """Feature snapshots per date; shared by every tier trained or ranked with it."""
+log = logging.getLogger(__name__)
 
-    def __init__(self, store: Store, criteria: Criteria, directory: Path | None = None) -> None:
+
+class SnapshotCache:
+    """Feature snapshots per date; shared by every tier trained or ranked with it.
+
+    At most `keep` snapshots stay in memory (the oldest made leaves first); the disk
+    holds every date of the current data. Safe to call from several threads: one
+    builds, the others wait for its result.
+    """
+
+    def __init__(
+        self, store: Store, criteria: Criteria, directory: Path | None = None, keep: int = 8
+    ) -> None:
         self.store = store
         self.criteria = criteria
         self.directory = Path(directory) if directory else None
+        self.keep = max(keep, 1)
         self._frames: dict[date, pd.DataFrame] = {}
         self._key: str | None = None
+        self._lock = threading.RLock()
 
     def _folder(self) -> Path:
         assert self.directory is not None
@@ -55,9 +69,17 @@ class SnapshotCache:
         return self.directory / self._key
 
     def __call__(self, as_of: date) -> pd.DataFrame:
-        if as_of not in self._frames:
-            self.prefetch([as_of])
-        return self._frames[as_of]
+        frame = self._frames.get(as_of)
+        if frame is None:
+            with self._lock:
+                self.prefetch([as_of])
+                frame = self._frames[as_of]
+        return frame
+
+    def _keep(self, as_of: date, frame: pd.DataFrame) -> None:
+        self._frames[as_of] = frame
+        while len(self._frames) > self.keep:
+            self._frames.pop(next(iter(self._frames)))
 
     def prefetch(
         self, dates: Iterable[date], progress: Callable[[str, int, int], None] | None = None
@@ -69,15 +91,21 @@ class SnapshotCache:
         and writes it to disk, so the two cores work at once without a second copy of
         the store in memory.
         """
+        with self._lock:
+            self._prefetch(list(dict.fromkeys(dates)), progress)
+
+    def _prefetch(
+        self, dates: list[date], progress: Callable[[str, int, int], None] | None
+    ) -> None:
         todo = []
-        for as_of in dict.fromkeys(dates):
+        for as_of in dates:
             if as_of in self._frames:
                 continue
             frame = self._read(as_of) if self.directory else None
             if frame is None:
                 todo.append(as_of)
             else:
-                self._frames[as_of] = frame
+                self._keep(as_of, frame)
         if not todo:
             return
         pending: dict[date, Future[pd.DataFrame]] = {}
@@ -90,12 +118,15 @@ class SnapshotCache:
                 threads = 1 if i < len(todo) - 1 else None
                 pending[as_of] = pool.submit(self._finish, as_of, frame, threads)
             for as_of, future in pending.items():
-                self._frames[as_of] = future.result()
+                self._keep(as_of, future.result())
 
     def _finish(self, as_of: date, frame: pd.DataFrame, threads: int | None) -> pd.DataFrame:
         frame = add_estimate(frame, self.criteria, threads)
         if self.directory:
-            self._write(as_of, frame)
+            try:
+                self._write(as_of, frame)
+            except OSError as exc:  # a read-only or full disk costs speed, not the answer
+                log.warning("feature snapshot of %s not kept on disk: %s", as_of, exc)
         return frame
 
     def _read(self, as_of: date) -> pd.DataFrame | None:

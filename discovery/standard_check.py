@@ -37,7 +37,7 @@ from discovery.criteria import Criteria, EmpiricalFloors, Threshold
 from graph.contract import TIER_NAMES_ZH
 
 if TYPE_CHECKING:  # pragma: no cover
-    from discovery.training import RoundData
+    from discovery.labels import RoundData
 
 #: measure → (Chinese, English) name and how its values read
 MEASURE_NAMES: dict[str, tuple[str, str]] = {

@@ -27,6 +27,7 @@ from discovery.labels import (
     EVIDENCE_WEIGHT,
     UNLABELED_WEIGHT,
     Round,
+    RoundData,
     examples,
     gate,
     past_rounds,
@@ -42,8 +43,9 @@ from discovery.quality import SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.snapshots import SnapshotCache
 from discovery.standard_check import Floor, StandardCheck, below_any_floor, check_standard
+from discovery.vocabulary import decision_date
 from graph.contract import TIER_NAMES_ZH
-from graph.errors import DiscoveryError, UsageError
+from graph.errors import DiscoveryError
 from graph.store import Store
 
 DEFAULT_ROUNDS = 5
@@ -61,17 +63,6 @@ class NotEnoughEvidence(DiscoveryError):
 
 
 @dataclass
-class RoundData:
-    round: Round
-    examples: pd.DataFrame  # label, weight, source, as_of — indexed by uscc
-    features: pd.DataFrame  # all companies at the round's date, indexed by uscc
-
-    @property
-    def candidates(self) -> pd.DataFrame:
-        return self.features.loc[self.examples.index]
-
-
-@dataclass
 class TrainResult:
     model: RegisteredModel
     promoted: bool
@@ -80,6 +71,8 @@ class TrainResult:
     #: the validation round's candidates scored by the held-out model (never trained on
     #: the round): label, source, raw score, calibrated probability — indexed by uscc
     validation: pd.DataFrame | None = None
+    #: invitations recorded by the service that were added to the evidence before training
+    outcomes_fed: int = 0
 
 
 def select_rounds(
@@ -173,8 +166,7 @@ def train_tier(
     With `promote=False` the model is registered but the serving pointer is left alone.
     """
     criteria.rung(tier)
-    if as_of > date.today():
-        raise UsageError(f"--as-of {as_of} is in the future.")
+    decision_date(as_of)
     snapshots = snapshots or SnapshotCache(store, criteria)
     data = collect_rounds(store, tier, as_of, criteria, n_rounds, snapshots, progress)
     if len(data) < 2:

@@ -1,4 +1,4 @@
-"""The analyst's entry point: one state directory, its store, criteria and model registry.
+"""The application service: one state directory, its store, criteria, models and caches.
 
     import discovery
     ws = discovery.load()                         # $DISCOVERY_HOME and the configured store
@@ -9,65 +9,54 @@
         ws.promote(new)
     ws.rank("specialized_sme", "2025-06-30", top=50).frame
 
-Every method takes `as_of` (a `date` or "YYYY-MM-DD") and reads only facts known
-then. Evaluations never score a round with a model that learned its outcomes:
-`compare` refuses such a model, and `backtest` trains a fresh model per round from
-the facts known at the round's start.
-
-`feature_table` is the function behind `discovery features`.
+The CLI, the HTTP service and the notebooks all go through a `Workspace`: it is the
+only place that opens the store, the model registry and the records database,
+reads the criteria, lays out `$DISCOVERY_HOME` (`Settings.paths`), feeds recorded
+invitation outcomes into training, and caches what is read or computed per date
+(feature snapshots, the tables at a date, ranked lists). Every method takes
+`as_of` (a `date` or "YYYY-MM-DD") and reads only facts known then.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from discovery.caching import Lru
 from discovery.criteria import Criteria, default_criteria, load_criteria
-from discovery.labels import Round, examples, past_rounds
+from discovery.evaluation import Backtest, Comparison, ModelRef, backtest, compare
+from discovery.labels import Round, examples
 from discovery.labels import gate as gate_checks
-from discovery.model import ScoringModel, snapshot
-from discovery.registry import RegisteredModel, Registry, check_tier
-from discovery.training import (
-    DEFAULT_ROUNDS,
-    RoundData,
-    SnapshotCache,
-    TrainResult,
-    evaluate,
-    primary_metric,
-    serving_score_on,
-)
+from discovery.registry import RegisteredModel, Registry
+from discovery.snapshots import SnapshotCache
+from discovery.training import DEFAULT_ROUNDS, RoundData, TrainResult, serving_score_on
+from discovery.vocabulary import DateLike, as_date, check_tier, decision_date
+from features.context import TablesAt
 from graph.contract import TIERS
 from graph.errors import UsageError
 from graph.factory import open_store
-from graph.settings import Settings, get_settings
+from graph.settings import Paths, Settings, get_settings
 from graph.store import Store
 
 if TYPE_CHECKING:
     import networkx as nx
 
+    from discovery.company import CompanyFacts
     from discovery.ranking import RankedList
     from discovery.simulation import SimulationSummary
+    from discovery.standard_check import StandardCheck
     from graph.loading import IngestReport
 
-__all__ = ["Backtest", "Comparison", "Workspace", "feature_table", "load"]
+__all__ = ["Workspace", "load"]
 
-#: a model to compare: "serving", a model id, a registered model, or a fresh training result
-ModelRef = str | RegisteredModel | TrainResult
-DateLike = date | str
-RULES = "rules"
-
-
-def feature_table(store: Store, as_of: date, criteria: Criteria) -> pd.DataFrame:
-    """The feature table at `as_of` with `uscc` first, as `discovery features` writes it."""
-    return snapshot(store, as_of, criteria).reset_index()
+#: (step, done, total) callbacks of long operations
+Progress = Callable[[str, int, int], None]
 
 
 def load(
@@ -75,11 +64,13 @@ def load(
     *,
     criteria: Criteria | str | Path | None = None,
     settings: Settings | None = None,
+    disk_cache: bool = True,
 ) -> Workspace:
     """Open the workspace under `home` (default `$DISCOVERY_HOME`) with the configured store.
 
     The store (embedded, or Neo4j with `DISCOVERY_STORE=neo4j`) is opened on first use,
-    so loading an empty directory is fine: `simulate` or `ingest` fills it.
+    so loading an empty directory is fine: `simulate` or `ingest` fills it. Feature
+    snapshots are kept on disk under the home (`disk_cache=False`: in memory only).
     """
     cfg = settings or get_settings()
     if home is not None:
@@ -90,74 +81,38 @@ def load(
         crit = criteria
     else:
         crit = load_criteria(criteria)
-    return Workspace(cfg, crit)
-
-
-def _day(value: DateLike, name: str = "as_of") -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be a date or a string YYYY-MM-DD, not {value!r}.") from None
-
-
-@dataclass
-class Comparison:
-    """Models and the rules baseline scored on the same past round (never trained on).
-
-    `scores` holds one row per candidate of the round (label, source, one column per
-    model); `precision` and `recall` are indexed by K (1…); `summary` has one row per
-    model with AUCs and precision, recall and lift at the list size `top`.
-    """
-
-    tier: str
-    round: Round
-    top: int
-    scores: pd.DataFrame
-    precision: pd.DataFrame
-    recall: pd.DataFrame
-    summary: pd.DataFrame
-
-    @property
-    def lift(self) -> pd.DataFrame:
-        """Precision@K of every model divided by the rules baseline's (NaN where it is 0)."""
-        base = self.precision[RULES].replace(0.0, np.nan)
-        return self.precision.drop(columns=RULES).div(base, axis=0)
-
-    @property
-    def best(self) -> str:
-        """The model (not the baseline) with the highest primary metric on the round."""
-        models = self.summary.drop(index=RULES)
-        return str(models["primary"].astype(float).idxmax())
-
-
-@dataclass
-class Backtest:
-    """Per past round: the list a model trained then would have produced, against what happened.
-
-    `rounds` has one row per round (candidates, certified, hits and recall of the
-    top K, the rules baseline's, and how many listed and certified companies had
-    never been on an earlier list); `lists` holds each round's ranked list.
-    """
-
-    tier: str
-    top: int
-    rounds: pd.DataFrame
-    lists: dict[date, pd.DataFrame] = field(default_factory=dict)
+    return Workspace(cfg, crit, disk_cache=disk_cache)
 
 
 class Workspace:
-    """A state directory's store, criteria and model registry, with the analyst's operations."""
+    """A state directory's store, criteria and model registry, with every operation on them."""
 
-    def __init__(self, settings: Settings, criteria: Criteria) -> None:
+    #: per-date tables and ranked lists kept in memory
+    CACHED_DATES = 4
+    CACHED_LISTS = 8
+
+    def __init__(
+        self,
+        settings: Settings,
+        criteria: Criteria,
+        *,
+        disk_cache: bool = True,
+        store: Store | None = None,
+    ) -> None:
         self.settings = settings
         self.criteria = criteria
-        self.registry = Registry(settings.home / "models")
+        self.paths: Paths = settings.paths
+        self.registry = Registry(self.paths.models)
         #: models trained with `register=False`: kept for comparison, never served
-        self.scratch = Registry(settings.home / "scratch" / "models")
-        self._store: Store | None = None
+        self.scratch = Registry(self.paths.scratch_models)
+        self._disk_cache = disk_cache
+        self._store = store
         self._snapshots: SnapshotCache | None = None
+        self._snapshot_version: str | None = None
+        self._open = threading.Lock()
+        self._tables = Lru(self.CACHED_DATES)
+        self._lists = Lru(self.CACHED_LISTS)
+        self._gates = Lru(self.CACHED_LISTS)
 
     def __repr__(self) -> str:
         return f"Workspace(home={str(self.home)!r}, store={self.settings.store!r})"
@@ -171,11 +126,17 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
-        """Release the store's connections (the embedded store holds none)."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-            self._snapshots = None
+        """Release the store's connections (the embedded store holds none) and the caches."""
+        with self._open:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._forget()
+
+    def _forget(self) -> None:
+        self._snapshots = None
+        for cache in (self._tables, self._lists, self._gates):
+            cache.clear()
 
     @property
     def home(self) -> Path:
@@ -185,14 +146,33 @@ class Workspace:
     def store(self) -> Store:
         """The configured store, opened on first use."""
         if self._store is None:
-            self._store = open_store(self.settings)
+            with self._open:
+                if self._store is None:
+                    self._store = open_store(self.settings)
         return self._store
 
+    def version(self) -> str:
+        """A token of the store's content: every cache key carries it."""
+        return self.store.version()
+
+    def snapshots(self, as_of: date) -> pd.DataFrame:
+        """The feature snapshot at `as_of` (features and quality estimate), cached."""
+        return self.snapshot_cache(as_of)
+
     @property
-    def _cache(self) -> SnapshotCache:
-        if self._snapshots is None:
-            self._snapshots = SnapshotCache(self.store, self.criteria)
-        return self._snapshots
+    def snapshot_cache(self) -> SnapshotCache:
+        """The one snapshot cache: in memory, and on disk under the home unless disabled."""
+        version = self.version()  # data loaded by another process makes a new cache
+        cache = self._snapshots
+        if cache is None or self._snapshot_version != version:
+            folder = self.paths.snapshots if self._disk_cache else None
+            cache = self._snapshots = SnapshotCache(self.store, self.criteria, folder)
+            self._snapshot_version = version
+        return cache
+
+    def tables(self, as_of: date) -> TablesAt:
+        """The store's tables at `as_of`, each read once and shared by every reader."""
+        return self._tables.get((as_of, self.version()), lambda: TablesAt(self.store, as_of))
 
     # -- data ---------------------------------------------------------------------------
     def simulate(
@@ -208,30 +188,68 @@ class Workspace:
 
         if companies < 100:
             raise UsageError("companies must be at least 100.")
-        out = self.home / "simulated" / f"seed-{seed}-{companies}"
-        summary = simulate(companies, seed, out, truth, end=_day(end, "end"))
+        out = self.paths.simulated(seed, companies)
+        summary = simulate(companies, seed, out, truth, end=as_date(end, "end"))
         self.ingest(out)
         return summary
 
-    def ingest(self, data_dir: str | Path, rejects: str | Path | None = None) -> IngestReport:
+    def ingest(
+        self,
+        data_dir: str | Path,
+        rejects: str | Path | None = None,
+        *,
+        on_table: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
         """Validate a data directory and load it; bad rows go to `rejects` (default home/rejects.csv)."""
         from graph.loading import ingest
 
-        report = ingest(Path(data_dir), self.store, Path(rejects or self.home / "rejects.csv"))
-        self._snapshots = None  # features of the old data are stale
+        report = ingest(
+            Path(data_dir),
+            self.store,
+            Path(rejects or self.paths.rejects),
+            on_table=on_table,
+            progress=progress,
+        )
+        self._forget()  # what was read or computed from the old data is stale
         return report
+
+    def status(self) -> dict[str, Any]:
+        """What the store and the model registry hold."""
+        return {
+            "home": str(self.home),
+            "store": self.store.describe(),
+            "models": self.registry.summary(),
+        }
 
     def features(self, as_of: DateLike) -> pd.DataFrame:
         """Point-in-time features of every company known at `as_of`, indexed by `uscc` (cached)."""
-        return self._cache(_day(as_of))
+        return self.snapshots(decision_date(as_of))
+
+    def feature_table(self, as_of: DateLike) -> pd.DataFrame:
+        """The feature table at `as_of` with `uscc` first, as `discovery features` writes it."""
+        return self.features(as_of).reset_index()
+
+    def write_features(self, as_of: DateLike, path: Path) -> pd.DataFrame:
+        """Write the feature table at `as_of` to `.parquet` or `.csv`; returns it."""
+        from features import write_table
+
+        if path.suffix not in (".parquet", ".csv"):
+            raise UsageError(
+                f"the feature table must end in .parquet or .csv, not '{path.suffix or path.name}'."
+            )
+        frame = self.feature_table(as_of)
+        write_table(frame, path)
+        return frame
 
     def holdings(self, as_of: DateLike) -> pd.DataFrame:
         """Per company known at `as_of`: one bool column per tier held, and the `highest` one."""
         from features import holds_at
 
-        day = _day(as_of)
-        codes = self.store.read("companies", day)["uscc"].astype("str")
-        held = holds_at(self.store.read("certifications", day), day)
+        day = as_date(as_of)
+        tables = self.tables(day)
+        codes = tables("companies")["uscc"].astype("str")
+        held = holds_at(tables("certifications"), day)
         held = held.reindex(pd.Index(codes, name="uscc"), fill_value=False)
         highest = pd.Series("none", index=held.index, dtype=object)
         for tier in TIERS:  # lowest first, so the highest held wins
@@ -240,9 +258,27 @@ class Workspace:
 
     def gate(self, tier: str, as_of: DateLike) -> pd.DataFrame:
         """The gate checks per company (ladder, holding, barred, large) and who is `eligible`."""
-        return gate_checks(self.store, check_tier(tier), _day(as_of), self.criteria)
+        day = as_date(as_of)
+        check_tier(tier)
+        return self._gates.get(
+            (tier, day, self.version()),
+            lambda: gate_checks(self.store, tier, day, self.criteria),
+        )
+
+    def examples(self, tier: str, rnd: Round) -> pd.DataFrame:
+        """The labelled candidates of a past round."""
+        return examples(self.store, tier, rnd, self.criteria)
 
     # -- models -------------------------------------------------------------------------
+    def feed_outcomes(self) -> int:
+        """Upsert the invitations recorded by the service into the store (they are labels too)."""
+        from discovery.records import feed_outcomes
+
+        fed = feed_outcomes(self.store, self.settings)
+        if fed:
+            self._forget()
+        return fed
+
     def train(
         self,
         tier: str,
@@ -252,30 +288,37 @@ class Workspace:
         promote: bool = True,
         force: bool = False,
         rounds: int = DEFAULT_ROUNDS,
+        progress: Progress | None = None,
     ) -> TrainResult:
         """Train a model for `tier` from the facts known at `as_of`, validated on the last past round.
 
-        `register=False` keeps the model in the scratch registry (never served, but
-        comparable); `promote=False` registers without touching the serving pointer;
-        `force` promotes even when worse. The result carries the model card and the
-        held-out scores of the validation round (`result.validation`).
+        The outcomes of invitations recorded by the service are added to the evidence
+        first. `register=False` keeps the model in the scratch registry (never served,
+        but comparable); `promote=False` registers without touching the serving
+        pointer; `force` promotes even when worse. The result carries the model card
+        and the held-out scores of the validation round (`result.validation`).
         """
         from discovery.training import train_tier
 
         check_tier(tier)
+        day = decision_date(as_of)
         if rounds < 2:
             raise UsageError("rounds must be at least 2 (one to learn from, one to validate on).")
-        return train_tier(
+        fed = self.feed_outcomes()
+        result = train_tier(
             self.store,
             tier,
-            _day(as_of),
+            day,
             self.criteria,
             self.registry if register else self.scratch,
             n_rounds=rounds,
             force=force,
             promote=promote and register,
-            snapshots=self._cache,
+            snapshots=self.snapshot_cache,
+            progress=progress,
         )
+        result.outcomes_fed = fed
+        return result
 
     def serving(self, tier: str) -> RegisteredModel | None:
         """The model that serves `tier` now, if any."""
@@ -283,25 +326,7 @@ class Workspace:
 
     def models(self, tier: str) -> pd.DataFrame:
         """Every registered model of `tier`, oldest first, with its validation metrics."""
-        serving = self.serving(tier)
-        rows = []
-        for m in self.registry.list(tier):
-            card = m.bundle.get("card", {})
-            top = str(self.criteria.default_top(tier))
-            at_top = m.metrics["model"]["at_k"].get(top, {})
-            rows.append(
-                {
-                    "model_id": m.model_id,
-                    "as_of": m.bundle.get("as_of"),
-                    "trained_at": card.get("trained_at"),
-                    "validation_round": card.get("validation_round", {}).get("as_of"),
-                    "primary": m.primary_metric,
-                    f"precision@{top}": at_top.get("precision"),
-                    f"lift@{top}": m.metrics.get("lift_over_rules", {}).get(top),
-                    "serving": serving is not None and m.model_id == serving.model_id,
-                }
-            )
-        return pd.DataFrame(rows, columns=None if rows else ["model_id"]).set_index("model_id")
+        return self.registry.table(check_tier(tier), self.criteria.default_top(tier))
 
     def promote(self, model: ModelRef, *, force: bool = False) -> bool:
         """Make `model` serve its tier unless it is worse than the serving one on its validation round.
@@ -310,7 +335,7 @@ class Workspace:
         was trained before that round; otherwise its stored metric is the bar.
         Returns True when the pointer moved; raises `PromotionRefused` when worse.
         """
-        candidate = self._resolve(model, tier=None)
+        candidate = self.resolve(model, tier=None)
         if candidate.path.parent.parent == self.scratch.root:
             raise UsageError(
                 f"{candidate.model_id} was trained with register=False; train it again to promote it."
@@ -319,225 +344,12 @@ class Workspace:
         rnd = Round(date.fromisoformat(valid["as_of"]), date.fromisoformat(valid["window_end"]))
         bar = None
         if self.registry.serving(candidate.tier) is not None:  # the round's data only when needed
-            data = RoundData(rnd, self._examples(candidate.tier, rnd), self._cache(rnd.as_of))
+            data = RoundData(rnd, self.examples(candidate.tier, rnd), self.snapshots(rnd.as_of))
             bar = serving_score_on(self.registry, candidate.tier, data)
         return self.registry.promote(candidate, force=force, serving_score=bar)
 
-    # -- lists and evaluation -----------------------------------------------------------
-    def rank(
-        self, tier: str, as_of: DateLike, *, top: int = 100, region: str | None = None
-    ) -> RankedList:
-        """The serving model's invitation list for `tier` at `as_of` (gates, thresholds, reasons)."""
-        from discovery.ranking import rank
-
-        day = _day(as_of)
-        return rank(
-            self.store,
-            tier,
-            day,
-            self.registry,
-            self.criteria,
-            top=top,
-            region=region,
-            features=self._cache(day),
-        )
-
-    def compare(
-        self,
-        tier: str,
-        as_of: DateLike,
-        models: Sequence[ModelRef] = ("serving",),
-        *,
-        max_k: int = 200,
-    ) -> Comparison:
-        """Score `models` and the rules baseline on the last round that ended by `as_of`.
-
-        A model trained on that round's outcomes cannot be compared on it: pass the
-        `TrainResult` of a fresh training (its held-out scores are used) or compare
-        as of a later date.
-        """
-        check_tier(tier)
-        if max_k < 1:
-            raise UsageError("max_k must be at least 1.")
-        if isinstance(models, str | RegisteredModel | TrainResult):
-            models = [models]
-        rnd = past_rounds(_day(as_of), 1)[0]
-        data = RoundData(rnd, self._examples(tier, rnd), self._cache(rnd.as_of))
-        if len(data.examples) == 0:
-            raise UsageError(f"The round {rnd.as_of} → {rnd.window_end} has no {tier} candidates.")
-        scores = data.examples[["label", "source"]].copy()
-        for ref in models:
-            name, values = self._held_out_scores(ref, tier, data)
-            scores[name] = values
-        scores[RULES] = _rules(data.candidates)
-        top = self.criteria.default_top(tier)
-        return _comparison(tier, rnd, top, scores, max_k)
-
-    def backtest(
-        self,
-        tier: str,
-        as_of: DateLike,
-        *,
-        top: int | None = None,
-        rounds: int = 3,
-        train_rounds: int = DEFAULT_ROUNDS,
-    ) -> Backtest:
-        """Replay the last `rounds` rounds: list the top `top` at each round's start, then check.
-
-        For each round a fresh model is trained from the facts known at its start
-        (never registered), the list is made as `rank` makes it (gates, thresholds),
-        and the list is checked against who was certified in the round. "New" counts
-        companies never on an earlier list of this backtest nor invited before.
-        Rounds without enough evidence to train on are kept with a `note`.
-        """
-        from discovery.ranking import rank, threshold_status
-        from discovery.training import NotEnoughEvidence, train_tier
-
-        check_tier(tier)
-        top = top or self.criteria.default_top(tier)
-        if top < 1 or rounds < 1:
-            raise UsageError("top and rounds must be at least 1.")
-        rows: list[dict[str, Any]] = []
-        lists: dict[date, pd.DataFrame] = {}
-        earlier: set[str] = set()
-        thresholds = list(self.criteria.thresholds_for(tier))
-        for rnd in past_rounds(_day(as_of), rounds):
-            ex = self._examples(tier, rnd)
-            certified = set(ex.index[(ex["label"] == 1).to_numpy()])
-            invited = self.store.read("invitations", rnd.as_of)
-            earlier |= set(invited.loc[invited["tier"] == tier, "uscc"].astype("str"))
-            row: dict[str, Any] = {
-                "round": rnd.as_of,
-                "window_end": rnd.window_end,
-                "candidates": len(ex),
-                "certified": len(certified),
-            }
-            with tempfile.TemporaryDirectory(prefix="backtest-") as tmp:
-                registry = Registry(Path(tmp))
-                try:
-                    train_tier(
-                        self.store,
-                        tier,
-                        rnd.as_of,
-                        self.criteria,
-                        registry,
-                        n_rounds=train_rounds,
-                        snapshots=self._cache,
-                    )
-                except NotEnoughEvidence as exc:
-                    rows.append({**row, "note": str(exc)})
-                    continue
-                ranked = rank(
-                    self.store,
-                    tier,
-                    rnd.as_of,
-                    registry,
-                    self.criteria,
-                    top=top,
-                    features=self._cache(rnd.as_of),
-                )
-            listed = list(ranked.frame["uscc"])
-            hits = [c for c in listed if c in certified]
-            x = self._cache(rnd.as_of).loc[ex.index]
-            invitable = ~(threshold_status(x, thresholds) == 0).any(axis=1).to_numpy()
-            rules_scores = _rules(x)[invitable]
-            rules_top = x.index[invitable][np.argsort(-rules_scores, kind="stable")[:top]]
-            row.update(
-                listed=len(listed),
-                hits=len(hits),
-                precision=len(hits) / len(listed) if listed else np.nan,
-                recall=len(hits) / len(certified) if certified else np.nan,
-                rules_hits=len(certified.intersection(rules_top)),
-                rules_recall=(
-                    len(certified.intersection(rules_top)) / len(certified) if certified else np.nan
-                ),
-                new_listed=sum(c not in earlier for c in listed),
-                new_hits=sum(c not in earlier for c in hits),
-                note="",
-            )
-            rows.append(row)
-            lists[rnd.as_of] = ranked.frame.assign(certified=[c in certified for c in listed])
-            earlier |= set(listed)
-        return Backtest(tier, top, pd.DataFrame(rows).set_index("round"), lists)
-
-    # -- graph --------------------------------------------------------------------------
-    def graph_neighbourhood(self, uscc: str, as_of: DateLike, hops: int = 1) -> nx.DiGraph:
-        """The supply-chain and investor neighbourhood of a company at `as_of`, for drawing.
-
-        Nodes are companies (`kind="company"`, with `name`, `region_code`, `tier` =
-        highest tier held, `hop`) and investors (`kind="investor"`, `investor_type`);
-        edges run supplier → customer (`kind="supplies"`) and investor → company
-        (`kind="invested_in"`). Only links active at `as_of` are drawn.
-        """
-        import networkx as nx
-
-        day = _day(as_of)
-        if not 1 <= hops <= 3:
-            raise UsageError(f"hops must be 1, 2 or 3, not {hops}.")
-        companies = self.store.read("companies", day).set_index("uscc")
-        if uscc not in companies.index:
-            raise UsageError(f"There is no company {uscc} known at {day}.")
-        links = self.store.read("supply_links", day)
-        links = links.loc[links["end_on"].isna().to_numpy()]  # later ends read blank at as_of
-        invest = self.store.read("investments", day)
-        invest = invest.assign(investor=("investor:" + invest["investor_id"].astype("str")))
-
-        hop_of: dict[str, int] = {uscc: 0}
-        frontier = {uscc}
-        supplies = links.iloc[0:0]
-        invested = invest.iloc[0:0]
-        for h in range(1, hops + 1):
-            touch = links["supplier_uscc"].isin(frontier) | links["customer_uscc"].isin(frontier)
-            inv = invest["investee_uscc"].isin(frontier) | invest["investor"].isin(frontier)
-            supplies = pd.concat([supplies, links.loc[touch.to_numpy()]]).drop_duplicates()
-            invested = pd.concat([invested, invest.loc[inv.to_numpy()]]).drop_duplicates()
-            reached = (
-                set(supplies["supplier_uscc"])
-                | set(supplies["customer_uscc"])
-                | set(invested["investee_uscc"])
-                | set(invested["investor"])
-            )
-            frontier = {str(n) for n in reached} - hop_of.keys()
-            hop_of.update(dict.fromkeys(frontier, h))
-
-        held = self.holdings(day)["highest"]
-        graph = nx.DiGraph(uscc=uscc, as_of=day.isoformat())
-        investors = invest.drop_duplicates("investor").set_index("investor")
-        for node, h in hop_of.items():
-            if node.startswith("investor:"):
-                row = investors.loc[node]
-                graph.add_node(
-                    node,
-                    kind="investor",
-                    name=row["investor_name"],
-                    investor_type=row["investor_type"],
-                    hop=h,
-                )
-            else:  # a counterparty may lie outside the data (no company row): drawn unnamed
-                known = node in companies.index
-                graph.add_node(
-                    node,
-                    kind="company",
-                    name=companies.at[node, "name"] if known else None,
-                    region_code=companies.at[node, "region_code"] if known else None,
-                    tier=held.get(node, "none"),
-                    hop=h,
-                )
-        for r in supplies.itertuples(index=False):
-            graph.add_edge(
-                r.supplier_uscc, r.customer_uscc, kind="supplies", since=r.start_on.date()
-            )
-        for r in invested.itertuples(index=False):
-            graph.add_edge(
-                r.investor, r.investee_uscc, kind="invested_in", since=r.invested_on.date()
-            )
-        return graph
-
-    # -- helpers ------------------------------------------------------------------------
-    def _examples(self, tier: str, rnd: Round) -> pd.DataFrame:
-        return examples(self.store, tier, rnd, self.criteria)
-
-    def _resolve(self, ref: ModelRef, tier: str | None) -> RegisteredModel:
+    def resolve(self, ref: ModelRef, tier: str | None) -> RegisteredModel:
+        """A registered model from a reference: "serving", a model id, or a training result."""
         if isinstance(ref, TrainResult):
             return ref.model
         if isinstance(ref, RegisteredModel):
@@ -556,64 +368,123 @@ class Workspace:
                 continue
         raise UsageError(f"There is no model '{ref}'.")
 
-    def _held_out_scores(self, ref: ModelRef, tier: str, data: RoundData) -> tuple[str, np.ndarray]:
-        """A model's scores on the round's candidates, refusing a model that saw the round."""
-        model = self._resolve(ref, tier)
-        if model.tier != tier:
-            raise UsageError(f"{model.model_id} is a {model.tier} model, not {tier}.")
-        if isinstance(ref, TrainResult) and ref.validation is not None:
-            valid_as_of = ref.card["validation_round"]["as_of"]
-            if valid_as_of == data.round.as_of.isoformat():
-                raw = ref.validation["raw"].reindex(data.examples.index)
-                return model.model_id, raw.to_numpy(dtype=float)
-        trained_as_of = date.fromisoformat(model.bundle["as_of"])
-        if trained_as_of > data.round.as_of:
-            raise UsageError(
-                f"{model.model_id} learned from outcomes up to {trained_as_of}, which include the round "
-                f"{data.round.as_of} → {data.round.window_end}; compare it as of a later date, or pass "
-                "the TrainResult of the training to use its held-out scores."
-            )
-        return model.model_id, ScoringModel.load(model).raw(data.candidates)
+    # -- lists ----------------------------------------------------------------------------
+    def rank(
+        self, tier: str, as_of: DateLike, *, top: int | None = None, region: str | None = None
+    ) -> RankedList:
+        """The serving model's invitation list for `tier` at `as_of` (gates, thresholds, reasons)."""
+        from discovery.ranking import rank
 
+        check_tier(tier)
+        day = decision_date(as_of)
+        return rank(
+            self.store,
+            tier,
+            day,
+            self.registry,
+            self.criteria,
+            top=top or self.criteria.default_top(tier),
+            region=region,
+            features=self.snapshots(day),
+            tables=self.tables(day),
+        )
 
-def _rules(features: pd.DataFrame) -> np.ndarray:
-    from discovery.metrics import rules_score
+    def ranked(self, tier: str, as_of: DateLike, size: int) -> RankedList:
+        """The `size` best invitable companies, computed once per tier, date, model and data.
 
-    return rules_score(features)
+        The service filters and pages this list per request; a new load or a
+        promotion changes the key, so a stale list is never served.
+        """
+        check_tier(tier)
+        day = decision_date(as_of)
+        serving = self.registry.serving(tier)
+        key = (tier, day, serving.model_id if serving else None, self.version(), size)
+        return self._lists.get(key, lambda: self.rank(tier, day, top=size))
 
+    def assess(self, tier: str, as_of: DateLike, uscc: str, size: int) -> dict[str, Any]:
+        """One company for one tier: its gates and its row as the list shows it (see `ranking.assess`)."""
+        from discovery.ranking import assess
 
-def _comparison(tier: str, rnd: Round, top: int, scores: pd.DataFrame, max_k: int) -> Comparison:
-    positive = (scores["label"] == 1).to_numpy()
-    names = [c for c in scores.columns if c not in ("label", "source")]
-    ks = np.arange(1, min(max_k, len(scores)) + 1)
-    data = RoundData(rnd, scores[["label", "source"]], scores)  # evaluate reads the labels only
-    precision: dict[str, np.ndarray] = {}
-    recall: dict[str, np.ndarray] = {}
-    summary: dict[str, dict[str, Any]] = {}
-    for name in names:
-        values = scores[name].to_numpy(dtype=float)
-        hits = np.cumsum(positive[np.argsort(-values, kind="stable")])[ks - 1]
-        precision[name] = hits / ks
-        recall[name] = hits / positive.sum() if positive.any() else np.full(len(ks), np.nan)
-        ev = evaluate(values, data, (top,))
-        at = ev["at_k"][str(top)]
-        summary[name] = {
-            "primary": primary_metric(ev),
-            "auc_direct_evidence": ev["auc_direct_evidence"],
-            "auc_all_candidates": ev["auc_all_candidates"],
-            f"precision@{top}": at["precision"],
-            f"recall@{top}": at["recall"],
-        }
-    frame = pd.DataFrame.from_dict(summary, orient="index")
-    base = frame.loc[RULES, f"precision@{top}"]
-    frame[f"lift@{top}"] = frame[f"precision@{top}"].astype(float) / base if base else np.nan
-    index = pd.Index(ks, name="k")
-    return Comparison(
-        tier,
-        rnd,
-        top,
-        scores,
-        pd.DataFrame(precision, index=index),
-        pd.DataFrame(recall, index=index),
-        frame,
-    )
+        day = decision_date(as_of)
+        return assess(
+            uscc,
+            self.gate(tier, day),
+            self.registry.serving(tier),
+            lambda: self.ranked(tier, day, size),
+            lambda: self.snapshots(day).loc[[uscc]],
+            self.tables(day),
+            self.criteria,
+        )
+
+    def standard_check(
+        self,
+        tier: str,
+        as_of: DateLike,
+        *,
+        rounds: int = DEFAULT_ROUNDS,
+        progress: Progress | None = None,
+    ) -> StandardCheck:
+        """The criteria read back from past decisions: contradicted thresholds, floors."""
+        from discovery.training import standard_check_at
+
+        if rounds < 1:
+            raise UsageError("rounds must be at least 1.")
+        return standard_check_at(
+            self.store,
+            check_tier(tier),
+            decision_date(as_of),
+            self.criteria,
+            rounds,
+            self.snapshot_cache,
+            progress,
+        )
+
+    # -- evaluation -----------------------------------------------------------------------
+    def compare(
+        self,
+        tier: str,
+        as_of: DateLike,
+        models: Sequence[ModelRef] = ("serving",),
+        *,
+        max_k: int = 200,
+    ) -> Comparison:
+        """Score `models` and the rules baseline on the last round that ended by `as_of`.
+
+        See `discovery.evaluation.compare`.
+        """
+        return compare(self, tier, as_of, models, max_k=max_k)
+
+    def backtest(
+        self,
+        tier: str,
+        as_of: DateLike,
+        *,
+        top: int | None = None,
+        rounds: int = 3,
+        train_rounds: int = DEFAULT_ROUNDS,
+    ) -> Backtest:
+        """Replay the last `rounds` rounds (see `discovery.evaluation.backtest`)."""
+        return backtest(self, tier, as_of, top=top, rounds=rounds, train_rounds=train_rounds)
+
+    # -- one company ----------------------------------------------------------------------
+    def company_facts(self, as_of: DateLike) -> CompanyFacts:
+        """Evidence about companies at `as_of`, over the shared per-date tables."""
+        from discovery.company import CompanyFacts
+
+        return CompanyFacts(self.tables(as_date(as_of)))
+
+    def graph_neighbourhood(self, uscc: str, as_of: DateLike, hops: int = 1) -> nx.DiGraph:
+        """The supply-chain and investor neighbourhood of a company at `as_of`, for drawing.
+
+        See `discovery.company.to_networkx` for the nodes and edges; only links active
+        at `as_of` are drawn.
+        """
+        from discovery.company import neighbourhood, to_networkx
+
+        day = as_date(as_of)
+        tables = self.tables(day)
+        companies = tables("companies").set_index("uscc")
+        if uscc not in companies.index:
+            raise UsageError(f"There is no company {uscc} known at {day}.")
+        near = neighbourhood(tables, uscc, hops)
+        return to_networkx(near, companies, self.holdings(day)["highest"])

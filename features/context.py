@@ -13,6 +13,7 @@ Two id spaces:
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -34,21 +35,45 @@ def days_between(later: pd.Timestamp, earlier: pd.Series) -> np.ndarray:
 YEAR_DAYS = 365.25
 
 
-class Context:
+class TablesAt:
+    """The store's tables as known at `as_of`, each read once when first needed.
+
+    The one per-date read cache: a feature build, the reasons of a list and a
+    company's page at the same date share it. Frames are shared, never modified.
+    """
+
     def __init__(self, store: Store, as_of: date) -> None:
         self.store = store
         self.as_of = as_of
         self.cut = pd.Timestamp(as_of)
-        self._tables: dict[str, pd.DataFrame] = {}
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> pd.DataFrame:
+        frame = self._frames.get(name)
+        if frame is None:
+            with self._lock:
+                frame = self._frames.get(name)
+                if frame is None:
+                    frame = self._frames[name] = self.store.read(name, self.as_of)
+        return frame
+
+
+class Context:
+    def __init__(self, store: Store, as_of: date, tables: TablesAt | None = None) -> None:
+        if tables is not None and (tables.store is not store or tables.as_of != as_of):
+            raise ValueError("the tables must be read from the same store at the same date")
+        self.store = store
+        self.as_of = as_of
+        self.cut = pd.Timestamp(as_of)
+        self.tables = tables or TablesAt(store, as_of)
         #: results shared between families (e.g. the supply adjacency), keyed by name
         self.shared: dict[str, Any] = {}
 
     # -- reads ----------------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
         """A contract table as known at `as_of` (read once per build)."""
-        if name not in self._tables:
-            self._tables[name] = self.store.read(name, self.as_of)
-        return self._tables[name]
+        return self.tables(name)
 
     @cached_property
     def companies(self) -> pd.DataFrame:

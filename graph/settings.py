@@ -2,11 +2,58 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The layout of `$DISCOVERY_HOME`: every file the service keeps, named in one place."""
+
+    home: Path
+
+    @property
+    def store(self) -> Path:
+        """the embedded store's versions"""
+        return self.home / "store"
+
+    @property
+    def models(self) -> Path:
+        """the model registry (serving pointers per tier)"""
+        return self.home / "models"
+
+    @property
+    def scratch_models(self) -> Path:
+        """models trained for comparison only, never served"""
+        return self.home / "scratch" / "models"
+
+    @property
+    def snapshots(self) -> Path:
+        """feature snapshots per date, keyed by data, criteria and code"""
+        return self.home / "cache" / "snapshots"
+
+    @property
+    def rejects(self) -> Path:
+        """the default rejects report of an ingest"""
+        return self.home / "rejects.csv"
+
+    @property
+    def uploads(self) -> Path:
+        """one folder per upload received by the HTTP service"""
+        return self.home / "uploads"
+
+    @property
+    def records(self) -> Path:
+        """the default records database (keys, invitations, audit)"""
+        return self.home / "records.db"
+
+    def simulated(self, seed: int, companies: int) -> Path:
+        """where a simulated world is written before it is ingested"""
+        return self.home / "simulated" / f"seed-{seed}-{companies}"
 
 
 class Settings(BaseSettings):
@@ -33,6 +80,10 @@ class Settings(BaseSettings):
     neo4j_batch_size: int = 10_000
     #: the transactional store (keys, invitations, audit); None: SQLite at `home/records.db`
     database_url: str | None = None
+
+    @property
+    def paths(self) -> Paths:
+        return Paths(self.home)
 
 
 def get_settings() -> Settings:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import AuditReader, SessionDep
-from api.models import AuditEntryPublic, AuditPublic
+from api.schemas import AuditEntryPublic, AuditPublic
 from discovery import records
 
 router = APIRouter(prefix="/audit", tags=["audit 审计"])

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, status
 
 from api.deps import AsOfQuery, AuditDep, CompanyReader, ServiceDep, SessionDep, resolve_as_of
-from api.listing import regional
-from api.lists import tier_name
-from api.models import (
+from api.schemas import (
     USCC_PATTERN,
     CompanyProfile,
     CompanyPublic,
@@ -17,10 +15,10 @@ from api.models import (
     EvidencePublic,
     GraphPublic,
     InvitationPublic,
-    TierAssessment,
 )
-from api.scope import NOT_FOUND, mask_names
+from api.views import assessment
 from discovery import records
+from discovery.scope import NOT_FOUND
 from graph.contract import TARGET_TIERS
 
 router = APIRouter(prefix="/companies", tags=["companies 企业"])
@@ -43,19 +41,12 @@ def company(
 ) -> CompanyPublic:
     """Profile, score and thresholds per tier, reasons and the evidence behind them (企业画像)."""
     day = resolve_as_of(as_of)
-    facts = service.lists.facts(day)
+    facts = service.workspace.company_facts(day)
     row = facts.company(uscc, principal)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
     hidden = facts.hidden_names([uscc], principal).get(uscc, set())
-    tiers = []
-    for tier in TARGET_TIERS:
-        view = service.lists.view(tier, day, uscc)
-        view.reasons = [mask_names(r, hidden) for r in view.reasons]
-        if view.rank is not None and principal.is_official:
-            mine = regional(service.lists.ranked(tier, day).frame, principal)
-            view.rank = int(mine.loc[mine["uscc"] == uscc, "rank"].iloc[0])
-        tiers.append(TierAssessment(tier_zh=tier_name(tier), **vars(view)))
+    tiers = [assessment(service, principal, t, day, uscc, hidden) for t in TARGET_TIERS]
     sent, _ = records.list_invitations(session, uscc=uscc, limit=50)
     audit("company", {"uscc": uscc, "as_of": day}, 1)
     return CompanyPublic(
@@ -95,9 +86,9 @@ def company_graph(
 ) -> GraphPublic:
     """The company's neighbourhood (customers, suppliers, investors) as nodes and edges (关系图)."""
     day = resolve_as_of(as_of)
-    facts = service.lists.facts(day)
+    facts = service.workspace.company_facts(day)
     if facts.company(uscc, principal) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    graph = facts.neighbourhood(uscc, principal, service.settings.max_graph_nodes)
+    graph = facts.graph(uscc, principal, service.settings.max_graph_nodes)
     audit("graph", {"uscc": uscc, "as_of": day}, len(graph["nodes"]))
     return GraphPublic.model_validate(graph)

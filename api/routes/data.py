@@ -11,10 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Header, Request, UploadFile
 
 from api.deps import AuditDep, ServiceDep, SessionDep, Uploader
-from api.models import ErrorPublic, UploadPublic
+from api.schemas import ErrorPublic, UploadPublic
 from api.uploads import Unpacker, UploadTooLarge, discard
 from discovery import records
-from graph.loading import ingest
 
 router = APIRouter(prefix="/data", tags=["data 数据"])
 SHOWN_REJECTS = 1000
@@ -80,8 +79,8 @@ def upload(
 
 def _ingest(service: ServiceDep, directory: Path) -> dict[str, Any]:
     upload_id = f"UP-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-    rejects_path = service.settings.home / "uploads" / upload_id / "rejects.csv"
-    report = ingest(directory, service.store, rejects_path)
+    rejects_path = service.workspace.paths.uploads / upload_id / "rejects.csv"
+    report = service.workspace.ingest(directory, rejects_path)
     rejects = report.batch.rejects.copy()
     if len(rejects):
         rejects["file"] = rejects["file"].map(lambda f: Path(str(f)).name)

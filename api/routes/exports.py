@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AuditDep, ListReader, ServiceDep, resolve_as_of
-from api.listing import ListFilters, export_list, masked, scoped_list
+from api.views import ListFilters, export_list, masked, scoped_list
 from discovery.ranking import write_list
 
 router = APIRouter(prefix="/exports", tags=["exports 导出"])

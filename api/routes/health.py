@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ServiceDep
-from api.models import HealthPublic
+from api.schemas import HealthPublic
 
 router = APIRouter(tags=["health 运行状态"])
 
@@ -22,7 +22,7 @@ def readyz(service: ServiceDep) -> HealthPublic | JSONResponse:
     """The store is readable and the records database answers."""
     checks: dict[str, str] = {}
     try:
-        service.store.counts()
+        service.workspace.store.counts()
         checks["store"] = "ok"
     except Exception as exc:  # any failure means not ready; say which kind
         checks["store"] = type(exc).__name__

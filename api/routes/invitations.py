@@ -17,8 +17,7 @@ from api.deps import (
     SessionDep,
     resolve_as_of,
 )
-from api.listing import ListFilters, masked, public_rows, scoped_list, thresholds_public
-from api.models import (
+from api.schemas import (
     USCC_PATTERN,
     ErrorPublic,
     InvitationCreate,
@@ -27,8 +26,9 @@ from api.models import (
     OutcomeCreate,
     RankedListPublic,
 )
-from api.scope import NOT_FOUND
+from api.views import ListFilters, full_list, masked, public_rows, scoped_list, thresholds_public
 from discovery import records
+from discovery.scope import NOT_FOUND
 from graph.errors import DiscoveryError
 
 router = APIRouter(prefix="/invitations", tags=["invitations 邀请"])
@@ -84,7 +84,7 @@ def invite(
 ) -> InvitationsPublic:
     """Record that companies were invited to apply for a tier (an open invitation is reused)."""
     invited_on = resolve_as_of(body.invited_on, ("body", "invited_on"))
-    facts = service.lists.facts(date.today())
+    facts = service.workspace.company_facts(date.today())
     chosen = []
     for code in dict.fromkeys(body.uscc):
         row = facts.company(code, principal)
@@ -101,7 +101,7 @@ def invite(
 def _scores(service: ServiceDep, tier: str) -> dict[str, tuple[float, str]]:
     """Today's scores for `tier`, kept with the invitation (none while no model serves)."""
     try:
-        ranked = service.lists.ranked(tier, date.today())
+        ranked = full_list(service, tier, date.today())
     except DiscoveryError:
         return {}
     return {

@@ -17,7 +17,7 @@ def database_url(settings: Settings) -> str:
     """`DISCOVERY_DATABASE_URL` when set, else the SQLite file `records.db` in the state directory."""
     if settings.database_url:
         return settings.database_url
-    return f"sqlite:///{(settings.home / 'records.db').resolve()}"
+    return f"sqlite:///{settings.paths.records.resolve()}"
 
 
 class Records:

@@ -177,7 +177,7 @@ def feed_outcomes(store: Store, settings: Settings) -> int:
     """
     from discovery.records.database import open_records
 
-    if not settings.database_url and not (settings.home / "records.db").exists():
+    if not settings.database_url and not settings.paths.records.exists():
         return 0
     records = open_records(settings)
     try:

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from api.config import ServiceSettings
 from api.main import create_app
+from api.views import full_list
 from discovery import records
 from discovery.criteria import default_criteria
 from discovery.registry import Registry
@@ -105,7 +106,7 @@ def make_keys(app: FastAPI, city: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def busiest_city(app: FastAPI) -> str:
     """The city (4-digit prefix) with the most listed specialized-SME candidates."""
-    ranked = app.state.service.lists.ranked("specialized_sme", AS_OF)
+    ranked = full_list(app.state.service, "specialized_sme", AS_OF)
     return str(ranked.frame["region_code"].str.slice(0, 4).value_counts().index[0])
 
 

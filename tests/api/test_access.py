@@ -9,6 +9,7 @@ import zipfile
 import pandas as pd
 import pytest
 
+from api.views import full_list
 from tests.api.conftest import AS_OF, Served
 
 LIST = {"tier": "specialized_sme", "as_of": AS_OF.isoformat()}
@@ -23,7 +24,7 @@ def outsiders(s: Served) -> tuple[str, set[str]]:
     w = s.world
     region = w.companies["region_code"]
     inside = set(region.index[region.str.startswith(s.city)])
-    ranked = s.app.state.service.lists.ranked("specialized_sme", AS_OF).frame
+    ranked = full_list(s.app.state.service, "specialized_sme", AS_OF).frame
     listed = set(ranked["uscc"])
     pairs = pd.concat(
         [

@@ -6,6 +6,8 @@ import re
 
 import pandas as pd
 
+from api.views import full_list
+from discovery.model import ScoringModel
 from discovery.quality import ESTIMATE_COLUMN
 from tests.api.conftest import AS_OF, Served
 
@@ -25,19 +27,19 @@ def _assessment(served: Served, uscc: str) -> dict:
 
 def _eligible(served: Served) -> pd.DataFrame:
     """The feature rows of the companies that pass the tier's gate."""
-    lists = served.app.state.service.lists
-    gates = lists.gates(TIER, AS_OF)
-    return lists.snapshot(AS_OF).loc[gates.index[gates["eligible"].to_numpy()]]
+    ws = served.app.state.service.workspace
+    gates = ws.gate(TIER, AS_OF)
+    return ws.snapshots(AS_OF).loc[gates.index[gates["eligible"].to_numpy()]]
 
 
 def test_an_eligible_company_known_to_miss_a_threshold_is_shown_but_not_invitable(
     served: Served,
 ) -> None:
-    lists = served.app.state.service.lists
+    service = served.app.state.service
     snap = _eligible(served)
     missing = snap.index[(snap["std_ss_quality_score"] == 0).to_numpy()]
     assert len(missing), "the test world should hold an eligible company below the score bar"
-    listed = set(lists.ranked(TIER, AS_OF).frame["uscc"])
+    listed = set(full_list(service, TIER, AS_OF).frame["uscc"])
     uscc = str(missing[0])
     assert uscc not in listed
     tier = _assessment(served, uscc)
@@ -56,14 +58,14 @@ def test_an_eligible_company_known_to_miss_a_threshold_is_shown_but_not_invitabl
 def test_an_unlisted_company_with_an_estimated_score_reads_like_a_listed_one(
     served: Served,
 ) -> None:
-    lists = served.app.state.service.lists
+    service = served.app.state.service
     snap = _eligible(served)
-    listed = lists.ranked(TIER, AS_OF).frame.set_index("uscc")
+    listed = full_list(service, TIER, AS_OF).frame.set_index("uscc")
     unknown = snap["std_ss_quality_score"].isna() & snap[ESTIMATE_COLUMN].notna()
     off_list = snap.index[unknown.to_numpy() & ~snap.index.isin(listed.index)]
     on_list = listed.index[listed["quality_score_source"].str.startswith("估计").to_numpy()]
     assert len(off_list) and len(on_list)
-    bar = lists.model(lists.registry.serving(TIER)).bar
+    bar = ScoringModel.load(service.workspace.serving(TIER)).bar
     for uscc in (str(off_list[0]), str(on_list[0])):
         text = {c["id"]: c for c in _assessment(served, uscc)["checks"]}["ss_quality_score"]
         m = ESTIMATED.fullmatch(text["text"])

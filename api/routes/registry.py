@@ -1,4 +1,4 @@
-"""Models: list them, train one, promote one."""
+"""The model registry: list the models, train one, promote one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.deps import AuditDep, ModelOperator, ServiceDep, resolve_as_of
-from api.models import (
+from api.schemas import (
     ErrorPublic,
     ModelPublic,
     ModelsPublic,
@@ -15,9 +15,7 @@ from api.models import (
     TrainPublic,
     TrainRequest,
 )
-from discovery.records import feed_outcomes
 from discovery.registry import RegisteredModel
-from discovery.training import train_tier
 from graph.contract import TARGET_TIERS
 from graph.errors import UsageError
 
@@ -44,9 +42,9 @@ def list_models(service: ServiceDep, principal: ModelOperator) -> ModelsPublic:
     """Every registered model of both tiers, newest last, with the serving one marked (模型列表)."""
     data: list[ModelPublic] = []
     for tier in TARGET_TIERS:
-        serving = service.registry.serving(tier)
+        serving = service.workspace.registry.serving(tier)
         serving_id = serving.model_id if serving else None
-        data.extend(public(m, serving_id) for m in service.registry.list(tier))
+        data.extend(public(m, serving_id) for m in service.workspace.registry.list(tier))
     return ModelsPublic(data=data, count=len(data))
 
 
@@ -62,22 +60,12 @@ def train(
     as_of = resolve_as_of(body.as_of, ("body", "as_of"))
     if not service.training.acquire(blocking=False):
         raise HTTPException(status.HTTP_409_CONFLICT, "A training run is in progress; try later.")
-    try:
-        # outcomes of invitations sent through the service are labels too
-        feed_outcomes(service.store, service.settings)
-        result = train_tier(
-            service.store,
-            body.tier,
-            as_of,
-            service.criteria,
-            service.registry,
-            n_rounds=body.rounds,
-            force=body.force,
-        )
+    try:  # the workspace adds the outcomes of recorded invitations to the evidence first
+        result = service.workspace.train(body.tier, as_of, force=body.force, rounds=body.rounds)
     finally:
         service.training.release()
     audit("train", body.model_dump(), 1)
-    serving = service.registry.serving(body.tier)
+    serving = service.workspace.registry.serving(body.tier)
     return TrainPublic(
         model=public(result.model, serving.model_id if serving else None),
         promoted=result.promoted,
@@ -99,9 +87,9 @@ def promote(
 ) -> PromotePublic:
     """Make a registered model the serving one, unless it is worse (or `force`) (启用模型)."""
     try:
-        model = service.registry.find(model_id)
+        model = service.workspace.registry.find(model_id)
     except UsageError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no such model.") from None
-    moved = service.registry.promote(model, force=force)
+    moved = service.workspace.promote(model, force=force)
     audit("promote", {"model_id": model_id, "force": force}, 1)
     return PromotePublic(model=public(model, model.model_id), promoted=moved)

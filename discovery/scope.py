@@ -1,4 +1,4 @@
-"""Who is asking, and what they may see.
+"""Who is asking, and what they may see (the region scope of every entry point).
 
 An official is bound to region-code prefixes and never sees a company outside
 them: such companies are filtered out of lists and exports, answer 404 exactly

@@ -1,22 +1,31 @@
-"""Evidence around one company, from the store at `as_of`: its profile, links and neighbourhood.
+"""Evidence around one company at `as_of`: its profile, links, and its neighbourhood.
 
-Everything here is scoped by a `Principal`: a company outside an official's
-regions is anonymised (see `api.scope`).
+`neighbourhood` is the one builder of a company's supply-chain and investor
+neighbourhood: the analyst draws it with networkx (`to_networkx`), the service
+draws it bounded and scoped to the caller (`CompanyFacts.graph`). Everything a
+caller sees is scoped by a `Principal`: a company outside an official's regions
+is anonymised (see `discovery.scope`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from api.scope import OUTSIDE_LABEL, Principal
+from discovery.scope import OUTSIDE_LABEL, Principal
+from features.context import TablesAt
 from graph.contract import CLASS_ONE_IP_TYPES
-from graph.store import Store
+from graph.errors import UsageError
+from graph.store import active_at
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MAX_ITEMS = 50
 UNPROFILED_LABEL = "未建档企业 (company without a profile)"
@@ -55,16 +64,101 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-class Facts:
-    """The store's tables at `as_of`, read once per request when first needed."""
+INVESTOR_KEY = "investor:"
 
-    def __init__(self, store: Store, as_of: date) -> None:
-        self.store = store
-        self.as_of = as_of
-        self.cut = pd.Timestamp(as_of)
+
+@dataclass
+class Neighbourhood:
+    """Nodes within `hops` of a company, with the links among them active at `as_of`.
+
+    `hop_of` maps each node to its distance: company codes, and investors as
+    `investor:<id>`. `supplies` holds supply links (supplier → customer), `invested`
+    investments with an `investor` key column.
+    """
+
+    center: str
+    as_of: date
+    hop_of: dict[str, int]
+    supplies: pd.DataFrame
+    invested: pd.DataFrame
+
+
+def neighbourhood(tables: TablesAt, uscc: str, hops: int = 1) -> Neighbourhood:
+    """The supply-chain and investor neighbourhood of `uscc`, breadth first, `hops` deep."""
+    if not 1 <= hops <= 3:
+        raise UsageError(f"hops must be 1, 2 or 3, not {hops}.")
+    links = tables("supply_links")
+    links = links.loc[active_at(links, "end_on", tables.as_of)]
+    invest = tables("investments")
+    invest = invest.assign(investor=INVESTOR_KEY + invest["investor_id"].astype("str"))
+    hop_of: dict[str, int] = {uscc: 0}
+    frontier = {uscc}
+    supplies, invested = links.iloc[0:0], invest.iloc[0:0]
+    for h in range(1, hops + 1):
+        touch = links["supplier_uscc"].isin(frontier) | links["customer_uscc"].isin(frontier)
+        inv = invest["investee_uscc"].isin(frontier) | invest["investor"].isin(frontier)
+        supplies = pd.concat([supplies, links.loc[touch.to_numpy()]]).drop_duplicates()
+        invested = pd.concat([invested, invest.loc[inv.to_numpy()]]).drop_duplicates()
+        reached = (
+            set(supplies["supplier_uscc"])
+            | set(supplies["customer_uscc"])
+            | set(invested["investee_uscc"])
+            | set(invested["investor"])
+        )
+        frontier = {str(n) for n in reached} - hop_of.keys()
+        hop_of.update(dict.fromkeys(frontier, h))
+    return Neighbourhood(uscc, tables.as_of, hop_of, supplies, invested)
+
+
+def to_networkx(near: Neighbourhood, companies: pd.DataFrame, highest: pd.Series) -> nx.DiGraph:
+    """`near` as a networkx graph for analysts: every node named, nothing masked.
+
+    Nodes are companies (`kind="company"`, with `name`, `region_code`, `tier` =
+    highest tier held, `hop`) and investors (`kind="investor"`, `investor_type`);
+    edges run supplier → customer (`kind="supplies"`) and investor → company
+    (`kind="invested_in"`). `companies` is indexed by `uscc`.
+    """
+    import networkx as nx
+
+    graph = nx.DiGraph(uscc=near.center, as_of=near.as_of.isoformat())
+    investors = near.invested.drop_duplicates("investor").set_index("investor")
+    for node, h in near.hop_of.items():
+        if node.startswith(INVESTOR_KEY):
+            row = investors.loc[node]
+            graph.add_node(
+                node,
+                kind="investor",
+                name=row["investor_name"],
+                investor_type=row["investor_type"],
+                hop=h,
+            )
+        else:  # a counterparty may lie outside the data (no company row): drawn unnamed
+            known = node in companies.index
+            graph.add_node(
+                node,
+                kind="company",
+                name=companies.at[node, "name"] if known else None,
+                region_code=companies.at[node, "region_code"] if known else None,
+                tier=highest.get(node, "none"),
+                hop=h,
+            )
+    for r in near.supplies.itertuples(index=False):
+        graph.add_edge(r.supplier_uscc, r.customer_uscc, kind="supplies", since=r.start_on.date())
+    for r in near.invested.itertuples(index=False):
+        graph.add_edge(r.investor, r.investee_uscc, kind="invested_in", since=r.invested_on.date())
+    return graph
+
+
+class CompanyFacts:
+    """Evidence about companies at one date, read through the shared per-date tables."""
+
+    def __init__(self, tables: TablesAt) -> None:
+        self.tables = tables
+        self.as_of = tables.as_of
+        self.cut = tables.cut
 
     def read(self, table: str) -> pd.DataFrame:
-        return self.store.read(table, self.as_of)
+        return self.tables(table)
 
     @cached_property
     def companies(self) -> pd.DataFrame:
@@ -119,8 +213,9 @@ class Facts:
     def _counterparties(
         self, frame: pd.DataFrame, other_col: str, principal: Principal
     ) -> tuple[list[dict[str, Any]], int]:
-        active = frame["end_on"].isna() | (frame["end_on"] > self.cut)
-        frame = frame.loc[active.to_numpy()].sort_values("start_on", ascending=False)
+        frame = frame.loc[active_at(frame, "end_on", self.as_of)].sort_values(
+            "start_on", ascending=False
+        )
         out = []
         for row in frame.head(MAX_ITEMS).itertuples(index=False):
             other = str(getattr(row, other_col))
@@ -220,17 +315,13 @@ class Facts:
         }
 
     # -- the neighbourhood for drawing ----------------------------------------------------
-    def neighbourhood(self, uscc: str, principal: Principal, max_nodes: int) -> dict[str, Any]:
+    def graph(self, uscc: str, principal: Principal, max_nodes: int) -> dict[str, Any]:
         """The company, its customers and suppliers (active links) and its investors, bounded."""
-        links = self.links
-        active = (links["end_on"].isna() | (links["end_on"] > self.cut)).to_numpy()
-        mine = links.loc[
-            active
-            & ((links["supplier_uscc"] == uscc) | (links["customer_uscc"] == uscc)).to_numpy()
-        ].sort_values(["amount_wan", "start_on"], ascending=False, na_position="last")
-        invest = self.investments.loc[self.investments["investee_uscc"] == uscc].sort_values(
-            "invested_on", ascending=False
+        near = neighbourhood(self.tables, uscc, hops=1)
+        mine = near.supplies.sort_values(
+            ["amount_wan", "start_on"], ascending=False, na_position="last"
         )
+        invest = near.invested.sort_values("invested_on", ascending=False)
         nodes: dict[str, dict[str, Any]] = {
             uscc: self._company_node(uscc, uscc, center=True),
         }
