@@ -174,6 +174,14 @@ class Workspace:
         """The store's tables at `as_of`, each read once and shared by every reader."""
         return self._tables.get((as_of, self.version()), lambda: TablesAt(self.store, as_of))
 
+    def table(self, name: str, as_of: DateLike) -> pd.DataFrame:
+        """One contract table as known at `as_of` (shared: copy it before changing it)."""
+        return self.tables(as_date(as_of))(name)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table in the store."""
+        return self.store.counts()
+
     # -- data ---------------------------------------------------------------------------
     def simulate(
         self,
