@@ -95,7 +95,7 @@ def stage_features(companies: int, seed: int, workdir: Path, as_of: date) -> dic
 def networkx_supply_chain(store, as_of: date):
     """The `chain_*` graph columns the straightforward way: a networkx DiGraph and
     per-company neighbourhoods (indexed by uscc, in `companies` order). The reference
-    the vectorised `features.supply_chain` is checked against; benchmarks/run.py reuses it."""
+    the vectorised `features.supply_chain` is checked against; benchmarks/peers.py reuses it."""
     import networkx as nx
     import pandas as pd
 

@@ -1,4 +1,5 @@
-"""benchmarks/run.py: the scoring of lists against the truth, the child runner, the report.
+"""benchmarks/run.py and its modules: the scoring of lists against the truth, the child
+runner, the driver's command line, the report.
 
 The benchmark itself is not a test (it takes minutes); these check its plumbing only.
 """
@@ -11,10 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks import child, ladder, lists, plan
+from benchmarks.report import markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load():
+    """`benchmarks/run.py` as `python benchmarks/run.py` runs it (a script, not a module)."""
     spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -22,14 +27,13 @@ def _load():
 
 
 def test_lists_are_scored_against_the_truth(tmp_path):
-    run = _load()
     (tmp_path / "truth.csv").write_text(
         "uscc,qualifies_specialized_sme,qualifies_little_giant\n"
         "A,true,false\nB,false,false\nC,true,true\nD,true,false\n"
     )
-    run._write_list(tmp_path, "ours", "specialized_sme", ["C", "B"])
-    run._write_list(tmp_path, "ours", "little_giant", [])
-    got = run.score_lists(tmp_path, ["ours"])["ours"]
+    lists.write_list(tmp_path, "ours", "specialized_sme", ["C", "B"])
+    lists.write_list(tmp_path, "ours", "little_giant", [])
+    got = lists.score_lists(tmp_path, ["ours"])["ours"]
     spec = got["specialized_sme"]
     assert (spec["hits"], spec["listed"], spec["qualifying"]) == (1, 2, 3)
     assert spec["precision"] == 0.5 and abs(spec["recall"] - 1 / 3) < 1e-12
@@ -37,9 +41,8 @@ def test_lists_are_scored_against_the_truth(tmp_path):
 
 
 def test_lists_are_scored_on_non_applicants_candidates_and_hidden_misses(tmp_path):
-    run = _load()
     tier_cols = ["qualifies", "candidate", "applied", "misses"]
-    head = ["uscc"] + [f"{c}_{t}" for c in tier_cols for t in run.TOPS]
+    head = ["uscc"] + [f"{c}_{t}" for c in tier_cols for t in plan.TOPS]
     rows = [
         # uscc: qualifies, candidate, applied, misses (specialized_sme, little_giant)
         ["A", "true", "false", "true", "false", "false", "false", "", "quality>=60"],
@@ -50,8 +53,8 @@ def test_lists_are_scored_on_non_applicants_candidates_and_hidden_misses(tmp_pat
     (tmp_path / "truth.csv").write_text(
         "\n".join(",".join(r) for r in [head, *rows]) + "\n", encoding="utf-8"
     )
-    run._write_list(tmp_path, "ours", "specialized_sme", ["A", "B", "C", "D"])
-    spec = run.score_lists(tmp_path, ["ours"])["ours"]["specialized_sme"]
+    lists.write_list(tmp_path, "ours", "specialized_sme", ["A", "B", "C", "D"])
+    spec = lists.score_lists(tmp_path, ["ours"])["ours"]["specialized_sme"]
     assert (spec["hits"], spec["listed"]) == (2, 4)
     # C applied: the non-applicants are A, B and D, of which A qualifies
     assert (spec["non_applicant_hits"], spec["non_applicants_listed"]) == (1, 3)
@@ -60,14 +63,13 @@ def test_lists_are_scored_on_non_applicants_candidates_and_hidden_misses(tmp_pat
 
 
 def test_scenario_world_and_child_command(tmp_path, monkeypatch):
-    run = _load()
     seen = []
 
     def fake_child(cmd, log, timeout):
         seen.append(cmd)
         return {"seconds": 0.0, "peak_rss_mb": 0.0, "error": "not run"}
 
-    monkeypatch.setattr(run, "run_child", fake_child)
+    monkeypatch.setattr(child, "run_child", fake_child)
     args = argparse.Namespace(
         seed=3,
         scenario="looser_review",
@@ -79,12 +81,13 @@ def test_scenario_world_and_child_command(tmp_path, monkeypatch):
         peer_budget=1.0,
         peer_timeout=1.0,
     )
-    size = run.Ladder(args).run_size(100)
+    size = ladder.Ladder(args).run_size(100)
     assert Path(size["world"]).name == "world_looser_review_100_3_parquet"
     simulate = seen[0]
     assert simulate[simulate.index("--stage") + 1] == "simulate"
     assert simulate[simulate.index("--world-scenario") + 1] == "looser_review"
-    assert "thresholds_rule" in run.PIPELINES
+    assert simulate[1] == str(ROOT / "benchmarks" / "run.py")
+    assert "thresholds_rule" in plan.PIPELINES
 
 
 def test_scenario_summary_rows_and_verdict():
@@ -148,17 +151,15 @@ def test_scenario_summary_rows_and_verdict():
 
 
 def test_child_reports_time_memory_and_its_json(tmp_path):
-    run = _load()
     code = "import json; x = bytearray(60 * 2**20); print('noise'); print(json.dumps({'ok': 1}))"
-    res = run.run_child([sys.executable, "-c", code], tmp_path / "c.log", timeout=60)
+    res = child.run_child([sys.executable, "-c", code], tmp_path / "c.log", timeout=60)
     assert res["result"] == {"ok": 1}
     assert res["peak_rss_mb"] > 60 and res["seconds"] > 0
-    bad = run.run_child([sys.executable, "-c", "raise SystemExit(3)"], tmp_path / "b.log", 60)
+    bad = child.run_child([sys.executable, "-c", "raise SystemExit(3)"], tmp_path / "b.log", 60)
     assert bad["error"].startswith("exit 3")
 
 
 def test_markdown_names_stages_and_pipelines():
-    run = _load()
     stage = {"seconds": 1.0, "cpu_seconds": 0.9, "peak_rss_mb": 100.0, "result": {}}
     quality = {"k": 200, "listed": 200, "hits": 50, "qualifying": 100, "precision": 0.25}
     quality["recall"] = 0.5
@@ -176,7 +177,7 @@ def test_markdown_names_stages_and_pipelines():
         "sizes": [
             {
                 "companies": 100,
-                "stages": {s: dict(stage) for s in run.OUR_STAGES},
+                "stages": {s: dict(stage) for s in plan.OUR_STAGES},
                 "end_to_end": {"stages": ["ingest"], "seconds": 3.0, "peak_rss_mb": 100.0},
                 "peers": {"featuretools": {"skipped": "too slow"}},
                 "pipelines": {
@@ -191,9 +192,42 @@ def test_markdown_names_stages_and_pipelines():
             }
         ],
     }
-    text = run.markdown(json.loads(json.dumps(report)))
-    for word in (*run.OUR_STAGES, "end to end", "skipped: too slow", "0.250 / 0.500 (50/200)"):
+    text = markdown(json.loads(json.dumps(report)))
+    for word in (*plan.OUR_STAGES, "end to end", "skipped: too slow", "0.250 / 0.500 (50/200)"):
         assert word in text
+
+
+def test_command_line_and_child_stages():
+    run = _load()
+    options = {o for a in run.build_parser()._actions for o in a.option_strings}
+    assert options == {
+        "-h",
+        "--help",
+        "--companies",
+        "--ladder",
+        "--out",
+        "--seed",
+        "--seeds",
+        "--format",
+        "--workdir",
+        "--reuse-worlds",
+        "--scenarios",
+        "--held-out",
+        "--skip-peers",
+        "--peer-budget",
+        "--peer-timeout",
+        "--omp-wait-policy",
+        "--stage",
+        "--world",
+        "--world-scenario",
+    }
+    assert list(run.STAGES) == [
+        *plan.OUR_STAGES,
+        "rules",
+        "nx_train",
+        "nx_rank",
+        "export",
+    ]
 
 
 def test_seed_summary_compares_precision_world_by_world():

@@ -1,0 +1,211 @@
+"""Our stages, each run by `run.py --stage NAME` in its own process.
+
+simulate → ingest (validate + load the embedded store) → features (the decision-date
+snapshot alone, per family) → train (both tiers) → rank (both tiers). Each returns a
+JSON-able dict that the child prints as its last line. Train and rank also report
+where their time went: per feature family over the snapshot dates, the quality-score
+estimate, LightGBM fits and reasons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks.lists import write_list
+from benchmarks.plan import AS_OF, TOPS
+
+
+def world_store(world: Path):
+    """The embedded store the ingest stage loads the world into."""
+    from graph.embedded import EmbeddedStore
+
+    return EmbeddedStore(world / "store")
+
+
+def _timed(module: Any, attr: str, acc: dict[str, float], key: str) -> None:
+    """Accumulate the seconds spent in `module.attr` into `acc[key]`."""
+    original = getattr(module, attr)
+
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kw)
+        finally:
+            acc[key] += time.perf_counter() - t0
+
+    setattr(module, attr, wrapper)
+
+
+def _time_feature_builds(acc: dict[str, float]) -> None:
+    """Where train and rank spend their time: per feature family (summed over snapshot
+    dates), the quality-score estimate of each snapshot, LightGBM fits, reasons."""
+    import discovery.model as dm
+    import discovery.ranking as dr
+    import discovery.training as dt
+
+    original = dm.build_features
+
+    def timed(store, as_of, thresholds=(), **kw):
+        t: dict[str, dict[str, float]] = {}
+        frame = original(store, as_of, thresholds, timings=t, **kw)
+        for name, row in t.items():
+            acc[name] += row["seconds"]
+        acc["snapshots"] += 1
+        return frame
+
+    dm.build_features = timed
+    _timed(dm, "estimate_quality", acc, "quality_estimate")
+    _timed(dt, "fit_booster", acc, "lightgbm_fit")
+    _timed(dr, "explain_reasons", acc, "reasons")
+
+
+def stage_simulate(a: argparse.Namespace) -> dict:
+    from discovery.simulation import simulate
+
+    world = Path(a.world)
+    shutil.rmtree(world / "data", ignore_errors=True)
+    summary = simulate(
+        a.companies,
+        a.seed,
+        world / "data",
+        world / "truth.csv",
+        end=AS_OF,
+        fmt=a.format,
+        scenario=a.world_scenario,
+    )
+    return {
+        "scenario": summary.scenario,
+        "rows": summary.rows,
+        "candidates": summary.candidates,
+        "qualifiers": summary.qualifiers,
+        "holders": summary.holders,
+    }
+
+
+def stage_ingest(a: argparse.Namespace) -> dict:
+    from features.build import Meter
+    from graph.loading import write_rejects
+    from graph.validation import read_directory
+
+    world = Path(a.world)
+    shutil.rmtree(world / "store", ignore_errors=True)
+    steps: dict[str, dict[str, float]] = {}
+    meter = Meter(steps)
+    with meter("validate"):
+        batch = read_directory(world / "data")
+        write_rejects(batch.rejects, world / "rejects.csv")
+    with meter("load"):
+        result = world_store(world).load(batch)
+    meter.finish()
+    return {
+        "steps": steps,
+        "rejected": len(batch.rejects),
+        "rows": result.after,
+        "workers": batch.workers,
+    }
+
+
+def stage_features(a: argparse.Namespace) -> dict:
+    from discovery.criteria import default_criteria
+    from discovery.model import threshold_specs
+    from features import build_features
+
+    store = world_store(Path(a.world))
+    timings: dict[str, dict[str, float]] = {}
+    frame = build_features(store, AS_OF, threshold_specs(default_criteria()), timings=timings)
+    return {"families": timings, "rows": len(frame), "columns": frame.shape[1] - 1}
+
+
+def setup(a: argparse.Namespace) -> tuple[Path, Any, Any, dict]:
+    """A stage's world, store and criteria, with feature builds timed into the returned dict."""
+    from discovery.criteria import default_criteria
+
+    acc: dict[str, float] = defaultdict(float)
+    _time_feature_builds(acc)
+    world = Path(a.world)
+    return world, world_store(world), default_criteria(), acc
+
+
+def train_models(a: argparse.Namespace, variant: str) -> dict:
+    """Both tiers trained into `<world>/models_<variant>`, with seconds and validation AUC."""
+    from discovery.registry import Registry
+    from discovery.training import NotEnoughEvidence, SnapshotCache, train_tier
+
+    world, store, criteria, acc = setup(a)
+    models = world / f"models_{variant}"
+    shutil.rmtree(models, ignore_errors=True)
+    registry = Registry(models)
+    snapshots = SnapshotCache(store, criteria)
+    out: dict[str, Any] = {"tiers": {}}
+    for tier in TOPS:
+        t0 = time.perf_counter()
+        try:
+            res = train_tier(
+                store, tier, AS_OF, criteria, registry, snapshots=snapshots, force=True
+            )
+            m = res.card["metrics"]
+            out["tiers"][tier] = {
+                "seconds": time.perf_counter() - t0,
+                "validation_auc": m["model"]["auc_direct_evidence"],
+                "validation_round": res.card["validation_round"]["as_of"],
+                "promoted": res.promoted,
+            }
+        except NotEnoughEvidence as exc:
+            out["tiers"][tier] = {"seconds": time.perf_counter() - t0, "error": str(exc)}
+    out["feature_seconds"] = dict(acc)
+    return out
+
+
+def rank_lists(a: argparse.Namespace, variant: str) -> dict:
+    """Both tiers ranked with the models of `train_models(a, variant)`, lists written."""
+    from discovery.model import snapshot
+    from discovery.ranking import rank
+    from discovery.registry import Registry
+    from features.build import Meter
+
+    world, store, criteria, acc = setup(a)
+    registry = Registry(world / f"models_{variant}")
+    steps: dict[str, dict[str, float]] = {}
+    meter = Meter(steps)
+    with meter("snapshot"):
+        snap = snapshot(store, AS_OF, criteria)
+    out: dict[str, Any] = {"tiers": {}}
+    for tier, top in TOPS.items():
+        if registry.serving(tier) is None:
+            out["tiers"][tier] = {"error": "no model (training had too little evidence)"}
+            write_list(world, variant, tier, [])
+            continue
+        with meter(f"rank_{tier}"):
+            ranked = rank(store, tier, AS_OF, registry, criteria, top=top, features=snap)
+        write_list(world, variant, tier, [str(c) for c in ranked.frame["uscc"]])
+        out["tiers"][tier] = {
+            "candidates": ranked.summary["candidates"],
+            "known_to_miss_a_threshold": ranked.summary["known_to_miss_a_threshold"],
+            "listed": ranked.summary["listed"],
+        }
+    meter.finish()
+    out["steps"] = steps
+    out["feature_seconds"] = dict(acc)
+    return out
+
+
+def stage_train(a):
+    return train_models(a, "ours")
+
+
+def stage_rank(a):
+    return rank_lists(a, "ours")
+
+
+STAGES = {
+    "simulate": stage_simulate,
+    "ingest": stage_ingest,
+    "features": stage_features,
+    "train": stage_train,
+    "rank": stage_rank,
+}
