@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from api.service import Service
 from discovery import records
 from discovery.scope import Principal
+from discovery.vocabulary import decision_date
+from graph.errors import UsageError
 
 bearer = HTTPBearer(
     auto_error=False,
     description="An API key from `discovery keys create`, sent as `Authorization: Bearer <key>`.",
 )
-EARLIEST = date(2000, 1, 1)
 
 
 def get_service(request: Request) -> Service:
@@ -137,18 +138,11 @@ AsOfQuery = Annotated[
 
 
 def resolve_as_of(as_of: date | None, where: tuple[str, ...] = ("query", "as_of")) -> date:
-    """`as_of`, or today; refused (as a validation error at `where`) outside 2000-01-01 … today."""
-    today = date.today()
-    day = as_of or today
-    if not EARLIEST <= day <= today:
+    """`as_of`, or today, by the one decision-date rule (a validation error at `where`)."""
+    day = as_of or date.today()
+    try:
+        return decision_date(day, where[-1])
+    except UsageError as exc:
         raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": where,
-                    "msg": f"the date must lie between {EARLIEST} and today ({today})",
-                    "input": day.isoformat(),
-                }
-            ]
-        )
-    return day
+            [{"type": "value_error", "loc": where, "msg": str(exc), "input": day.isoformat()}]
+        ) from None

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Tier = Literal["specialized_sme", "little_giant"]
+from discovery.vocabulary import Tier
+
 Outcome = Literal["declined", "applied", "approved", "rejected"]
 CheckStatus = Literal["met", "not_met", "unknown"]
 USCC_PATTERN = r"^[0-9A-Z]{18}$"

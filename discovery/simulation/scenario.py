@@ -19,6 +19,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from graph.contract import TARGET_TIERS
 from graph.errors import UsageError
 
 __all__ = [
@@ -51,8 +52,6 @@ Measure = Literal[
 ]
 MEASURES: tuple[str, ...] = Measure.__args__  # type: ignore[attr-defined]
 Op = Literal[">=", ">", "<=", "<"]
-Tier = Literal["specialized_sme", "little_giant"]
-TARGET_TIERS: tuple[Tier, ...] = ("specialized_sme", "little_giant")
 _BAD_ID_CHARS = ',"|\r\n'
 
 
