@@ -8,7 +8,8 @@ Layout under `$DISCOVERY_HOME/models/<tier>/`:
 
 A model directory is written aside under a temporary name, fsynced, then renamed;
 promotion replaces the SERVING pointer in one `os.replace`. A failed run leaves no
-model directory, and a worse one never moves the pointer unless forced.
+model directory, and a worse one never moves the pointer unless forced. A run killed
+while writing leaves its `.staging-*` folder; the next registration removes it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pandas as pd
 from discovery.vocabulary import check_tier
 from graph.contract import TARGET_TIERS
 from graph.errors import DiscoveryError, UsageError
-from graph.fsutil import atomic_write_text, exclusive_lock, fsync_dir, fsync_tree
+from graph.fsutil import atomic_write_text, exclusive_lock, fsync_dir, fsync_tree, remove_staging
 
 
 class SchemaMismatchError(DiscoveryError):
@@ -79,6 +80,7 @@ class Registry:
         tier_dir = self._tier_dir(tier)
         tier_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(tier_dir / ".lock"):
+            remove_staging(tier_dir)
             model_id = self.new_id(tier)
             staging = tier_dir / f".staging-{model_id}-{os.getpid()}"
             staging.mkdir()

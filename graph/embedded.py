@@ -17,7 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from graph.contract import TABLES
-from graph.fsutil import atomic_write_text, exclusive_lock, fsync_dir, fsync_tree
+from graph.fsutil import (
+    atomic_write_text,
+    exclusive_lock,
+    fsync_dir,
+    fsync_tree,
+    remove_staging,
+)
 from graph.store import LoadResult, Progress, Store, frame_fingerprint, known_at, table_of, upsert
 from graph.validation import Batch, conform
 
@@ -155,10 +161,19 @@ class EmbeddedStore(Store):
         return f"v{number:06d}"
 
     def _remove_leftovers(self) -> None:
+        """Remove what an interrupted load left (called under the load lock).
+
+        Staging folders, and versions newer than the one `CURRENT` names: a load that
+        died after renaming its version into place but before moving the pointer left
+        one, never read, and the next load must be free to write that number again.
+        """
         if not self.versions_dir.exists():
             return
-        for item in self.versions_dir.glob(".staging-*"):
-            shutil.rmtree(item, ignore_errors=True)
+        remove_staging(self.versions_dir)
+        current = int((self.current_version() or EMPTY_VERSION)[1:])
+        for item in self.versions_dir.glob("v*"):
+            if item.name[1:].isdigit() and int(item.name[1:]) > current:
+                shutil.rmtree(item)
 
     def _prune(self, keep: str) -> None:
         versions = sorted(p.name for p in self.versions_dir.iterdir() if p.name.startswith("v"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +48,15 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def remove_staging(parent: Path) -> list[Path]:
+    """Remove the `.staging-*` folders in `parent`; call it holding the lock their writers hold.
+
+    Staging folders are written only under that lock, so any found while holding it
+    belongs to a writer that died (a killed run) and will never be finished.
+    """
+    removed = sorted(parent.glob(".staging-*"))
+    for item in removed:
+        shutil.rmtree(item, ignore_errors=True)
+    return removed

@@ -39,6 +39,13 @@ _DATE_SHAPE = r"\d{4}-\d{2}-\d{2}"
 
 #: inputs at least this large (bytes, all files) are validated by one process per core
 PARALLEL_FROM_BYTES = 64 * 2**20
+#: a CSV line longer than this (bytes) makes the file unreadable: it is refused before parsing
+MAX_LINE_BYTES = 2**20
+#: a text value longer than this (characters) is rejected with its row
+MAX_CELL_CHARS = 4000
+#: values shown in the rejects report are cut to this many characters (then "…")
+SHOWN_CHARS = 200
+_SCAN_BLOCK = 16 * 2**20
 
 
 @dataclass
@@ -138,6 +145,7 @@ def read_raw(path: Path) -> pd.DataFrame:
         if path.suffix == ".parquet":
             frame = _read_parquet(path)
         else:
+            check_line_lengths(path)
             frame = pd.read_csv(
                 path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
             )
@@ -159,7 +167,53 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     for i, col in enumerate(table.schema):
         if pa.types.is_date(col.type):
             table = table.set_column(i, col.name, table.column(i).cast(pa.timestamp("us")))
+        elif pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            # some writers store text as plain binary: accepted when it is UTF-8, else refused
+            try:
+                text = table.column(i).cast(pa.large_string())
+            except pyarrow.ArrowInvalid:
+                raise UnreadableFileError(
+                    path, f"column '{col.name}' holds binary data, not UTF-8 text (列含二进制数据)"
+                ) from None
+            table = table.set_column(i, col.name, text)
     return table.to_pandas()
+
+
+def check_line_lengths(path: Path, limit: int = MAX_LINE_BYTES) -> None:
+    """Refuse a CSV file with a line over `limit` bytes, naming its line and column, unparsed."""
+    start, line, offset = 0, 1, 0  # where the current line starts, its number, bytes scanned
+    with path.open("rb") as fh:
+        while block := fh.read(_SCAN_BLOCK):
+            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + offset
+            starts = np.concatenate(([start], ends[:-1] + 1))
+            long = np.flatnonzero(ends - starts > limit)
+            if long.size:
+                start, line = int(starts[long[0]]), line + int(long[0])
+                break
+            if ends.size:
+                start, line = int(ends[-1]) + 1, line + ends.size
+            offset += len(block)
+            if offset - start > limit:
+                break
+        else:
+            return
+        fh.seek(start)
+        prefix = np.frombuffer(fh.read(limit), np.uint8)
+    # commas outside quotes before the cut tell which column runs long
+    outside = np.cumsum(prefix == ord('"')) % 2 == 0
+    index = int(((prefix == ord(",")) & outside).sum())
+    header = [] if line == 1 else _header(path)
+    column = f", column '{header[index]}'" if index < len(header) else ""
+    raise UnreadableFileError(
+        path, f"line {line}{column} is longer than {limit / 2**20:g} MB (单行过长)"
+    )
+
+
+def _header(path: Path) -> list[str]:
+    try:
+        return [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        return []
 
 
 def _rename_aliases(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -215,7 +269,12 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
         empty = text.isna().to_numpy() if text is not None else source.isna().to_numpy()
         if not col.nullable:
             report(empty, col.name, source, "required value is empty (必填项为空)")
-        report(invalid & ~empty, col.name, source, why)
+        long = np.zeros(n, dtype=bool)
+        if text is not None:
+            long = (text.str.len() > MAX_CELL_CHARS).fillna(False).to_numpy(dtype=bool)
+            why_long = f"longer than {MAX_CELL_CHARS} characters (内容过长)"
+            report(long, col.name, source, why_long)
+        report(invalid & ~empty & ~long, col.name, source, why)
         values[col.name] = converted
 
     frame = pd.DataFrame(values)
@@ -258,7 +317,12 @@ def _empty_rejects() -> pd.DataFrame:
 
 
 def _shown(values: pd.Series) -> np.ndarray:
-    return values.astype("str").fillna("").to_numpy(dtype=object)
+    """Values as text for the rejects report, each cut to `SHOWN_CHARS` characters."""
+    text = values.astype("str").fillna("")
+    cut = text.str.len() > SHOWN_CHARS
+    if cut.any():
+        text = text.where(~cut, text.str.slice(0, SHOWN_CHARS) + "…")
+    return text.to_numpy(dtype=object)
 
 
 def _is_texty(source: pd.Series) -> bool:
