@@ -36,6 +36,9 @@ BASE_COLUMNS = ["rank", "uscc", "name", "region_code", "industry_code", "tier", 
 STATUS_TEXT = {1.0: "达标 met", 0.0: "未达标 not met"}
 UNKNOWN_TEXT = "未知 unknown"
 REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
+#: per listed row, the companies its reasons name, as (code, text as written): for
+#: masking by identity what a caller may not see; never written to a list file
+MENTIONS = "reason_mentions"
 
 
 @dataclass
@@ -313,24 +316,57 @@ COLUMN_HELP = [
 ]
 
 
+#: a cell that a spreadsheet would read as a formula (OWASP CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell that could start a formula prefixed by `'`."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [
+                f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
+                for v in out[col]
+            ]
+    return out
+
+
+def _text_cells_only(book: Any) -> None:
+    """No cell of an openpyxl workbook is a formula: what looks like one stays text."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+
+
 def write_list(ranked: RankedList, path: Path) -> Path:
-    """Write the list as `.csv` (UTF-8) or `.xlsx` (with a sheet explaining the columns)."""
+    """Write the list as `.csv` (UTF-8 with a byte-order mark, for Excel on a Chinese
+    desktop) or `.xlsx` (with a sheet explaining the columns).
+
+    Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or a
+    carriage return first) is written with a leading `'`, and no Excel cell is a formula.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".csv":
-        ranked.frame.to_csv(path, index=False, encoding="utf-8")
-    elif path.suffix == ".xlsx":
-        help_rows = list(COLUMN_HELP)
-        for t in ranked.thresholds:
-            help_rows.append((f"check_{t.id}", t.label_zh, f"{t.label_en} ({t.basis})"))
-        explain = pd.DataFrame(help_rows, columns=["column 列", "中文说明", "meaning"])
-        about = pd.DataFrame(
-            [(k, str(v)) for k, v in ranked.summary.items()], columns=["item 项目", "value 值"]
-        )
-        with pd.ExcelWriter(path, engine="openpyxl") as xl:
-            ranked.frame.to_excel(xl, sheet_name="邀请名单 list", index=False)
-            explain.to_excel(xl, sheet_name="字段说明 columns", index=False)
-            about.to_excel(xl, sheet_name="概况 about", index=False)
-    else:
+    if path.suffix not in (".csv", ".xlsx"):
         raise UsageError(f"--out must end in .csv or .xlsx, not '{path.suffix or path.name}'.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = neutralised(ranked.frame.drop(columns=[MENTIONS], errors="ignore"))
+    if path.suffix == ".csv":
+        # CRLF rows (RFC 4180): a carriage return inside a cell is then quoted too
+        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        return path
+    help_rows = list(COLUMN_HELP)
+    for t in ranked.thresholds:
+        help_rows.append((f"check_{t.id}", t.label_zh, f"{t.label_en} ({t.basis})"))
+    explain = pd.DataFrame(help_rows, columns=["column 列", "中文说明", "meaning"])
+    about = pd.DataFrame(
+        [(k, str(v)) for k, v in ranked.summary.items()], columns=["item 项目", "value 值"]
+    )
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        frame.to_excel(xl, sheet_name="邀请名单 list", index=False)
+        neutralised(explain).to_excel(xl, sheet_name="字段说明 columns", index=False)
+        neutralised(about).to_excel(xl, sheet_name="概况 about", index=False)
+        _text_cells_only(xl.book)
     return path
