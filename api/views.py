@@ -2,8 +2,9 @@
 
 The lists themselves come from the workspace (`Workspace.ranked`, cached per tier,
 date, serving model and data); this module only turns them into the answer of one
-caller: their regions' rows, re-ranked among themselves, names outside their
-regions masked, statuses read from the list's data (never from its display text).
+caller: their regions' rows, re-ranked among themselves, every company outside
+their regions masked out of the reasons by identity (the codes the reasons name,
+`discovery.ranking.MENTIONS`), statuses read from the list's data (never from its display text).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from api.schemas import (
     TierAssessment,
 )
 from api.service import Service
+from discovery.company import CompanyFacts
 from discovery.criteria import Threshold
-from discovery.ranking import RankedList
-from discovery.scope import Principal, mask_names
+from discovery.ranking import MENTIONS, RankedList
+from discovery.scope import Principal
 from discovery.vocabulary import Tier
 from graph.contract import TIER_NAMES_ZH
 
@@ -96,18 +98,17 @@ def regional(frame: pd.DataFrame, principal: Principal) -> pd.DataFrame:
 
 
 def masked(service: Service, principal: Principal, as_of: date, rows: pd.DataFrame) -> pd.DataFrame:
-    """`rows` with names of companies outside the caller's regions blanked out of the reasons."""
+    """`rows` with every company outside the caller's regions masked out of the reasons."""
     if not principal.is_official or rows.empty:
         return rows
-    hidden = service.workspace.company_facts(as_of).hidden_names(rows["uscc"], principal)
-    if not hidden:
-        return rows
+    facts = service.workspace.company_facts(as_of)
     rows = rows.copy()
-    rows["reasons"] = [
-        mask_names(str(text), hidden.get(code, ()))
-        for code, text in zip(rows["uscc"], rows["reasons"], strict=True)
-    ]
+    rows["reasons"] = facts.mask_reasons(rows["reasons"], _mentions(rows), principal)
     return rows
+
+
+def _mentions(rows: pd.DataFrame) -> list[object]:
+    return list(rows[MENTIONS]) if MENTIONS in rows.columns else [()] * len(rows)
 
 
 def split_reasons(text: object) -> list[str]:
@@ -190,7 +191,7 @@ def export_list(ranked: RankedList, rows: pd.DataFrame, filters: ListFilters) ->
 
 
 def assessment(
-    service: Service, principal: Principal, tier: str, as_of: date, uscc: str, hidden: set[str]
+    service: Service, principal: Principal, tier: str, as_of: date, uscc: str, facts: CompanyFacts
 ) -> TierAssessment:
     """One company for one tier as the caller may see it (ranks among their regions)."""
     seen = service.workspace.assess(tier, as_of, uscc, service.settings.list_size)
@@ -226,7 +227,9 @@ def assessment(
             "invitable": rank is not None or not any(c["status"] == "not_met" for c in checks),
             "score": float(row["score"]),
             "checks": checks,
-            "reasons": [mask_names(r, hidden) for r in split_reasons(row["reasons"])],
+            "reasons": split_reasons(
+                facts.mask_reasons([row["reasons"]], [row.get(MENTIONS, ())], principal)[0]
+            ),
             "quality_score": None if pd.isna(row["quality_score"]) else float(row["quality_score"]),
             "quality_score_source": str(row["quality_score_source"]),
         }

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from discovery.scope import OUTSIDE_LABEL, Principal
+from discovery.scope import OUTSIDE_LABEL, Principal, company_like_investor, mask_reason
 from features.context import TablesAt
 from graph.contract import CLASS_ONE_IP_TYPES
 from graph.errors import UsageError
@@ -182,31 +182,39 @@ class CompanyFacts:
         row = self.companies.loc[uscc]
         return row if principal.sees(row["region_code"]) else None
 
-    def hidden_names(self, codes: Iterable[str], principal: Principal) -> dict[str, set[str]]:
-        """Per company, the names of its linked companies the caller may not see."""
-        codes = list(codes)
-        if not principal.is_official or not codes:
-            return {}
-        links = self.links
-        sell = links.loc[links["supplier_uscc"].isin(codes).to_numpy()]
-        buy = links.loc[links["customer_uscc"].isin(codes).to_numpy()]
-        inv = self.investments.loc[self.investments["investee_uscc"].isin(codes).to_numpy()]
-        pairs = pd.concat(
-            [
-                pd.DataFrame({"code": sell["supplier_uscc"], "other": sell["customer_uscc"]}),
-                pd.DataFrame({"code": buy["customer_uscc"], "other": buy["supplier_uscc"]}),
-                pd.DataFrame({"code": inv["investee_uscc"], "other": inv["investor_id"]}),
-            ],
-            ignore_index=True,
-        ).astype(str)
-        known = pairs["other"].isin(self.companies.index).to_numpy()
-        pairs = pairs.loc[known]
-        region = self.region_of(pairs["other"])
-        hidden = pairs.loc[~principal.sees_all(region)]
-        names = hidden["other"].map(self.companies["name"]).astype(str)
-        out: dict[str, set[str]] = {}
-        for code, name in zip(hidden["code"], names, strict=True):
-            out.setdefault(code, set()).add(name)
+    def visible(self, code: str, principal: Principal) -> bool:
+        """Whether the caller may see the company `code` (one without a profile: officials not)."""
+        if not principal.is_official:
+            return True
+        if code not in self.companies.index:
+            return False
+        return principal.sees(self.companies.at[code, "region_code"])
+
+    def investor_hidden(self, investor_id: str, investor_type: str, principal: Principal) -> bool:
+        """Whether an investor's name is withheld: a company the caller may not see."""
+        known = investor_id in self.companies.index
+        if not company_like_investor(investor_id, investor_type, known):
+            return False
+        return not self.visible(investor_id, principal)
+
+    def mask_reasons(
+        self, texts: Iterable[object], mentions: Iterable[object], principal: Principal
+    ) -> list[str]:
+        """Reason texts with every company the caller may not see masked, by its code.
+
+        `mentions` gives per text the (code, text as written) of the companies it
+        names (`discovery.explain.Reasons.mentions`); any credit code left in a text
+        that is not a company the caller sees is masked as well.
+        """
+        plain = [
+            "" if t is None or (isinstance(t, float) and pd.isna(t)) else str(t) for t in texts
+        ]
+        if not principal.is_official:
+            return plain
+        out = []
+        for text, named in zip(plain, mentions, strict=True):
+            pairs = [(str(c), str(n)) for c, n in named] if isinstance(named, tuple | list) else []
+            out.append(mask_reason(text, pairs, lambda code: self.visible(code, principal)))
         return out
 
     # -- the evidence of one company ------------------------------------------------------
@@ -246,8 +254,7 @@ class CompanyFacts:
             INVESTOR_COLUMNS,
         ):
             investor = str(item.pop("investor_id"))
-            is_company = investor in self.companies.index
-            hidden = is_company and not principal.sees(self.companies.at[investor, "region_code"])
+            hidden = self.investor_hidden(investor, str(item["investor_type"]), principal)
             item["investor_id"] = None if principal.is_official else investor
             item["name"] = OUTSIDE_LABEL if hidden else item.pop("investor_name")
             item.pop("investor_name", None)
@@ -348,6 +355,9 @@ class CompanyFacts:
                 nodes[key] = self._anonymous(key, "company", OUTSIDE_LABEL)
                 if not principal.is_official:
                     nodes[key].update(label=UNPROFILED_LABEL, uscc=code, outside_region=False)
+            elif self.investor_hidden(code, str(investor.investor_type), principal):
+                key = f"investor-{len(nodes)}"  # a company without a profile: region unknown
+                nodes[key] = self._anonymous(key, "investor", OUTSIDE_LABEL)
             else:
                 key = f"investor-{len(nodes)}"
                 label = f"{investor.investor_name} ({investor.investor_type})"

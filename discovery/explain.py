@@ -5,13 +5,21 @@ those shares per channel (supply chain, equity, IP, awards, talent, profile), ke
 the channels that pushed the score up the most, and write one short sentence per
 channel with the facts behind it — Chinese first, English beside. Only the few
 listed companies are explained, so the evidence look-ups work on small frames.
+
+Every company a sentence names (a customer, a corporate investor, a counterparty
+without a profile, written as its code) is recorded beside the sentences as
+(code, text as written), so that what a caller may not see is masked by identity
+(`discovery.company.CompanyFacts.mask_reasons`), never by guessing at names.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
+from discovery.scope import company_like_investor
 from features.context import TablesAt
 from features.registry import channel_of, prefix_channels
 from features.status import holds_at
@@ -47,8 +55,16 @@ def channel_contributions(contrib: pd.DataFrame) -> pd.DataFrame:
     return contrib[features].T.groupby(channels.to_numpy()).sum().T
 
 
-def _names(codes: pd.Series, names: dict[str, str]) -> str:
-    return "、".join(names.get(str(c), str(c)) for c in codes.head(SHOWN_NAMES))
+#: (code, text as written) of a company named in a reason
+Mention = tuple[str, str]
+
+
+@dataclass
+class Reasons:
+    """One company's reason sentences and every company they name."""
+
+    lines: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
 
 
 _EMPTY = pd.DataFrame(
@@ -79,6 +95,7 @@ class Evidence:
         self.as_of = tables.as_of
         self.codes = codes
         self.features = features
+        self.mentions: dict[str, list[Mention]] = {}
         links = tables("supply_links")
         active = active_at(links, "end_on", tables.as_of)
         sales = links.loc[active & links["supplier_uscc"].isin(codes).to_numpy()]
@@ -90,6 +107,9 @@ class Evidence:
         self.large = set(near.loc[(near["size_class"] == "large").fillna(False).to_numpy(), "uscc"])
         invest = tables("investments")
         invest = invest.loc[invest["investee_uscc"].isin(codes).to_numpy()]
+        self.known_investors = set(
+            invest.loc[invest["investor_id"].isin(companies["uscc"]).to_numpy(), "investor_id"]
+        )
         self.investments = _by_company(
             invest.sort_values("invested_on", ascending=False), "investee_uscc"
         )
@@ -106,6 +126,12 @@ class Evidence:
     def sentence(self, code: str, channel: str) -> str | None:
         return getattr(self, f"_{channel}")(code, self.features.loc[code])
 
+    def _names(self, code: str, others: pd.Series) -> str:
+        """The first few of `others` by name (by code when unprofiled), recorded as mentions."""
+        shown = [(str(c), self.names.get(str(c), str(c))) for c in others.head(SHOWN_NAMES)]
+        self.mentions.setdefault(code, []).extend(shown)
+        return "、".join(text for _, text in shown)
+
     def _supply_chain(self, code: str, f: pd.Series) -> str | None:
         customers = self.customers.get(code, _EMPTY)["customer_uscc"].drop_duplicates()
         # a company has few customers: test them against the (large) sets one by one,
@@ -116,18 +142,18 @@ class Evidence:
         leaders = pd.Series([c for c in listed if c in self.large], dtype=object)
         if len(lg):
             return (
-                f'供应{len(lg)}家专精特新"小巨人"企业：{_names(lg, self.names)} '
-                f"(supplies {len(lg)} little giant(s): {_names(lg, self.names)})"
+                f'供应{len(lg)}家专精特新"小巨人"企业：{self._names(code, lg)} '
+                f"(supplies {len(lg)} little giant(s): {self._names(code, lg)})"
             )
         if len(leaders):
             return (
-                f"为{len(leaders)}家链主（大型）企业供货：{_names(leaders, self.names)} "
-                f"(supplies {len(leaders)} chain-leader customer(s): {_names(leaders, self.names)})"
+                f"为{len(leaders)}家链主（大型）企业供货：{self._names(code, leaders)} "
+                f"(supplies {len(leaders)} chain-leader customer(s): {self._names(code, leaders)})"
             )
         if len(ss):
             return (
-                f"供应{len(ss)}家专精特新中小企业：{_names(ss, self.names)} "
-                f"(supplies {len(ss)} specialized SME(s): {_names(ss, self.names)})"
+                f"供应{len(ss)}家专精特新中小企业：{self._names(code, ss)} "
+                f"(supplies {len(ss)} specialized SME(s): {self._names(code, ss)})"
             )
         if len(customers):
             return f"有{len(customers)}家稳定客户 (has {len(customers)} active customer(s))"
@@ -150,6 +176,9 @@ class Evidence:
         kind = str(best["investor_type"])
         zh = INVESTOR_TYPES_ZH.get(kind, "投资方")
         more = f"等{len(rows)}轮投资" if len(rows) > 1 else ""
+        investor = str(best["investor_id"])
+        if company_like_investor(investor, kind, investor in self.known_investors):
+            self.mentions.setdefault(code, []).append((investor, str(best["investor_name"])))
         return (
             f"{year}年获{zh}「{best['investor_name']}」投资{more} "
             f"(backed by {kind.replace('_', ' ')} {best['investor_name']} in {year}"
@@ -207,14 +236,12 @@ class Evidence:
         return None
 
 
-def reasons(
-    tables: TablesAt, features: pd.DataFrame, contrib: pd.DataFrame
-) -> dict[str, list[str]]:
-    """3–5 reasons per company (index of `features`), strongest channel first."""
+def reasons(tables: TablesAt, features: pd.DataFrame, contrib: pd.DataFrame) -> dict[str, Reasons]:
+    """3–5 reasons per company (index of `features`), strongest channel first, with mentions."""
     codes = [str(c) for c in features.index]
     evidence = Evidence(tables, codes, features)
     by_channel = channel_contributions(contrib)
-    out: dict[str, list[str]] = {}
+    out: dict[str, Reasons] = {}
     for code in codes:
         ranked = by_channel.loc[code].sort_values(ascending=False)
         lines: list[str] = []
@@ -224,5 +251,5 @@ def reasons(
             text = evidence.sentence(code, str(channel))
             if text:
                 lines.append(text)
-        out[code] = lines
+        out[code] = Reasons(lines, list(dict.fromkeys(evidence.mentions.get(code, []))))
     return out

@@ -162,9 +162,11 @@ def describe(
     frame["floor_check"] = floor_texts(x, floors, criteria.empirical_floors.label_zh)
     if len(codes):
         why = explain_reasons(tables, x, model.contributions(x))
-        frame["reasons"] = ["；".join(why[c]) for c in codes]
+        frame["reasons"] = ["；".join(why[c].lines) for c in codes]
+        frame[MENTIONS] = [tuple(why[c].mentions) for c in codes]
     else:
         frame["reasons"] = pd.Series(dtype=object)
+        frame[MENTIONS] = pd.Series(dtype=object)
     return frame, statuses(x, thresholds).reset_index(drop=True)
 
 

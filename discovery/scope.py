@@ -4,14 +4,21 @@ An official is bound to region-code prefixes and never sees a company outside
 them: such companies are filtered out of lists and exports, answer 404 exactly
 like a company that does not exist, and appear in another company's evidence or
 graph only as an anonymous "company outside your region" (no code, no name,
-no region). Investor ids are never shown to officials (corporate investors are
-companies with codes); investor names are, unless the investor is a company of
-the store outside the official's regions.
+no region). A counterparty without a profile (no company row) has no known
+region and counts as outside. Investor ids are never shown to officials
+(corporate investors are companies with codes); investor names are, unless the
+investor is a company outside the official's regions or a company whose region
+is unknown (a corporate investor, or one with a credit code, without a profile).
+
+Reasons name the companies they mention by identity (code, text as written):
+`mask_reason` replaces exactly the mentions the caller may not see, then any
+credit code left in the text that the caller may not see.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +26,15 @@ import pandas as pd
 
 OUTSIDE_LABEL = "区外企业 (company outside your region)"
 NOT_FOUND = "没有这家企业 No company with this code is known."
+#: an 18-character unified social credit code (GB 32100 alphabet), standing alone
+CREDIT_CODE = re.compile(
+    r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])"
+)
+
+
+def company_like_investor(investor_id: str, investor_type: str, profiled: bool) -> bool:
+    """Whether an investor is a company (so scoped by region): profiled, corporate, or a code."""
+    return profiled or investor_type == "corporate" or bool(CREDIT_CODE.fullmatch(investor_id))
 
 
 @dataclass(frozen=True)
@@ -57,3 +73,12 @@ def mask_names(text: str, names: Iterable[str]) -> str:
         if name:
             text = text.replace(name, OUTSIDE_LABEL)
     return text
+
+
+def mask_reason(
+    text: str, mentions: Iterable[tuple[str, str]], visible: Callable[[str], bool]
+) -> str:
+    """`text` with every mention of a company not `visible` (by code) and any such code masked."""
+    hidden = [shown for code, shown in mentions if not visible(code)]
+    text = mask_names(text, hidden)
+    return CREDIT_CODE.sub(lambda m: m[0] if visible(m[0]) else OUTSIDE_LABEL, text)

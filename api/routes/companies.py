@@ -45,8 +45,7 @@ def company(
     row = facts.company(uscc, principal)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    hidden = facts.hidden_names([uscc], principal).get(uscc, set())
-    tiers = [assessment(service, principal, t, day, uscc, hidden) for t in TARGET_TIERS]
+    tiers = [assessment(service, principal, t, day, uscc, facts) for t in TARGET_TIERS]
     sent, _ = records.list_invitations(session, uscc=uscc, limit=50)
     audit("company", {"uscc": uscc, "as_of": day}, 1)
     return CompanyPublic(
