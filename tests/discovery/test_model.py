@@ -161,9 +161,9 @@ def test_criteria_file_values_and_refusals(tmp_path: Path) -> None:
         c.rung("giant")
 
 
-def test_training_refuses_a_future_date(trained_world: TrainedWorld) -> None:
+def test_training_refuses_a_date_after_today(trained_world: TrainedWorld) -> None:
     w = trained_world
-    with pytest.raises(UsageError, match="future"):
+    with pytest.raises(UsageError, match="today"):
         train_tier(
             w.store, "little_giant", pd.Timestamp("2999-01-01").date(), w.criteria, w.registry
         )
