@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -64,8 +65,60 @@ def plain_errors(func: F) -> F:
         except DiscoveryError as exc:
             say_error(exc)
             raise typer.Exit(1) from None
+        except ValidationError as exc:  # the settings, read from the environment
+            say_error(settings_error(exc))
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            message, code = path_error(exc)
+            say_error(message)
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def settings_error(exc: ValidationError) -> str:
+    """A settings error as one sentence naming the environment variable."""
+    parts = []
+    for e in exc.errors():
+        field = "_".join(str(x) for x in e["loc"]).upper()
+        name = field if field.startswith(("NEO4J_", "DISCOVERY_")) else f"DISCOVERY_{field}"
+        parts.append(f"{name}={e.get('input')!r} is not valid: {e['msg']}")
+    return "; ".join(parts) + "." if parts else str(exc)
+
+
+def path_error(exc: OSError) -> tuple[str, int]:
+    """A file-system error as one sentence, and its exit status.
+
+    The state directory that cannot be written is a failure of the service (1); a
+    path the caller named (`--out`, `--rejects`) is a mistake of the caller (2).
+    """
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename is None:
+        return f"{reason}.", 1
+    where = Path(os.fsdecode(exc.filename))
+    try:
+        home = get_settings().home
+    except ValidationError:
+        home = None
+    if home is not None and where.resolve().is_relative_to(home.resolve()):
+        return (
+            f"the state directory {home} (DISCOVERY_HOME) cannot be used: {reason} ({where}).",
+            1,
+        )
+    return f"cannot write {where}: {reason}.", 2
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse, before any work, an output path that cannot be written."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a directory, not a file.")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path} cannot be written: {parent} is not a directory.")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{option} {path} cannot be written: {parent} is not writable.")
 
 
 def say_error(message: object) -> None:
@@ -172,6 +225,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Validate a data directory and load it into the store (导入数据)."""
+    if rejects is not None:
+        check_writable(rejects, "--rejects")
     with workspace() as ws, progress_bar() as update:
         rejects_path = rejects or ws.paths.rejects
         report = ws.ingest(
@@ -237,6 +292,7 @@ def features(
         raise UsageError(
             f"--out must end in .parquet or .csv, not '{out_file.suffix or out_file.name}'."
         )
+    check_writable(out_file, "--out")
     with workspace() as ws:
         frame = ws.write_features(day, out_file)
     out.print(
@@ -320,6 +376,7 @@ def rank(
         check_region(region)
     except UsageError as exc:
         raise UsageError(f"--{exc}") from None
+    check_writable(out_file, "--out")
     with workspace() as ws:
         ranked = ws.rank(tier, day, top=top, region=region)
     write_list(ranked, out_file)
@@ -350,6 +407,7 @@ def serve(
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must lie between 1 and 65535, not {port}.")
+    get_settings()  # a bad DISCOVERY_* variable is one sentence here, not a server traceback
     # by import string: the CLI never imports the layer above it
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
 

@@ -181,3 +181,77 @@ def test_criteria_check_names_contradicted_thresholds(home: Path, tmp_path: Path
     assert "Contradicted 与决定矛盾: " in text.stdout and "lg_class_one_ip" in text.stdout
     bad = runner.invoke(app, ["criteria", "check", "--as-of", "31/12/2025"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed command in a fresh process, with `env` added to the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "discovery", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def one_sentence(proc: subprocess.CompletedProcess[str], status: int) -> str:
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_a_bad_setting_names_its_variable(home: Path) -> None:
+    for args in (["status"], ["keys", "create", "--role", "analyst"], ["serve"]):
+        line = one_sentence(run_cli(*args, DISCOVERY_STORE="bogus"), 2)
+        assert "DISCOVERY_STORE='bogus'" in line and "'embedded' or 'neo4j'" in line
+
+
+def test_an_unwritable_output_is_refused_before_any_work(home: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    ranked = run_cli(
+        *("rank", "--as-of", "2025-12-31", "--tier", "specialized_sme", "--top", "5"),
+        *("--out", str(blocker / "list.csv")),
+    )
+    assert "--out" in one_sentence(ranked, 2) and str(blocker) in ranked.stderr
+    (tmp_path / "dir.csv").mkdir()
+    folder = run_cli(
+        *("rank", "--as-of", "2025-12-31", "--tier", "specialized_sme", "--top", "5"),
+        *("--out", str(tmp_path / "dir.csv")),
+    )
+    assert "is a directory" in one_sentence(folder, 2)
+    feats = run_cli("features", "--as-of", "2025-12-31", "--out", str(blocker / "f.parquet"))
+    assert "--out" in one_sentence(feats, 2)
+
+
+def test_unwritable_rejects_exit_2_and_leave_the_store(
+    home: Path, tmp_path: Path, tiny_dir: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = run_cli("ingest", "--data", str(tiny_dir), "--rejects", str(blocker / "r.csv"))
+    assert "--rejects" in one_sentence(proc, 2)
+    assert set(status_json()["store"]["tables"].values()) == {0}
+
+
+def test_an_unusable_home_is_a_service_failure_in_one_sentence(
+    tmp_path: Path, tiny_dir: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    home = str(blocker / "home")
+    for args in (["ingest", "--data", str(tiny_dir)], ["keys", "create", "--role", "analyst"]):
+        line = one_sentence(run_cli(*args, DISCOVERY_HOME=home), 1)
+        assert "DISCOVERY_HOME" in line and home in line
+
+
+def test_rank_in_the_future_exits_2(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "list.csv"
+    proc = run_cli(
+        *("rank", "--as-of", "2099-12-31", "--tier", "specialized_sme", "--top", "5"),
+        *("--out", str(out)),
+    )
+    assert "--as-of" in one_sentence(proc, 2) and "2099-12-31" in proc.stderr
+    assert not out.exists()
