@@ -10,6 +10,9 @@ class ServiceSettings(Settings):
 
     #: largest accepted upload, in megabytes (a whole data directory, zipped or as files)
     max_upload_mb: int = 200
+    #: largest total of the uploaded tables once unpacked (from a .zip), in megabytes;
+    #: unset, the same as `max_upload_mb`. Validating costs about 15–20 times this in memory.
+    max_unpacked_mb: int | None = None
     #: largest page of a list
     max_page_size: int = 200
     #: how many invitable companies a cached ranked list keeps per tier and date
@@ -21,6 +24,12 @@ class ServiceSettings(Settings):
     rate_burst: int = 60
     #: largest neighbourhood drawn for a company (nodes besides the company itself)
     max_graph_nodes: int = 60
+
+    @property
+    def upload_limits(self) -> tuple[int, int]:
+        """(bytes received, bytes unpacked) an upload may reach."""
+        unpacked = self.max_upload_mb if self.max_unpacked_mb is None else self.max_unpacked_mb
+        return self.max_upload_mb << 20, unpacked << 20
 
 
 def service_settings(base: Settings | None = None) -> ServiceSettings:

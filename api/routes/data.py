@@ -3,25 +3,54 @@
 from __future__ import annotations
 
 import secrets
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, UploadFile
+from fastapi import APIRouter, Header, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import AuditDep, ServiceDep, SessionDep, Uploader
+from api.deps import AuditDep, Auditor, ServiceDep, SessionDep, Uploader
 from api.schemas import ErrorPublic, UploadPublic
-from api.uploads import Unpacker, UploadTooLarge, discard
+from api.uploads import FRAMING, FormReader, Unpacker, UploadTooLarge, discard, work_directory
 from discovery import records
 
 router = APIRouter(prefix="/data", tags=["data 数据"])
 SHOWN_REJECTS = 1000
 
 
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "title": "Upload",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "title": "Files",
+                            "description": "<table>.csv / .parquet files, or one .zip",
+                            "items": {
+                                "type": "string",
+                                "contentMediaType": "application/octet-stream",
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 def _check_length(request: Request, limit: int) -> None:
+    """Refuse by the declared length before a byte of the body is read."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit + (1 << 20):
+    if length and length.isdigit() and int(length) > limit + FRAMING:
         raise UploadTooLarge(limit)
 
 
@@ -29,46 +58,74 @@ def _check_length(request: Request, limit: int) -> None:
     "",
     response_model=UploadPublic,
     responses={
-        409: {"model": ErrorPublic, "description": "Idempotency-Key reused for other content"},
+        409: {
+            "model": ErrorPublic,
+            "description": "Idempotency-Key reused for other content, or its request still runs",
+        },
         413: {"model": ErrorPublic},
         400: {
             "model": ErrorPublic,
             "description": "not contract tables, or a required one missing",
         },
     },
+    openapi_extra=UPLOAD_BODY,
 )
-def upload(
+async def upload(
     request: Request,
     service: ServiceDep,
     principal: Uploader,
     session: SessionDep,
     audit: AuditDep,
-    files: Annotated[
-        list[UploadFile], File(description="<table>.csv / .parquet files, or one .zip")
-    ],
     idempotency_key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", max_length=200, description="repeat-safe upload key"),
     ] = None,
 ) -> UploadPublic:
-    """Validate and load a data directory; bad rows are reported, the rest loads (上传数据)."""
-    limit = service.settings.max_upload_mb << 20
+    """Validate and load a data directory; bad rows are reported, the rest loads (上传数据).
+
+    The key and its role are checked, and the declared length against the limit,
+    before the body is read; the body is then streamed to disk and counted as it comes.
+    """
+    limit, unpacked_limit = service.settings.upload_limits
     _check_length(request, limit)
-    work = Path(tempfile.mkdtemp(prefix="upload-"))
+    work = await run_in_threadpool(work_directory)
+    unpacker = Unpacker(work, limit, unpacked_limit)
     try:
-        unpacker = Unpacker(work, limit)
-        for item in files:
-            unpacker.add(item.file, item.filename or "")
+        reader = FormReader(request.headers.get("content-type"), unpacker)
+        async for chunk in request.stream():
+            await run_in_threadpool(reader.feed, chunk)
+        await run_in_threadpool(reader.finish)
         digest = unpacker.finish()
-        if idempotency_key:
-            earlier = records.replay(session, principal.key_id, idempotency_key, digest)
-            if earlier is not None:
-                return UploadPublic(**{**earlier.result, "replayed": True})
-        result = _ingest(service, work)
+        return await run_in_threadpool(
+            _load, service, session, audit, principal.key_id, idempotency_key, work, digest
+        )
     finally:
-        discard(work)
+        unpacker.close()
+        await run_in_threadpool(discard, work)
+
+
+def _load(
+    service: ServiceDep,
+    session: Session,
+    audit: Auditor,
+    key_id: str,
+    idempotency_key: str | None,
+    work: Path,
+    digest: str,
+) -> UploadPublic:
+    """Load the unpacked directory once per `Idempotency-Key`, claimed before loading."""
     if idempotency_key:
-        records.remember(session, principal.key_id, idempotency_key, digest, result)
+        earlier = records.claim(session, key_id, idempotency_key, digest)
+        if earlier is not None:
+            return UploadPublic(**{**earlier.result, "replayed": True})
+    try:
+        result = _ingest(service, work)
+    except BaseException:
+        if idempotency_key:
+            records.release(session, key_id, idempotency_key)
+        raise
+    if idempotency_key:
+        records.complete(session, key_id, idempotency_key, result)
     audit(
         "upload",
         {"upload_id": result["upload_id"], "tables": sorted(result["tables"])},

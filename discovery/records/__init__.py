@@ -8,7 +8,14 @@ SQLAlchemy 2 on SQLite (`$DISCOVERY_HOME/records.db`, the default) or PostgreSQL
 
 from discovery.records.audit import ACTIONS, list_entries, write_entry
 from discovery.records.database import Records, database_url, open_records
-from discovery.records.idempotency import IdempotencyConflict, remember, replay
+from discovery.records.idempotency import (
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    claim,
+    complete,
+    release,
+    replay,
+)
 from discovery.records.invitations import (
     OUTCOMES,
     InvitationNotFound,
@@ -32,6 +39,7 @@ __all__ = [
     "AuditEntry",
     "CreatedKey",
     "IdempotencyConflict",
+    "IdempotencyInProgress",
     "IdempotentRequest",
     "Invitation",
     "InvitationNotFound",
@@ -39,6 +47,8 @@ __all__ = [
     "Records",
     "authenticate",
     "check_regions",
+    "claim",
+    "complete",
     "create_key",
     "database_url",
     "feed_outcomes",
@@ -50,7 +60,7 @@ __all__ = [
     "open_records",
     "outcomes_frame",
     "record_outcome",
-    "remember",
+    "release",
     "replay",
     "write_entry",
 ]
