@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -19,8 +22,13 @@ def healthz() -> HealthPublic:
 
 @router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
 def readyz(service: ServiceDep) -> HealthPublic | JSONResponse:
-    """The store is readable and the records database answers."""
+    """The store is readable, the records database answers, the state directory takes writes."""
     checks: dict[str, str] = {}
+    try:
+        probe_writes(service.settings.home)
+        checks["home"] = "ok"
+    except OSError as exc:  # a read-only or full state directory: audit and uploads fail
+        checks["home"] = type(exc).__name__
     try:
         service.workspace.store.counts()
         checks["store"] = "ok"
@@ -34,3 +42,12 @@ def readyz(service: ServiceDep) -> HealthPublic | JSONResponse:
     ready = all(v == "ok" for v in checks.values())
     body = HealthPublic(status="ok" if ready else "unavailable", checks=checks)
     return body if ready else JSONResponse(body.model_dump(), status_code=503)
+
+
+def probe_writes(home: Path) -> None:
+    """Write and remove a small file in the state directory (raises `OSError` when it cannot)."""
+    probe = Path(home) / f".ready-{os.getpid()}"
+    try:
+        probe.write_bytes(b"ok")
+    finally:
+        probe.unlink(missing_ok=True)

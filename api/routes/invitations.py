@@ -26,8 +26,17 @@ from api.schemas import (
     OutcomeCreate,
     RankedListPublic,
 )
-from api.views import ListFilters, full_list, masked, public_rows, scoped_list, thresholds_public
+from api.views import (
+    ListFilters,
+    full_list,
+    masked,
+    public_rows,
+    scoped_list,
+    thresholds_public,
+    unavailable_when_unwritable,
+)
 from discovery import records
+from discovery.records.invitations import refresh_regions
 from discovery.scope import NOT_FOUND
 from graph.errors import DiscoveryError
 
@@ -35,9 +44,12 @@ router = APIRouter(prefix="/invitations", tags=["invitations 邀请"])
 NOT_FOUND_ANSWER: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorPublic, "description": "unknown, or outside your regions"}
 }
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorPublic, "description": "the state directory or records cannot be used"}
+}
 
 
-@router.get("", response_model=RankedListPublic)
+@router.get("", response_model=RankedListPublic, responses=UNAVAILABLE)
 def ranked_list(
     service: ServiceDep,
     principal: ListReader,
@@ -49,13 +61,14 @@ def ranked_list(
     """The ranked invitation list for a tier: scores, thresholds and reasons, paged (邀请名单)."""
     as_of = resolve_as_of(filters.as_of)
     limit = min(limit, service.settings.max_page_size)
-    ranked, rows = scoped_list(service, principal, filters, as_of)
-    page = masked(service, principal, as_of, rows.iloc[offset : offset + limit])
-    audit(
-        "list",
-        {**filters.model_dump(), "as_of": as_of, "limit": limit, "offset": offset},
-        len(page),
-    )
+    with unavailable_when_unwritable():
+        ranked, rows = scoped_list(service, principal, filters, as_of)
+        page = masked(service, principal, as_of, rows.iloc[offset : offset + limit])
+        audit(
+            "list",
+            {**filters.model_dump(), "as_of": as_of, "limit": limit, "offset": offset},
+            len(page),
+        )
     return RankedListPublic(
         tier=ranked.tier,  # type: ignore[arg-type]
         tier_zh=str(ranked.summary["tier_zh"]),
@@ -110,8 +123,16 @@ def _scores(service: ServiceDep, tier: str) -> dict[str, tuple[float, str]]:
     }
 
 
+def current_regions(service: ServiceDep, session: SessionDep) -> None:
+    """Invitations follow their company: each is moved to the region it is in now."""
+    with unavailable_when_unwritable():
+        companies = service.workspace.company_facts(date.today()).companies
+        refresh_regions(session, companies["region_code"])
+
+
 @router.get("/records", response_model=InvitationsPublic)
 def recorded(
+    service: ServiceDep,
     principal: InvitationReader,
     session: SessionDep,
     tier: Annotated[str | None, Query(pattern="^(specialized_sme|little_giant)$")] = None,
@@ -123,6 +144,7 @@ def recorded(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> InvitationsPublic:
     """Invitations sent, newest first, within your regions (已发邀请)."""
+    current_regions(service, session)
     rows, total = records.list_invitations(
         session,
         regions=principal.region_filter,
@@ -141,6 +163,7 @@ def recorded(
     responses={**NOT_FOUND_ANSWER, 409: {"model": ErrorPublic}},
 )
 def record_outcome(
+    service: ServiceDep,
     principal: OutcomeRecorder,
     session: SessionDep,
     audit: AuditDep,
@@ -148,6 +171,7 @@ def record_outcome(
     body: OutcomeCreate,
 ) -> InvitationPublic:
     """Record what came of an invitation: declined, applied, approved or rejected (邀请反馈)."""
+    current_regions(service, session)
     row = session.get(records.Invitation, invitation_id)
     if row is None or not principal.sees(row.region_code):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这条邀请记录 No such invitation.")

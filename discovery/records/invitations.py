@@ -3,17 +3,22 @@
 `outcomes_frame` returns them in the contract's `invitations` table format, and
 `load_into_store` upserts that table into a store, where `discovery.labels` reads
 it (approved / rejected outcomes are direct evidence) on the next training run.
+
+An invitation belongs to the region its company is in now: the stored
+`region_code` is the company's region when invited, and `refresh_regions` moves
+it when the store says the company has moved (the service calls it before any
+scope check), so the new region's officials see it and the old region's do not.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from discovery.records.schema import Invitation
@@ -70,6 +75,7 @@ def invite(
             )
         ).first()
         if existing is not None:
+            existing.region_code = region_code  # the company's region now
             out.append(existing)
             continue
         score, model_id = scores.get(uscc, (None, None))
@@ -87,6 +93,29 @@ def invite(
         out.append(row)
     session.commit()
     return out
+
+
+def refresh_regions(session: Session, region_of: pd.Series | Mapping[str, str]) -> int:
+    """Move every invitation to the region its company is in now; returns how many moved.
+
+    `region_of` maps credit codes to their current region (the store's companies'
+    `region_code` indexed by `uscc`);
+    a company the store does not know keeps the region it was invited in.
+    """
+    moved = 0
+    pairs = session.execute(select(Invitation.uscc, Invitation.region_code).distinct()).all()
+    for uscc, stored in pairs:
+        now = region_of.get(uscc)
+        if now is not None and str(now) != stored:
+            session.execute(
+                update(Invitation)
+                .where(Invitation.uscc == uscc, Invitation.region_code == stored)
+                .values(region_code=str(now))
+            )
+            moved += 1
+    if moved:
+        session.commit()
+    return moved
 
 
 def get_invitation(session: Session, invitation_id: str) -> Invitation:
