@@ -124,6 +124,11 @@ def understated(archive: bytes, size: int) -> bytes:
     return bytes(out)
 
 
+def tiny_files(tmp_path: Path) -> list[tuple[str, tuple[str, bytes]]]:
+    data = tiny_world(tmp_path / "tiny")
+    return [("files", (p.name, p.read_bytes())) for p in sorted(data.glob("*.csv"))]
+
+
 def bomb_csv(megabytes: int) -> bytes:
     return b"uscc,name,region_code\n" + b"x,y,z\n" * (megabytes * MB // 6)
 
@@ -183,12 +188,6 @@ def live_counted(tmp_path: Path, temp_root: Path) -> Iterator[tuple[LiveServer, 
         yield server, counted, keys
 
 
-def head(server: LiveServer, headers: dict[str, str]) -> bytes:
-    lines = ["POST /v1/data HTTP/1.1", f"Host: 127.0.0.1:{server.port}"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
 def answer_of(sock: socket.socket) -> tuple[int, bytes]:
     data = b""
     while b"\r\n\r\n" not in data:
@@ -203,36 +202,34 @@ MULTIPART = "multipart/form-data; boundary=xyz"
 PART = b'--xyz\r\nContent-Disposition: form-data; name="files"; filename="companies.csv"\r\n\r\n'
 
 
-@pytest.mark.parametrize("role", [None, "official"])
-def test_no_key_or_a_wrong_role_is_refused_before_the_body_is_read(
-    live_counted: tuple[LiveServer, Counted, dict], role: str | None
-) -> None:
-    server, counted, keys = live_counted
-    headers = {"Content-Type": MULTIPART, "Content-Length": str(300 * MB)}
+def request_head(server: LiveServer, keys: dict, role: str | None, **extra: str) -> bytes:
+    headers = {"Content-Type": MULTIPART, **extra}
     if role:
         headers["Authorization"] = f"Bearer {keys[role]}"
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head(server, headers) + PART + b"x" * 65536)  # then nothing more
-        started = time.monotonic()
-        status, _ = answer_of(sock)
-    assert status == (401 if role is None else 403)
-    assert time.monotonic() - started < 5  # answered without waiting for 300 MB
-    assert counted.received == 0
+    lines = ["POST /v1/data HTTP/1.1", f"Host: 127.0.0.1:{server.port}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_reading(
-    live_counted: tuple[LiveServer, Counted, dict], temp_root: Path
+@pytest.mark.parametrize(
+    ("role", "declared", "status"),
+    [(None, 300 * MB, 401), ("official", 300 * MB, 403), ("platform", 60 * MB, 413)],
+)
+def test_no_key_a_wrong_role_or_a_long_declared_length_is_refused_before_reading(
+    live_counted: tuple[LiveServer, Counted, dict],
+    temp_root: Path,
+    role: str | None,
+    declared: int,
+    status: int,
 ) -> None:
     server, counted, keys = live_counted
-    headers = {
-        "Content-Type": MULTIPART,
-        "Content-Length": str(60 * MB),
-        "Authorization": f"Bearer {keys['platform']}",
-    }
+    start = request_head(server, keys, role, **{"Content-Length": str(declared)})
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head(server, headers) + PART + b"x" * 65536)
-        status, _ = answer_of(sock)
-    assert status == 413
+        sock.sendall(start + PART + b"x" * 65536)  # then nothing more
+        started = time.monotonic()
+        answer, _ = answer_of(sock)
+    assert answer == status
+    assert time.monotonic() - started < 5  # answered without waiting for the rest
     assert counted.received == 0
     assert list(temp_root.iterdir()) == []
 
@@ -241,16 +238,12 @@ def test_a_chunked_body_is_cut_off_at_the_limit(
     live_counted: tuple[LiveServer, Counted, dict], temp_root: Path
 ) -> None:
     server, counted, keys = live_counted
-    headers = {
-        "Content-Type": MULTIPART,
-        "Transfer-Encoding": "chunked",
-        "Authorization": f"Bearer {keys['platform']}",
-    }
+    start = request_head(server, keys, "platform", **{"Transfer-Encoding": "chunked"})
     piece = b"x" * (256 << 10)
     sent = 0
     status = None
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head(server, headers) + b"%x\r\n%s\r\n" % (len(PART), PART))
+        sock.sendall(start + b"%x\r\n%s\r\n" % (len(PART), PART))
         try:
             while sent < 40 * MB:
                 sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
@@ -286,8 +279,7 @@ def test_two_racing_uploads_under_one_key_load_once(
         return real(directory, *a, **k)
 
     monkeypatch.setattr(workspace, "ingest", slow)
-    data = tiny_world(tmp_path / "tiny")
-    plain = [("files", (p.name, p.read_bytes())) for p in sorted(data.glob("*.csv"))]
+    plain = tiny_files(tmp_path)
     other = [
         ("files", (n, b + b"91440305MA5F000000,x,440305,C3976,2010-05-01,private,small,,\n"))
         if n == "companies.csv"
@@ -342,8 +334,7 @@ def test_a_failed_load_gives_the_key_back(
     def broken(*a: Any, **k: Any) -> Any:
         raise ContractError("the store refused it")
 
-    data = tiny_world(tmp_path / "tiny")
-    files = [("files", (p.name, p.read_bytes())) for p in sorted(data.glob("*.csv"))]
+    files = tiny_files(tmp_path)
     headers = {**auth["platform"], "Idempotency-Key": "retry-1"}
     monkeypatch.setattr(workspace, "ingest", broken)
     assert client.post("/v1/data", files=files, headers=headers).status_code == 400
@@ -398,8 +389,7 @@ def test_dead_uploads_temporary_folders_are_swept(
     dead = temp_root / "discovery-upload-99999999-abc"  # above any pid the kernel gives
     dead.mkdir()
     (dead / "companies.csv").write_bytes(b"x" * 1000)
-    data = tiny_world(tmp_path / "tiny")
-    files = [("files", (p.name, p.read_bytes())) for p in sorted(data.glob("*.csv"))]
+    files = tiny_files(tmp_path)
     assert client.post("/v1/data", files=files, headers=auth["platform"]).status_code == 200
     assert list(temp_root.iterdir()) == []
 
