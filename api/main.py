@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import service_settings
 from api.routes import audit, companies, data, exports, health, invitations, me, registry
@@ -53,6 +55,7 @@ TAGS = [
     {"name": "access 访问", "description": "the calling key"},
     {"name": "health 运行状态", "description": "probes"},
 ]
+log = logging.getLogger(__name__)
 #: our errors and the status each answers with (most specific first)
 ERROR_STATUS: list[tuple[type[Exception], int]] = [
     (InvitationNotFound, 404),
@@ -95,6 +98,18 @@ def _error_handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONRe
     return handle
 
 
+async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """A disk or database the service cannot use: one sentence, never a traceback or a path."""
+    log.error("service state unusable: %s", exc)
+    return JSONResponse(
+        {
+            "detail": "服务暂时无法读写其数据 The service cannot use its state directory or "
+            "records database right now; try later or ask the operator."
+        },
+        status_code=503,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application over the store, registry and records database the settings name."""
     service = Service.start(service_settings(settings))
@@ -114,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     for error, code in ERROR_STATUS:
         app.add_exception_handler(error, _error_handler(code))
+    for failure in (OSError, SQLAlchemyError):
+        app.add_exception_handler(failure, _unavailable)
 
     @app.middleware("http")
     async def security_headers(

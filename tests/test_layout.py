@@ -20,7 +20,7 @@ def modules() -> dict[str, Path]:
     out = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
-            if ".venv" in path.parts or "peers" in path.parts and ".venvs" in str(path):
+            if ".venv" in path.parts or ("peers" in path.parts and ".venvs" in str(path)):
                 continue
             parts = path.relative_to(ROOT).with_suffix("").parts
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -99,7 +99,10 @@ def test_no_import_cycles(lazy: bool) -> None:
         c
         for c in nx.simple_cycles(project_graph(lazy))
         # a package importing its own submodule (and back) is how lazy packages work
-        if not any(a.startswith(b + ".") or b.startswith(a + ".") for a, b in zip(c, c[1:] + c[:1]))
+        if not any(
+            a.startswith(b + ".") or b.startswith(a + ".")
+            for a, b in zip(c, c[1:] + c[:1], strict=True)
+        )
     ]
     assert cycles == []
 

@@ -76,6 +76,26 @@ def test_a_failing_state_directory_answers_503_in_one_sentence(
         assert "/readyz" in detail and str(served.world.home) not in detail
 
 
+def test_any_route_answers_503_not_500_when_the_disk_fails(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routes without their own handling (a company page) answer the service-wide 503."""
+    workspace = served.app.state.service.workspace
+
+    def unreadable(*_args: object, **_kw: object) -> None:
+        raise OSError(errno.EIO, "Input/output error", str(served.world.home / "store"))
+
+    monkeypatch.setattr(workspace, "company_facts", unreadable)
+    uscc = str(served.world.companies.index[0])
+    answer = served.client.get(
+        f"/v1/companies/{uscc}",
+        params={"as_of": AS_OF.isoformat()},
+        headers=served.headers("analyst"),
+    )
+    assert answer.status_code == 503, answer.text
+    assert str(served.world.home) not in answer.json()["detail"]
+
+
 def test_an_invitation_follows_its_company_to_its_new_region(world: World, tmp_path: Path) -> None:
     home = tmp_path / "home"
     shutil.copytree(world.home, home, ignore=shutil.ignore_patterns("records.db*"))

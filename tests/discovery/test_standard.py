@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 
 from discovery.criteria import load_criteria
-from discovery.labels import Round
+from discovery.labels import Round, RoundData
 from discovery.metrics import list_order, thresholds_rule_score
 from discovery.model import threshold_specs
 from discovery.standard_check import check_standard, floor_misses, floor_texts, render
-from discovery.labels import RoundData
 from features import THRESHOLD_MEASURES
 from features.standards import Condition, ThresholdSpec, all_met, any_met
 from features.status import barred_at
