@@ -12,8 +12,7 @@ from discovery.vocabulary import Tier
 Outcome = Literal["declined", "applied", "approved", "rejected"]
 CheckStatus = Literal["met", "not_met", "unknown"]
 USCC_PATTERN = r"^[0-9A-Z]{18}$"
-REGION_PATTERN = r"^\d{2}(\d{2}){0,2}$"
-INDUSTRY_PATTERN = r"^[A-T]\d{0,4}$"
+INDUSTRY_PATTERN = r"^[A-T][0-9]{0,4}$"
 
 
 class ErrorPublic(BaseModel):

@@ -23,7 +23,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.schemas import (
     INDUSTRY_PATTERN,
-    REGION_PATTERN,
     ConditionPublic,
     RankedCompany,
     ThresholdPublic,
@@ -34,7 +33,7 @@ from discovery.company import CompanyFacts
 from discovery.criteria import Threshold
 from discovery.ranking import MENTIONS, RankedList
 from discovery.scope import Principal
-from discovery.vocabulary import Tier
+from discovery.vocabulary import REGION_PATTERN, Tier
 from graph.contract import TIER_NAMES_ZH
 
 GATE_TEXT = {

@@ -361,8 +361,8 @@ def rank(
     ] = None,
 ) -> None:
     """Write the ranked invitation list for TIER with the serving model (邀请名单)."""
-    from discovery.ranking import check_region, write_list
-    from discovery.vocabulary import check_tier
+    from discovery.ranking import write_list
+    from discovery.vocabulary import check_region, check_tier
 
     day = parse_date(as_of)
     check_tier(tier)
@@ -372,10 +372,7 @@ def rank(
         raise UsageError(
             f"--out must end in .csv or .xlsx, not '{out_file.suffix or out_file.name}'."
         )
-    try:
-        check_region(region)
-    except UsageError as exc:
-        raise UsageError(f"--{exc}") from None
+    check_region(region, "--region")
     check_writable(out_file, "--out")
     with workspace() as ws:
         ranked = ws.rank(tier, day, top=top, region=region)

@@ -9,7 +9,6 @@ met / not met / unknown; a company that is known to miss one is not invited
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,8 +24,9 @@ from discovery.labels import gate
 from discovery.metrics import list_order
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
-from discovery.registry import RegisteredModel, Registry, check_tier
+from discovery.registry import RegisteredModel, Registry
 from discovery.standard_check import below_any_floor, floor_texts
+from discovery.vocabulary import check_region, check_tier
 from features.context import TablesAt
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import UsageError
@@ -35,7 +35,6 @@ from graph.store import Store
 BASE_COLUMNS = ["rank", "uscc", "name", "region_code", "industry_code", "tier", "score"]
 STATUS_TEXT = {1.0: "达标 met", 0.0: "未达标 not met"}
 UNKNOWN_TEXT = "未知 unknown"
-REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
 #: per listed row, the companies its reasons name, as (code, text as written): for
 #: masking by identity what a caller may not see; never written to a list file
 MENTIONS = "reason_mentions"
@@ -51,16 +50,6 @@ class RankedList:
     summary: dict[str, Any] = field(default_factory=dict)
     #: per row of `frame`, each threshold's status as data: met, not_met or unknown
     statuses: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def check_region(prefix: str | None) -> str | None:
-    if prefix is None or prefix == "":
-        return None
-    if not REGION_PREFIX.fullmatch(prefix):
-        raise UsageError(
-            f"region must be a province, city or county code prefix of 2, 4 or 6 digits, not '{prefix}'."
-        )
-    return prefix
 
 
 def threshold_status(features: pd.DataFrame, thresholds: list[Threshold]) -> pd.DataFrame:

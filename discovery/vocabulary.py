@@ -7,13 +7,23 @@ the value, never an option of one entry point (the CLI adds its flag in front).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import get_args
 
 from graph.contract import TARGET_TIERS, Tier
 from graph.errors import UsageError
 
-__all__ = ["EARLIEST", "DateLike", "Tier", "as_date", "check_tier", "decision_date"]
+__all__ = [
+    "EARLIEST",
+    "REGION_PATTERN",
+    "DateLike",
+    "Tier",
+    "as_date",
+    "check_region",
+    "check_tier",
+    "decision_date",
+]
 
 #: the earliest decision date the service reasons about
 EARLIEST = date(2000, 1, 1)
@@ -46,3 +56,20 @@ def decision_date(value: DateLike, name: str = "as_of", *, today: date | None = 
     if not EARLIEST <= day <= last:
         raise UsageError(f"{name} must lie between {EARLIEST} and today ({last}), not {day}.")
     return day
+
+
+#: a region-code prefix: province (2), city (4) or county (6) ASCII digits, never full-width
+REGION_PATTERN = r"^[0-9]{2}(?:[0-9]{2}){0,2}$"
+_REGION = re.compile(REGION_PATTERN)
+
+
+def check_region(prefix: str | None, name: str = "region") -> str | None:
+    """A region-code prefix (None for none), refused unless 2, 4 or 6 ASCII digits."""
+    if prefix is None or prefix == "":
+        return None
+    if not _REGION.fullmatch(prefix):
+        raise UsageError(
+            f"{name} must be a province, city or county code prefix of 2, 4 or 6 digits "
+            f"(0-9), not '{prefix}'."
+        )
+    return prefix

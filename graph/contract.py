@@ -115,8 +115,8 @@ TABLES: dict[str, Table] = {
             (
                 _c("uscc", "uscc", aliases=USCC_ALIASES),
                 _c("name", "str", aliases=("企业名称", "名称")),
-                _c("region_code", "str", pattern=r"\d{6}", aliases=("行政区划代码", "区划代码")),
-                _c("industry_code", "str", pattern=r"[A-T]\d{4}", aliases=("行业代码",)),
+                _c("region_code", "str", pattern=r"[0-9]{6}", aliases=("行政区划代码", "区划代码")),
+                _c("industry_code", "str", pattern=r"[A-T][0-9]{4}", aliases=("行业代码",)),
                 _c("established_on", "date", aliases=("成立日期",)),
                 _c("ownership", "enum", values=OWNERSHIPS, aliases=("所有制",)),
                 _c("size_class", "enum", True, values=SIZE_CLASSES, aliases=("企业规模",)),

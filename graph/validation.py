@@ -10,6 +10,7 @@ file of ten million rows validates in seconds.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import multiprocessing
 import os
@@ -43,6 +44,8 @@ PARALLEL_FROM_BYTES = 64 * 2**20
 MAX_LINE_BYTES = 2**20
 #: a text value longer than this (characters) is rejected with its row
 MAX_CELL_CHARS = 4000
+#: characters a text value may not hold (tab, line breaks are allowed inside quoted cells)
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 #: values shown in the rejects report are cut to this many characters (then "…")
 SHOWN_CHARS = 200
 _SCAN_BLOCK = 16 * 2**20
@@ -216,6 +219,24 @@ def _header(path: Path) -> list[str]:
         return []
 
 
+def _check_header(path: Path, frame: pd.DataFrame, table: Table) -> None:
+    """Refuse a header that names one column twice (directly, or by a name and its alias)."""
+    if path.suffix == ".parquet":
+        names = [str(c).strip() for c in frame.columns]
+    else:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            names = [c.strip() for c in next(csv.reader(handle), [])]
+    canonical = {alias: col.name for col in table.columns for alias in col.aliases}
+    seen: set[str] = set()
+    for name in names:
+        meant = canonical.get(name, name)
+        if meant in seen:
+            raise UnreadableFileError(
+                path, f"the header names column '{meant}' twice (表头列重复); keep one"
+            )
+        seen.add(meant)
+
+
 def _rename_aliases(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     renames = {}
     for col in table.columns:
@@ -230,7 +251,9 @@ def _rename_aliases(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
     """Validate one file; returns its valid rows and its rejects."""
-    raw = _rename_aliases(read_raw(path), table)
+    raw = read_raw(path)
+    _check_header(path, raw, table)
+    raw = _rename_aliases(raw, table)
     for col in table.columns:
         if col.name not in raw.columns and not col.nullable:
             raise MissingColumnError(path, col.name, list(raw.columns))
@@ -274,6 +297,15 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
             long = (text.str.len() > MAX_CELL_CHARS).fillna(False).to_numpy(dtype=bool)
             why_long = f"longer than {MAX_CELL_CHARS} characters (内容过长)"
             report(long, col.name, source, why_long)
+            # NUL and other control characters are never part of a name or a code
+            control = text.str.contains(CONTROL_CHARS, regex=True).fillna(False)
+            long = long | control.to_numpy(dtype=bool)
+            report(
+                control.to_numpy(dtype=bool),
+                col.name,
+                source.astype(str).str.replace(CONTROL_CHARS, "?", regex=True),
+                "contains control characters (含有控制字符)",
+            )
         report(invalid & ~empty & ~long, col.name, source, why)
         values[col.name] = converted
 

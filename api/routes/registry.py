@@ -82,7 +82,7 @@ def promote(
     service: ServiceDep,
     principal: ModelOperator,
     audit: AuditDep,
-    model_id: Annotated[str, Path(pattern=r"^[a-z_]+-\d{8}T\d{6}-\d+$")],
+    model_id: Annotated[str, Path(pattern=r"^[a-z_]+-[0-9]{8}T[0-9]{6}-[0-9]+$")],
     force: Annotated[bool, Query(description="promote even if worse than the serving one")] = False,
 ) -> PromotePublic:
     """Make a registered model the serving one, unless it is worse (or `force`) (启用模型)."""

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from discovery.records.schema import ApiKey
+from discovery.vocabulary import check_region
 from graph.errors import UsageError
 
 ROLES: tuple[str, ...] = ("official", "analyst", "platform", "admin")
 KEY_PREFIX = "sdk"
-REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
 _KEY_SHAPE = re.compile(r"sdk_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})")
 
 
@@ -45,10 +45,7 @@ def check_regions(role: str, regions: list[str] | tuple[str, ...] | None) -> tup
     if role != "official" and cleaned:
         raise UsageError(f"Only official keys are bound to regions; a {role} key sees all.")
     for prefix in cleaned:
-        if not REGION_PREFIX.fullmatch(prefix):
-            raise UsageError(
-                f"Region prefixes have 2, 4 or 6 digits (province, city, county), not '{prefix}'."
-            )
+        check_region(prefix, "a region prefix")
     return cleaned
 
 

@@ -195,3 +195,27 @@ def test_generated_codes_are_valid() -> None:
     assert all(stdnum_uscc.is_valid(c) for c in generated)
     assert uscc.valid_mask(pd.Series(generated)).all()
     assert np.unique(generated).size == 500
+
+
+def test_a_nul_or_control_character_in_a_name_is_rejected_with_its_row(tmp_path: Path) -> None:
+    directory = write_tables(tiny_tables(), tmp_path)
+    edit_csv(directory / "companies.csv", 3, "name", "恶意\x00公司")
+    batch = read_directory(directory)
+    bad = batch.rejects.loc[batch.rejects["column"] == "name"]
+    assert list(bad["line"]) == [3]
+    assert "control characters" in bad["reason"].iloc[0]
+    assert "\x00" not in str(bad["value"].iloc[0])
+    names = batch.tables["companies"].frame["name"].astype(str)
+    assert not names.str.contains("\x00").any()
+
+
+@pytest.mark.parametrize("second", ["name", "企业名称"], ids=["same-name", "alias"])
+def test_a_header_naming_a_column_twice_stops_the_read(tmp_path: Path, second: str) -> None:
+    directory = write_tables(tiny_tables(), tmp_path)
+    path = directory / "companies.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] += f",{second}"
+    lines[1:] = [f"{line},其他名称" for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(UnreadableFileError, match="'name' twice"):
+        read_directory(directory)
