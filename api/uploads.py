@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from fastapi.exceptions import RequestValidationError
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from graph.contract import TABLES
@@ -248,10 +249,16 @@ class FormReader:
         self.body += len(chunk)
         if self.body > self.unpacker.limit + FRAMING:
             raise UploadTooLarge(self.unpacker.limit)
-        self._parser.write(chunk)
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError as exc:
+            raise BadUpload(f"上传内容格式错误 The multipart body is malformed: {exc}") from None
 
     def finish(self) -> None:
-        self._parser.finalize()
+        try:
+            self._parser.finalize()
+        except MultipartParseError as exc:
+            raise BadUpload(f"上传内容格式错误 The multipart body is malformed: {exc}") from None
         if self._active:
             raise BadUpload("上传内容不完整 The multipart body ends inside a file.")
         if not self.files:

@@ -19,7 +19,7 @@ def audit_log(
     session: SessionDep,
     action: Annotated[str | None, Query(pattern="^(" + "|".join(records.ACTIONS) + ")$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> AuditPublic:
     """Audit entries, newest first: who did what, when, with how many rows (审计日志)."""
     key_id = principal.key_id if principal.is_official else None

@@ -141,7 +141,7 @@ def recorded(
         str | None, Query(pattern="^(pending|declined|applied|approved|rejected)$")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> InvitationsPublic:
     """Invitations sent, newest first, within your regions (已发邀请)."""
     current_regions(service, session)
