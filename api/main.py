@@ -103,8 +103,8 @@ async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     log.error("service state unusable: %s", exc)
     return JSONResponse(
         {
-            "detail": "服务暂时无法读写其数据 The service cannot use its state directory or "
-            "records database right now; try later or ask the operator."
+            "detail": "服务暂不可用：状态目录或记录库无法读写，请联系运维 The service cannot use "
+            "its state directory or records database (see /readyz); ask its operator."
         },
         status_code=503,
     )

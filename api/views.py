@@ -9,17 +9,13 @@ their regions masked out of the reasons by identity (the codes the reasons name,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from fastapi import HTTPException, status
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.schemas import (
     INDUSTRY_PATTERN,
@@ -42,21 +38,6 @@ GATE_TEXT = {
     "barred": "存在限制性合规事件 barred by a compliance event",
     "large": "大型企业 a large enterprise",
 }
-
-
-UNWRITABLE = (
-    "服务暂不可用：状态目录或记录库无法读写，请联系运维 The service cannot use its state "
-    "directory or records database (see /readyz); ask its operator."
-)
-
-
-@contextmanager
-def unavailable_when_unwritable() -> Iterator[None]:
-    """A file-system or records-database failure answers 503 with one sentence, not a 500."""
-    try:
-        yield
-    except (OSError, SQLAlchemyError):
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNWRITABLE) from None
 
 
 class ListFilters(BaseModel):

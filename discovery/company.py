@@ -155,7 +155,6 @@ class CompanyFacts:
     def __init__(self, tables: TablesAt) -> None:
         self.tables = tables
         self.as_of = tables.as_of
-        self.cut = tables.cut
 
     def read(self, table: str) -> pd.DataFrame:
         return self.tables(table)

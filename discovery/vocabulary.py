@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import get_args
 
 from graph.contract import TARGET_TIERS, Tier
 from graph.errors import UsageError
@@ -28,8 +27,6 @@ __all__ = [
 #: the earliest decision date the service reasons about
 EARLIEST = date(2000, 1, 1)
 DateLike = date | str
-
-assert get_args(Tier) == TARGET_TIERS
 
 
 def check_tier(tier: str) -> Tier:

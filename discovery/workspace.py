@@ -97,7 +97,6 @@ class Workspace:
         criteria: Criteria,
         *,
         disk_cache: bool = True,
-        store: Store | None = None,
     ) -> None:
         self.settings = settings
         self.criteria = criteria
@@ -106,7 +105,7 @@ class Workspace:
         #: models trained with `register=False`: kept for comparison, never served
         self.scratch = Registry(self.paths.scratch_models)
         self._disk_cache = disk_cache
-        self._store = store
+        self._store: Store | None = None
         self._snapshots: SnapshotCache | None = None
         self._snapshot_version: str | None = None
         self._open = threading.Lock()

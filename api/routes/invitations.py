@@ -33,7 +33,6 @@ from api.views import (
     public_rows,
     scoped_list,
     thresholds_public,
-    unavailable_when_unwritable,
 )
 from discovery import records
 from discovery.records.invitations import refresh_regions
@@ -61,14 +60,13 @@ def ranked_list(
     """The ranked invitation list for a tier: scores, thresholds and reasons, paged (邀请名单)."""
     as_of = resolve_as_of(filters.as_of)
     limit = min(limit, service.settings.max_page_size)
-    with unavailable_when_unwritable():
-        ranked, rows = scoped_list(service, principal, filters, as_of)
-        page = masked(service, principal, as_of, rows.iloc[offset : offset + limit])
-        audit(
-            "list",
-            {**filters.model_dump(), "as_of": as_of, "limit": limit, "offset": offset},
-            len(page),
-        )
+    ranked, rows = scoped_list(service, principal, filters, as_of)
+    page = masked(service, principal, as_of, rows.iloc[offset : offset + limit])
+    audit(
+        "list",
+        {**filters.model_dump(), "as_of": as_of, "limit": limit, "offset": offset},
+        len(page),
+    )
     return RankedListPublic(
         tier=ranked.tier,  # type: ignore[arg-type]
         tier_zh=str(ranked.summary["tier_zh"]),
@@ -125,9 +123,8 @@ def _scores(service: ServiceDep, tier: str) -> dict[str, tuple[float, str]]:
 
 def current_regions(service: ServiceDep, session: SessionDep) -> None:
     """Invitations follow their company: each is moved to the region it is in now."""
-    with unavailable_when_unwritable():
-        companies = service.workspace.company_facts(date.today()).companies
-        refresh_regions(session, companies["region_code"])
+    companies = service.workspace.company_facts(date.today()).companies
+    refresh_regions(session, companies["region_code"])
 
 
 @router.get("/records", response_model=InvitationsPublic)
