@@ -25,7 +25,7 @@ def test_region_name(code: object, expected: str) -> None:
     ("code", "expected"),
     [
         ("C3976", "光电子器件制造"),  # a class in the industries table
-        ("I6513", "软件和信息技术服务业"),  # a class outside it: its division
+        ("I6519", "软件和信息技术服务业"),  # a class outside it: its division
         ("Z9999", ""),
         (float("nan"), ""),
     ],
