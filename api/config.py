@@ -22,6 +22,10 @@ class ServiceSettings(Settings):
     #: sustained requests per second and burst allowed per API key (token bucket)
     rate_per_second: float = 20.0
     rate_burst: int = 60
+    #: failed authentications allowed per client address: a burst, then this many a minute
+    #: (over it, every request from that address answers 429 until the bucket refills)
+    failed_auth_burst: int = 20
+    failed_auth_per_minute: float = 10.0
     #: largest neighbourhood drawn for a company (nodes besides the company itself)
     max_graph_nodes: int = 60
 

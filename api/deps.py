@@ -38,23 +38,47 @@ def get_session(service: ServiceDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy: the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_principal(
+    request: Request,
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller behind the bearer key: 401 without a valid key, 429 over its rate."""
+    """The caller behind the bearer key: 401 without a valid key, 429 over its rate.
+
+    Failed authentications are counted per client address; past the allowance every
+    request from that address answers 429 until it refills, so keys cannot be guessed
+    at speed. The caller is kept on the request for the audit of denials.
+    """
+    client = client_address(request)
+    locked = service.failures.wait(client)
+    if locked > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "认证失败次数过多，请稍后再试 Too many failed authentications from this address; "
+            "wait before trying again.",
+            headers={"Retry-After": str(max(1, round(locked)))},
+        )
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "需要有效的API密钥 A valid API key is required (Authorization: Bearer <key>).",
         headers={"WWW-Authenticate": "Bearer"},
     )
+    request.state.key_presented = credentials is not None
     if credentials is None:
+        service.failures.allow(client)
         raise unauthorized
     with service.records.session() as session:
         key = records.authenticate(session, credentials.credentials)
         if key is None:
+            service.failures.allow(client)
             raise unauthorized
         principal = Principal(key.key_id, key.role, key.region_prefixes)
+    request.state.principal = principal
     wait = service.limiter.allow(principal.key_id)
     if wait > 0:
         raise HTTPException(

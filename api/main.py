@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import service_settings
+from api.denials import audit_denials
 from api.routes import audit, companies, data, exports, health, invitations, me, registry
 from api.schemas import ErrorPublic
 from api.service import Service
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(error, _error_handler(code))
     for failure in (OSError, SQLAlchemyError):
         app.add_exception_handler(failure, _unavailable)
+
+    app.middleware("http")(audit_denials)
 
     @app.middleware("http")
     async def security_headers(

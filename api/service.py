@@ -1,4 +1,4 @@
-"""What the running service holds: its settings, the workspace, the records database, the limiter.
+"""What the running service holds: its settings, the workspace, the records database, the limiters.
 
 Everything about data, models and lists goes through the `Workspace` (the one
 application service the CLI and the notebooks use too); the HTTP layer adds only
@@ -23,6 +23,8 @@ class Service:
     workspace: Workspace
     records: Records
     limiter: RateLimiter
+    #: failed authentications per client address
+    failures: RateLimiter
     #: one training run at a time (it uses every core)
     training: threading.Lock = field(default_factory=threading.Lock)
 
@@ -35,6 +37,7 @@ class Service:
             workspace=workspace,
             records=open_records(settings),
             limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
+            failures=RateLimiter(settings.failed_auth_per_minute / 60, settings.failed_auth_burst),
         )
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""The audit log: every list pull, export, invitation, outcome, upload, training and promotion."""
+"""The audit log: every list pull, export, invitation, outcome, upload, training and
+promotion, and every refused call (401, 403, 404)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ACTIONS: tuple[str, ...] = (
     "upload",
     "train",
     "promote",
+    "denied",
 )
 
 
