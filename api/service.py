@@ -27,6 +27,9 @@ class Service:
     failures: RateLimiter
     #: one training run at a time (it uses every core)
     training: threading.Lock = field(default_factory=threading.Lock)
+    #: the store version invitations' regions were last brought up to date with
+    regions_synced: str | None = None
+    regions_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, settings: ServiceSettings) -> Service:

@@ -207,8 +207,10 @@ class Workspace:
         *,
         on_table: Callable[[str], None] | None = None,
         progress: Progress | None = None,
+        shown_as: str | None = None,
     ) -> IngestReport:
-        """Validate a data directory and load it; bad rows go to `rejects` (default home/rejects.csv)."""
+        """Validate a data directory and load it; bad rows go to `rejects` (default
+        home/rejects.csv). Errors name the directory as `shown_as` when given."""
         from graph.loading import ingest
 
         report = ingest(
@@ -217,6 +219,7 @@ class Workspace:
             Path(rejects or self.paths.rejects),
             on_table=on_table,
             progress=progress,
+            shown_as=shown_as,
         )
         self._forget()  # what was read or computed from the old data is stale
         return report

@@ -32,6 +32,20 @@ def _rebuild(cls: type[ContractError], message: str) -> ContractError:
     return error
 
 
+def relabelled(error: DiscoveryError, directory: Path, label: str) -> DiscoveryError:
+    """`error` with the directory's path shown as `label` (an upload's temporary
+    directory is the server's business: the caller knows only its file names)."""
+    message = str(error)
+    for shown in {str(directory), str(directory.resolve())}:
+        message = message.replace(shown + "/", f"{label}/" if label else "")
+        message = message.replace(shown, label or ".")
+    if message == str(error):
+        return error
+    copy = type(error).__new__(type(error))
+    Exception.__init__(copy, message)
+    return copy
+
+
 class MissingTableError(ContractError):
     def __init__(self, directory: Path, table: str) -> None:
         super().__init__(

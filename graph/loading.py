@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from graph.errors import UsageError
+from graph.errors import DiscoveryError, UsageError, relabelled
 from graph.store import LoadResult, Progress, Store
 from graph.validation import REJECT_COLUMNS, Batch, read_directory
 
@@ -44,16 +44,25 @@ def ingest(
     rejects_path: Path,
     on_table: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    *,
+    shown_as: str | None = None,
 ) -> IngestReport:
     """Validate `directory` and load its valid rows into `store`.
 
     A structural problem raises `ContractError` before anything is written, so
-    the store and the previous rejects file stay as they were.
+    the store and the previous rejects file stay as they were. With `shown_as`,
+    errors name the directory by that label instead of its path ('' names files
+    alone), so a server's temporary paths never reach the caller.
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise UsageError(f"The data directory {directory} does not exist.")
-    batch = read_directory(directory, progress=on_table)
+        raise UsageError(f"The data directory {shown_as or directory} does not exist.")
+    try:
+        batch = read_directory(directory, progress=on_table)
+    except DiscoveryError as exc:
+        if shown_as is None:
+            raise
+        raise relabelled(exc, directory, shown_as) from None
     write_rejects(batch.rejects, rejects_path)
     result = store.load(batch, progress=progress)
     return IngestReport(batch, result, rejects_path)

@@ -137,7 +137,7 @@ def _load(
 def _ingest(service: ServiceDep, directory: Path) -> dict[str, Any]:
     upload_id = f"UP-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
     rejects_path = service.workspace.paths.uploads / upload_id / "rejects.csv"
-    report = service.workspace.ingest(directory, rejects_path)
+    report = service.workspace.ingest(directory, rejects_path, shown_as="")
     rejects = report.batch.rejects.copy()
     if len(rejects):
         rejects["file"] = rejects["file"].map(lambda f: Path(str(f)).name)

@@ -122,9 +122,19 @@ def _scores(service: ServiceDep, tier: str) -> dict[str, tuple[float, str]]:
 
 
 def current_regions(service: ServiceDep, session: SessionDep) -> None:
-    """Invitations follow their company: each is moved to the region it is in now."""
-    companies = service.workspace.company_facts(date.today()).companies
-    refresh_regions(session, companies["region_code"])
+    """Invitations follow their company: each is moved to the region it is in now.
+
+    Checked once per store version (a load, by this service or by the CLI, is what
+    moves companies), not on every request."""
+    version = service.workspace.version()
+    if service.regions_synced == version:
+        return
+    with service.regions_lock:
+        if service.regions_synced == version:
+            return
+        companies = service.workspace.company_facts(date.today()).companies
+        refresh_regions(session, companies["region_code"])
+        service.regions_synced = version
 
 
 @router.get("/records", response_model=InvitationsPublic)

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from discovery.records.schema import Invitation
@@ -96,26 +96,35 @@ def invite(
 
 
 def refresh_regions(session: Session, region_of: pd.Series | Mapping[str, str]) -> int:
-    """Move every invitation to the region its company is in now; returns how many moved.
+    """Move every invitation to the region its company is in now; returns how many
+    (company, old region) pairs moved.
 
     `region_of` maps credit codes to their current region (the store's companies'
-    `region_code` indexed by `uscc`);
-    a company the store does not know keeps the region it was invited in.
+    `region_code` indexed by `uscc`); a company the store does not know keeps the
+    region it was invited in. One read and one batched update, whatever the count.
     """
-    moved = 0
-    pairs = session.execute(select(Invitation.uscc, Invitation.region_code).distinct()).all()
-    for uscc, stored in pairs:
-        now = region_of.get(uscc)
-        if now is not None and str(now) != stored:
-            session.execute(
-                update(Invitation)
-                .where(Invitation.uscc == uscc, Invitation.region_code == stored)
-                .values(region_code=str(now))
-            )
-            moved += 1
-    if moved:
+    pairs = pd.DataFrame(
+        session.execute(select(Invitation.uscc, Invitation.region_code).distinct()).all(),
+        columns=["uscc", "stored"],
+        dtype="object",
+    )
+    current = region_of if isinstance(region_of, pd.Series) else pd.Series(dict(region_of))
+    current = current[~current.index.duplicated()].astype("object")
+    pairs["now"] = pairs["uscc"].map(current)
+    moved = pairs.loc[pairs["now"].notna() & (pairs["now"].astype(str) != pairs["stored"])]
+    if len(moved):
+        table = Invitation.__table__
+        session.execute(
+            update(table)
+            .where(table.c.uscc == bindparam("b_uscc"), table.c.region_code == bindparam("b_old"))
+            .values(region_code=bindparam("b_new")),
+            [
+                {"b_uscc": u, "b_old": o, "b_new": str(n)}
+                for u, o, n in moved[["uscc", "stored", "now"]].itertuples(index=False)
+            ],
+        )
         session.commit()
-    return moved
+    return len(moved)
 
 
 def get_invitation(session: Session, invitation_id: str) -> Invitation:

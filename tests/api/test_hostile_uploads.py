@@ -357,7 +357,27 @@ def test_binary_parquet_text_is_a_clear_400_and_nothing_is_stored(
     answer = client.post("/v1/data", files=files, headers=auth["platform"])
     assert answer.status_code == 400, answer.text
     detail = answer.json()["detail"]
-    assert "companies.parquet" in detail and "'name'" in detail
+    assert detail.startswith("companies.parquet: ") and "'name'" in detail
+    assert EmbeddedStore(home / "store").current_version() is None
+
+
+def test_contract_errors_name_the_uploaded_file_never_a_server_path(
+    make_client: Callable[..., Client], tmp_path: Path, temp_root: Path
+) -> None:
+    client, auth, home = make_client()
+    files = dict((n, b) for _, (n, b) in tiny_files(tmp_path))
+    header, _, rest = files["companies.csv"].partition(b"\n")
+    files["companies.csv"] = header.replace(b"name,", b"") + b"\n" + rest
+    for body in (
+        [("files", (n, b)) for n, b in files.items()],
+        [("files", ("data.zip", zipped({f"data/{n}": b for n, b in files.items()})))],
+    ):
+        answer = client.post("/v1/data", files=body, headers=auth["platform"])
+        assert answer.status_code == 400, answer.text
+        detail = answer.json()["detail"]
+        assert "'name' is missing" in detail, detail
+        assert str(temp_root) not in detail and "/tmp" not in detail and str(home) not in detail
+        assert detail.split(":")[0] in ("companies.csv", "data/companies.csv")
     assert EmbeddedStore(home / "store").current_version() is None
 
 
