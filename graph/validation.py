@@ -21,13 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from graph import uscc
 from graph.contract import TABLES, Column, Table
 from graph.errors import MissingColumnError, MissingTableError, UnreadableFileError
+from graph.reading import read_raw
 
 REJECT_COLUMNS = ["file", "line", "column", "value", "reason"]
 #: the first data row is line 2 of a CSV file (the header is line 1); Parquet rows count the same way
@@ -40,15 +38,12 @@ _DATE_SHAPE = r"\d{4}-\d{2}-\d{2}"
 
 #: inputs at least this large (bytes, all files) are validated by one process per core
 PARALLEL_FROM_BYTES = 64 * 2**20
-#: a CSV line longer than this (bytes) makes the file unreadable: it is refused before parsing
-MAX_LINE_BYTES = 2**20
 #: a text value longer than this (characters) is rejected with its row
 MAX_CELL_CHARS = 4000
 #: characters a text value may not hold (tab, line breaks are allowed inside quoted cells)
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 #: values shown in the rejects report are cut to this many characters (then "…")
 SHOWN_CHARS = 200
-_SCAN_BLOCK = 16 * 2**20
 
 
 @dataclass
@@ -140,83 +135,6 @@ def read_directory(
     if nonempty:
         batch.rejects = pd.concat(nonempty, ignore_index=True)
     return batch
-
-
-def read_raw(path: Path) -> pd.DataFrame:
-    """The file as a frame; CSV cells stay text so codes keep their leading zeros."""
-    try:
-        if path.suffix == ".parquet":
-            frame = _read_parquet(path)
-        else:
-            check_line_lengths(path)
-            frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
-            )
-    except UnicodeDecodeError as exc:
-        raise UnreadableFileError(
-            path, f"not UTF-8 text: {exc.reason} at byte {exc.start}"
-        ) from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UnreadableFileError(path, str(exc).strip().splitlines()[0]) from exc
-    except (OSError, pyarrow.ArrowException, ValueError) as exc:
-        raise UnreadableFileError(path, str(exc).strip().splitlines()[0]) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    """Parquet as a frame; date columns arrive as datetime64 rather than Python date objects."""
-    table = pq.read_table(path)
-    for i, col in enumerate(table.schema):
-        if pa.types.is_date(col.type):
-            table = table.set_column(i, col.name, table.column(i).cast(pa.timestamp("us")))
-        elif pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
-            # some writers store text as plain binary: accepted when it is UTF-8, else refused
-            try:
-                text = table.column(i).cast(pa.large_string())
-            except pyarrow.ArrowInvalid:
-                raise UnreadableFileError(
-                    path, f"column '{col.name}' holds binary data, not UTF-8 text (列含二进制数据)"
-                ) from None
-            table = table.set_column(i, col.name, text)
-    return table.to_pandas()
-
-
-def check_line_lengths(path: Path, limit: int = MAX_LINE_BYTES) -> None:
-    """Refuse a CSV file with a line over `limit` bytes, naming its line and column, unparsed."""
-    start, line, offset = 0, 1, 0  # where the current line starts, its number, bytes scanned
-    with path.open("rb") as fh:
-        while block := fh.read(_SCAN_BLOCK):
-            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + offset
-            starts = np.concatenate(([start], ends[:-1] + 1))
-            long = np.flatnonzero(ends - starts > limit)
-            if long.size:
-                start, line = int(starts[long[0]]), line + int(long[0])
-                break
-            if ends.size:
-                start, line = int(ends[-1]) + 1, line + ends.size
-            offset += len(block)
-            if offset - start > limit:
-                break
-        else:
-            return
-        fh.seek(start)
-        prefix = np.frombuffer(fh.read(limit), np.uint8)
-    # commas outside quotes before the cut tell which column runs long
-    outside = np.cumsum(prefix == ord('"')) % 2 == 0
-    index = int(((prefix == ord(",")) & outside).sum())
-    header = [] if line == 1 else _header(path)
-    column = f", column '{header[index]}'" if index < len(header) else ""
-    raise UnreadableFileError(
-        path, f"line {line}{column} is longer than {limit / 2**20:g} MB (单行过长)"
-    )
-
-
-def _header(path: Path) -> list[str]:
-    try:
-        return [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-        return []
 
 
 def _check_header(path: Path, frame: pd.DataFrame, table: Table) -> None:

@@ -16,9 +16,9 @@ from discovery.registry import Registry
 from graph.contract import TABLES
 from graph.embedded import EmbeddedStore
 from graph.errors import UnreadableFileError
+from graph.reading import MAX_LINE_BYTES
 from graph.validation import (
     MAX_CELL_CHARS,
-    MAX_LINE_BYTES,
     SHOWN_CHARS,
     Batch,
     read_directory,
