@@ -26,6 +26,8 @@ class ThresholdCheck(BaseModel):
     id: str
     label_zh: str
     label_en: str
+    short_zh: str = Field(description="the threshold in a word or two, e.g. 营收")
+    short_en: str = Field(description="the same in English, e.g. revenue")
     status: CheckStatus
     text: str = Field(
         description="达标 met / 未达标 not met / 未知 unknown, with an estimate if any"
@@ -53,12 +55,23 @@ class ThresholdPublic(BaseModel):
     )
 
 
+class ReasonLine(BaseModel):
+    """One reason split into its Chinese sentence and the English beside it."""
+
+    zh: str
+    en: str = Field(description="the English rendering; empty when the reason has none")
+
+
 class RankedCompany(BaseModel):
     rank: int = Field(description="position in the whole list for the tier, best first")
     uscc: str
     name: str
     region_code: str
+    region_name: str = Field(description="the county (or province) the code names; '' if unknown")
     industry_code: str
+    industry_name: str = Field(description="the GB/T 4754 class (or division); '' if unknown")
+    size_class: str | None = Field(description="micro, small or medium; null if unknown")
+    size_name: str = Field(description="微型 / 小型 / 中型; '' if unknown")
     tier: Tier
     score: float = Field(ge=0, le=1, description="estimated probability of approval")
     checks: list[ThresholdCheck]
@@ -70,6 +83,15 @@ class RankedCompany(BaseModel):
         "approval of the tier (empirical floors); such companies rank after the others",
     )
     reasons: list[str]
+    reason_lines: list[ReasonLine] = Field(
+        description="the same reasons, each split into Chinese and English"
+    )
+
+
+class DistrictCount(BaseModel):
+    region_code: str
+    region_name: str
+    count: int
 
 
 class RankedListPublic(BaseModel):
@@ -77,11 +99,32 @@ class RankedListPublic(BaseModel):
     tier_zh: str
     as_of: date
     model_id: str
+    model_as_of: date | None = Field(
+        description="the date of the data the serving model was trained on (its as_of)"
+    )
     count: int = Field(description="companies matching the filters (before paging)")
     limit: int
     offset: int
+    sort: str = Field(description="the order of the rows (see the `sort` parameter)")
+    region_name: str = Field(
+        description="the name of the `region` filter's code (county, city or province); '' if none"
+    )
+    districts: list[DistrictCount] = Field(
+        description="companies matching the filters per county, most first (before paging)"
+    )
     thresholds: list[ThresholdPublic]
     data: list[RankedCompany]
+
+
+class ServingModel(BaseModel):
+    tier: Tier
+    tier_zh: str
+    model_id: str | None = Field(description="null while no model serves the tier")
+    model_as_of: date | None = Field(description="the date of the data the model was trained on")
+
+
+class ServingModelsPublic(BaseModel):
+    data: list[ServingModel]
 
 
 # -- companies ----------------------------------------------------------------------------
@@ -89,9 +132,12 @@ class CompanyProfile(BaseModel):
     uscc: str
     name: str
     region_code: str
+    region_name: str = Field(description="the county (or province) the code names; '' if unknown")
     industry_code: str
+    industry_name: str = Field(description="the GB/T 4754 class (or division); '' if unknown")
     established_on: date | None
     size_class: str | None
+    size_name: str = Field(description="微型 / 小型 / 中型 / 大型; '' if unknown")
     niche_since: date | None
     main_product: str | None
 
@@ -108,6 +154,9 @@ class TierAssessment(BaseModel):
     score: float | None
     checks: list[ThresholdCheck]
     reasons: list[str]
+    reason_lines: list[ReasonLine] = Field(
+        description="the same reasons, each split into Chinese and English"
+    )
     quality_score: float | None
     quality_score_source: str | None
 
@@ -146,6 +195,16 @@ class TalentPublic(BaseModel):
     level: str
     joined_on: date | None
     left_on: date | None
+
+
+class PatentPublic(BaseModel):
+    ip_id: str
+    ip_type: str
+    applicant_rank: int | None
+    filed_on: date | None
+    granted_on: date | None
+    self_filed: bool | None
+    lapsed_on: date | None
 
 
 class PatentSummary(BaseModel):
@@ -190,6 +249,10 @@ class EvidencePublic(BaseModel):
     awards: list[AwardPublic]
     talents: list[TalentPublic]
     patents: PatentSummary
+    patent_items: list[PatentPublic] = Field(
+        default_factory=list,
+        description="the company's IP rights, newest filing first (at most 50)",
+    )
     certifications: list[CertificationPublic]
     applications: list[ApplicationPublic]
     financials: list[FinancialPublic]
@@ -225,6 +288,10 @@ class InvitationPublic(BaseModel):
     outcome_by: str | None
     score: float | None
     model_id: str | None
+    already_invited: bool = Field(
+        False,
+        description="true when an open invitation already existed and was kept (not doubled)",
+    )
 
 
 class InvitationsPublic(BaseModel):
@@ -249,6 +316,9 @@ class GraphNode(BaseModel):
     region_code: str | None
     center: bool
     outside_region: bool
+    tier: str | None = Field(
+        None, description="the highest tier the company holds (none: 'none'); null if hidden"
+    )
 
 
 class GraphEdge(BaseModel):

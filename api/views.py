@@ -9,9 +9,10 @@ their regions masked out of the reasons by identity (the codes the reasons name,
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,18 +21,23 @@ from pydantic import BaseModel, Field
 from api.schemas import (
     INDUSTRY_PATTERN,
     ConditionPublic,
+    DistrictCount,
     RankedCompany,
+    ReasonLine,
     ThresholdPublic,
     TierAssessment,
 )
 from api.service import Service
 from discovery.company import CompanyFacts
 from discovery.criteria import Threshold
+from discovery.names import industry_names, region_name, region_names, size_name
 from discovery.ranking import MENTIONS, RankedList
-from discovery.scope import Principal
+from discovery.scope import OUTSIDE_LABEL, Principal
 from discovery.vocabulary import REGION_PATTERN, Tier
 from graph.contract import TIER_NAMES_ZH
 
+NAME_MAX = 40
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 GATE_TEXT = {
     "holds_tier_or_above": "已获该层级或更高认定 already holds this tier or a higher one",
     "not_on_rung_below": "未获前一层级认定 does not hold the tier below",
@@ -52,6 +58,50 @@ class ListFilters(BaseModel):
     )
     min_score: float | None = Field(None, ge=0, le=1, description="lowest score shown")
     as_of: date | None = Field(None, description="decision date (default today)")
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=NAME_MAX,
+        pattern=NAME_PATTERN,
+        description="企业名称或信用代码 part of the company's name (any case), or the start of "
+        f"its credit code; at most {NAME_MAX} characters",
+    )
+
+
+#: how a list may be ordered: a column, descending with a leading '-'
+ListSort = Literal[
+    "rank",
+    "-rank",
+    "score",
+    "-score",
+    "name",
+    "-name",
+    "region",
+    "-region",
+    "industry",
+    "-industry",
+]
+SORT_COLUMNS = {
+    "rank": "rank",
+    "score": "score",
+    "name": "name",
+    "region": "region_code",
+    "industry": "industry_code",
+}
+#: a short name per threshold measure, for badges ("营收 达标"); the full label is beside it
+SHORT_NAMES = {
+    "std_quality_score": ("评价得分", "quality score"),
+    "profile_niche_years": ("细分年限", "years in niche"),
+    "fin_rd_expense_latest_wan": ("研发费用", "R&D expense"),
+    "fin_rd_ratio_latest": ("研发占比", "R&D share"),
+    "fin_revenue_latest_wan": ("营收", "revenue"),
+    "fin_rd_2y_wan": ("两年研发", "R&D, 2 years"),
+    "ip_class1_self_top3": ("I类知识产权", "class-I IP"),
+    "fin_main_business_share": ("主营占比", "main-business share"),
+    "fin_main_business_growth_2y": ("主营增长", "main-business growth"),
+    "fin_rd_ratio_2y": ("研发占比", "R&D share"),
+}
+OUTSIDE_ZH, OUTSIDE_EN = "区外企业", "company outside your region"
 
 
 def full_list(service: Service, tier: str, as_of: date) -> RankedList:
@@ -69,14 +119,23 @@ def scoped_list(
         region=filters.region,
         industry=filters.industry,
         min_score=filters.min_score,
+        name=filters.name,
     )
     return ranked, rows
 
 
 def filtered(
-    frame: pd.DataFrame, *, region: str | None, industry: str | None, min_score: float | None
+    frame: pd.DataFrame,
+    *,
+    region: str | None,
+    industry: str | None,
+    min_score: float | None,
+    name: str | None = None,
 ) -> pd.DataFrame:
-    """Rows of a ranked frame within the request's filters."""
+    """Rows of a ranked frame within the request's filters.
+
+    `name` matches part of the company's name (any case) or the start of its credit code.
+    """
     keep = np.ones(len(frame), dtype=bool)
     if region:
         keep &= frame["region_code"].astype(str).str.startswith(region).to_numpy(dtype=bool)
@@ -84,7 +143,38 @@ def filtered(
         keep &= frame["industry_code"].astype(str).str.startswith(industry).to_numpy(dtype=bool)
     if min_score is not None:
         keep &= (frame["score"] >= min_score).to_numpy(dtype=bool)
+    wanted = (name or "").strip()
+    if wanted:
+        names = frame["name"].astype(str).str.contains(wanted, case=False, regex=False)
+        codes = frame["uscc"].astype(str).str.startswith(wanted.upper())
+        keep &= (names | codes).to_numpy(dtype=bool)
     return frame.loc[keep]
+
+
+def ordered(rows: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """`rows` in the order `sort` names (a column, '-' first for descending), ties by rank."""
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    if column == "rank":
+        return rows.sort_values("rank", ascending=not sort.startswith("-"), kind="stable")
+    by = rows.sort_values("rank", kind="stable")
+    return by.sort_values(column, ascending=not sort.startswith("-"), kind="stable")
+
+
+def filter_region_name(prefix: str | None) -> str:
+    """The name of a region filter: a county's or a province's ('' for a city prefix, which
+    the names table cannot tell apart from its province)."""
+    return region_name(prefix) if prefix and len(prefix) != 4 else ""
+
+
+def districts(rows: pd.DataFrame) -> list[DistrictCount]:
+    """How many of `rows` lie in each county, most first (then by code)."""
+    counts = rows["region_code"].astype(str).value_counts()
+    frame = pd.DataFrame({"code": counts.index, "n": counts.to_numpy()})
+    frame = frame.sort_values(["n", "code"], ascending=[False, True], kind="stable")
+    return [
+        DistrictCount(region_code=c, region_name=region_name(c), count=int(n))
+        for c, n in zip(frame["code"], frame["n"], strict=True)
+    ]
 
 
 def regional(frame: pd.DataFrame, principal: Principal) -> pd.DataFrame:
@@ -114,6 +204,38 @@ def split_reasons(text: object) -> list[str]:
     return [r for r in str(text).split("；") if r] if isinstance(text, str) else []
 
 
+def _english_start(text: str) -> int | None:
+    """Where the closing ' (English…)' of a reason opens, balancing parentheses; None if none."""
+    if not text.endswith(")"):
+        return None
+    depth = 0
+    for at in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[at], 0)
+        if depth == 0:
+            return at if at > 0 and text[at - 1] == " " else None
+    return None
+
+
+def _collapse(text: str, label: str, many: str) -> str:
+    """A run of the same masked label ('区外企业、区外企业') said once, with how many."""
+
+    def count(match: re.Match[str]) -> str:
+        return many.format(n=match[0].count(label))
+
+    return re.sub(f"{re.escape(label)}(?:、{re.escape(label)})+", count, text)
+
+
+def reason_line(text: str) -> ReasonLine:
+    """A reason as its Chinese sentence and the English beside it, each naming a masked
+    company once ('区外企业' / 'company outside your region') rather than both together."""
+    at = _english_start(text)
+    zh, en = (text, "") if at is None else (text[:at].rstrip(), text[at + 1 : -1])
+    zh = _collapse(zh.replace(OUTSIDE_LABEL, OUTSIDE_ZH), OUTSIDE_ZH, "{n}家" + OUTSIDE_ZH)
+    en = en.replace(OUTSIDE_LABEL, OUTSIDE_EN)
+    en = _collapse(en, OUTSIDE_EN, "{n} companies outside your region").replace("、", ", ")
+    return ReasonLine(zh=zh, en=en)
+
+
 def checks_of(row: pd.Series, statuses: pd.Series, thresholds: list[Threshold]) -> list[dict]:
     """The threshold checks of one listed row: status as data, with the list's text."""
     return [
@@ -121,6 +243,8 @@ def checks_of(row: pd.Series, statuses: pd.Series, thresholds: list[Threshold]) 
             "id": t.id,
             "label_zh": t.label_zh,
             "label_en": t.label_en,
+            "short_zh": SHORT_NAMES.get(t.measure, (t.label_zh[:6], ""))[0],
+            "short_en": SHORT_NAMES.get(t.measure, ("", t.label_en))[1],
             "status": str(statuses[t.id]),
             "text": str(row[f"check_{t.id}"]),
         }
@@ -128,25 +252,51 @@ def checks_of(row: pd.Series, statuses: pd.Series, thresholds: list[Threshold]) 
     ]
 
 
-def public_rows(ranked: RankedList, rows: pd.DataFrame) -> list[RankedCompany]:
+def size_classes(service: Service, as_of: date, codes: pd.Series) -> dict[str, str | None]:
+    """The size class of each of `codes` (a page of a list) as known at `as_of`."""
+    companies = service.workspace.table("companies", as_of)
+    near = companies.loc[companies["uscc"].isin(codes).to_numpy(), ["uscc", "size_class"]]
+    return {
+        str(u): (str(s) if isinstance(s, str) else None)
+        for u, s in zip(near["uscc"], near["size_class"], strict=True)
+    }
+
+
+def public_rows(
+    ranked: RankedList, rows: pd.DataFrame, sizes: dict[str, str | None] | None = None
+) -> list[RankedCompany]:
     """The caller's rows as the API answers them (`rows` keeps the list's index)."""
-    return [
-        RankedCompany(
-            rank=int(row["rank"]),
-            uscc=str(row["uscc"]),
-            name=str(row["name"]),
-            region_code=str(row["region_code"]),
-            industry_code=str(row["industry_code"]),
-            tier=ranked.tier,  # type: ignore[arg-type]
-            score=float(row["score"]),
-            checks=checks_of(row, ranked.statuses.loc[at], ranked.thresholds),  # type: ignore[arg-type]
-            quality_score=None if pd.isna(row["quality_score"]) else float(row["quality_score"]),
-            quality_score_source=str(row["quality_score_source"]),
-            floor_check=str(row.get("floor_check", "") or ""),
-            reasons=split_reasons(row["reasons"]),
+    sizes = sizes or {}
+    regions = region_names(rows["region_code"]).to_numpy()
+    industries = industry_names(rows["industry_code"]).to_numpy()
+    out = []
+    for i, (at, row) in enumerate(rows.iterrows()):
+        reasons = split_reasons(row["reasons"])
+        size = sizes.get(str(row["uscc"]))
+        out.append(
+            RankedCompany(
+                rank=int(row["rank"]),
+                uscc=str(row["uscc"]),
+                name=str(row["name"]),
+                region_code=str(row["region_code"]),
+                region_name=str(regions[i]),
+                industry_code=str(row["industry_code"]),
+                industry_name=str(industries[i]),
+                size_class=size,
+                size_name=size_name(size),
+                tier=ranked.tier,  # type: ignore[arg-type]
+                score=float(row["score"]),
+                checks=checks_of(row, ranked.statuses.loc[at], ranked.thresholds),  # type: ignore[arg-type]
+                quality_score=None
+                if pd.isna(row["quality_score"])
+                else float(row["quality_score"]),
+                quality_score_source=str(row["quality_score_source"]),
+                floor_check=str(row.get("floor_check", "") or ""),
+                reasons=reasons,
+                reason_lines=[reason_line(r) for r in reasons],
+            )
         )
-        for at, row in rows.iterrows()
-    ]
+    return out
 
 
 def thresholds_public(ranked: RankedList) -> list[ThresholdPublic]:
@@ -178,6 +328,7 @@ def export_list(ranked: RankedList, rows: pd.DataFrame, filters: ListFilters) ->
         "model_id": ranked.model_id,
         "region": filters.region,
         "industry": filters.industry,
+        **({"name": filters.name} if filters.name else {}),
         "min_score": filters.min_score,
         "listed": len(rows),
     }
@@ -212,6 +363,7 @@ def assessment(
         "score": None,
         "checks": [],
         "reasons": [],
+        "reason_lines": [],
         "quality_score": None,
         "quality_score_source": None,
     }
@@ -219,6 +371,9 @@ def assessment(
         return TierAssessment(**base)
     thresholds = list(service.workspace.criteria.thresholds_for(tier))
     checks = checks_of(row, seen["statuses"], thresholds)
+    reasons = split_reasons(
+        facts.mask_reasons([row["reasons"]], [row.get(MENTIONS, ())], principal)[0]
+    )
     return TierAssessment(
         **{
             **base,
@@ -226,10 +381,45 @@ def assessment(
             "invitable": rank is not None or not any(c["status"] == "not_met" for c in checks),
             "score": float(row["score"]),
             "checks": checks,
-            "reasons": split_reasons(
-                facts.mask_reasons([row["reasons"]], [row.get(MENTIONS, ())], principal)[0]
-            ),
+            "reasons": reasons,
+            "reason_lines": [reason_line(r) for r in reasons],
             "quality_score": None if pd.isna(row["quality_score"]) else float(row["quality_score"]),
             "quality_score_source": str(row["quality_score_source"]),
         }
     )
+
+
+# -- a company's page -----------------------------------------------------------------------
+PATENT_COLUMNS = [
+    *("ip_id", "ip_type", "applicant_rank", "filed_on", "granted_on", "self_filed", "lapsed_on"),
+]
+MAX_PATENTS = 50
+
+
+def patent_items(facts: CompanyFacts, uscc: str) -> list[dict[str, Any]]:
+    """The company's own IP rights at the facts' date, newest filing first (at most 50)."""
+    patents = facts.read("patents")
+    mine = patents.loc[patents["uscc"] == uscc].sort_values("filed_on", ascending=False)
+    out = []
+    for row in mine.head(MAX_PATENTS)[PATENT_COLUMNS].itertuples(index=False):
+        item = dict(zip(PATENT_COLUMNS, row, strict=True))
+        out.append({k: (None if _missing(v) else _plain(v)) for k, v in item.items()})
+    return out
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def with_tiers(graph: dict[str, Any], highest: pd.Series) -> dict[str, Any]:
+    """The graph's nodes with the highest tier each named company holds (hidden ones: null)."""
+    for node in graph["nodes"]:
+        code = node.get("uscc")
+        node["tier"] = str(highest.get(code, "none")) if code else None
+    return graph

@@ -16,8 +16,9 @@ from api.schemas import (
     GraphPublic,
     InvitationPublic,
 )
-from api.views import assessment
+from api.views import assessment, patent_items, with_tiers
 from discovery import records
+from discovery.names import industry_name, region_name, size_name
 from discovery.scope import NOT_FOUND
 from graph.contract import TARGET_TIERS
 
@@ -48,11 +49,13 @@ def company(
     tiers = [assessment(service, principal, t, day, uscc, facts) for t in TARGET_TIERS]
     sent, _ = records.list_invitations(session, uscc=uscc, limit=50)
     audit("company", {"uscc": uscc, "as_of": day}, 1)
+    evidence = facts.evidence(uscc, principal)
+    evidence["patent_items"] = patent_items(facts, uscc)
     return CompanyPublic(
         as_of=day,
         profile=CompanyProfile(uscc=uscc, **_profile(row)),
         tiers=tiers,
-        evidence=EvidencePublic.model_validate(facts.evidence(uscc, principal)),
+        evidence=EvidencePublic.model_validate(evidence),
         invitations=[InvitationPublic.model_validate(r) for r in sent],
     )
 
@@ -67,9 +70,12 @@ def _profile(row) -> dict:  # type: ignore[no-untyped-def]
     return {
         "name": str(row["name"]),
         "region_code": str(row["region_code"]),
+        "region_name": region_name(str(row["region_code"])),
         "industry_code": str(row["industry_code"]),
+        "industry_name": industry_name(str(row["industry_code"])),
         "established_on": day.date() if day is not None else None,  # type: ignore[attr-defined]
         "size_class": get("size_class"),
+        "size_name": size_name(get("size_class")),
         "niche_since": niche.date() if niche is not None else None,  # type: ignore[attr-defined]
         "main_product": get("main_product"),
     }
@@ -89,5 +95,6 @@ def company_graph(
     if facts.company(uscc, principal) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
     graph = facts.graph(uscc, principal, service.settings.max_graph_nodes)
+    graph = with_tiers(graph, service.workspace.holdings(day)["highest"])
     audit("graph", {"uscc": uscc, "as_of": day}, len(graph["nodes"]))
     return GraphPublic.model_validate(graph)

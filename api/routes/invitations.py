@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy import select
 
 from api.deps import (
     AuditDep,
@@ -25,19 +26,28 @@ from api.schemas import (
     InvitationsPublic,
     OutcomeCreate,
     RankedListPublic,
+    ServingModel,
+    ServingModelsPublic,
 )
+from api.service import Service
 from api.views import (
     ListFilters,
+    ListSort,
+    districts,
+    filter_region_name,
     full_list,
     masked,
+    ordered,
     public_rows,
     scoped_list,
+    size_classes,
     thresholds_public,
 )
 from discovery import records
 from discovery.records.invitations import refresh_regions
 from discovery.scope import NOT_FOUND
-from graph.errors import DiscoveryError
+from graph.contract import TARGET_TIERS, TIER_NAMES_ZH
+from graph.errors import DiscoveryError, UsageError
 
 router = APIRouter(prefix="/invitations", tags=["invitations 邀请"])
 NOT_FOUND_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -56,15 +66,22 @@ def ranked_list(
     filters: Annotated[ListFilters, Query()],
     limit: Annotated[int, Query(ge=1, le=200, description="page size (at most 200)")] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    sort: Annotated[
+        ListSort,
+        Query(
+            description="order of the rows: rank (default), score, name (by character code), "
+            "region or industry (by code); a leading '-' reverses it"
+        ),
+    ] = "rank",
 ) -> RankedListPublic:
     """The ranked invitation list for a tier: scores, thresholds and reasons, paged (邀请名单)."""
     as_of = resolve_as_of(filters.as_of)
     limit = min(limit, service.settings.max_page_size)
     ranked, rows = scoped_list(service, principal, filters, as_of)
-    page = masked(service, principal, as_of, rows.iloc[offset : offset + limit])
+    page = masked(service, principal, as_of, ordered(rows, sort).iloc[offset : offset + limit])
     audit(
         "list",
-        {**filters.model_dump(), "as_of": as_of, "limit": limit, "offset": offset},
+        {**filters.model_dump(), "as_of": as_of, "limit": limit, "offset": offset, "sort": sort},
         len(page),
     )
     return RankedListPublic(
@@ -72,12 +89,43 @@ def ranked_list(
         tier_zh=str(ranked.summary["tier_zh"]),
         as_of=as_of,
         model_id=ranked.model_id,
+        model_as_of=_model_as_of(service, ranked.model_id),
         count=len(rows),
         limit=limit,
         offset=offset,
+        sort=sort,
+        region_name=filter_region_name(filters.region),
+        districts=districts(rows),
         thresholds=thresholds_public(ranked),
-        data=public_rows(ranked, page),
+        data=public_rows(ranked, page, size_classes(service, as_of, page["uscc"])),
     )
+
+
+def _model_as_of(service: Service, model_id: str) -> date | None:
+    """The date of the data a registered model was trained on, if it says."""
+    try:
+        day = service.workspace.registry.find(model_id).bundle.get("as_of")
+    except UsageError:
+        return None
+    return date.fromisoformat(str(day)[:10]) if day else None
+
+
+@router.get("/serving", response_model=ServingModelsPublic, operation_id="getServingModels")
+def serving_models(service: ServiceDep, principal: ListReader) -> ServingModelsPublic:
+    """The model serving each tier and the date of its data: a list's natural date (当前模型)."""
+    data = []
+    for tier in TARGET_TIERS:
+        model = service.workspace.serving(tier)
+        day = model.bundle.get("as_of") if model else None
+        data.append(
+            ServingModel(
+                tier=tier,  # type: ignore[arg-type]
+                tier_zh=TIER_NAMES_ZH[tier],
+                model_id=model.model_id if model else None,
+                model_as_of=date.fromisoformat(str(day)[:10]) if day else None,
+            )
+        )
+    return ServingModelsPublic(data=data)
 
 
 @router.post(
@@ -103,9 +151,22 @@ def invite(
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         chosen.append((code, str(row["region_code"])))
     scores = _scores(service, body.tier)
+    known = set(
+        session.scalars(
+            select(records.Invitation.invitation_id).where(
+                records.Invitation.uscc.in_([c for c, _ in chosen]),
+                records.Invitation.tier == body.tier,
+            )
+        )
+    )
     made = records.invite(session, chosen, body.tier, invited_on, principal.key_id, scores)
     audit("invite", {"tier": body.tier, "uscc": [c for c, _ in chosen]}, len(made))
-    data = [InvitationPublic.model_validate(r) for r in made]
+    data = [
+        InvitationPublic.model_validate(r).model_copy(
+            update={"already_invited": r.invitation_id in known}
+        )
+        for r in made
+    ]
     return InvitationsPublic(data=data, count=len(data))
 
 
