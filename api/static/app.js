@@ -1,24 +1,36 @@
-// The officials' page: sign in with a key, the ranked list, a company, invitations, the audit log.
-// Plain JavaScript, nothing loaded from elsewhere. Data is always written with textContent.
+// The officials' page: sign in with a key, the ranked list, invitations, the audit log.
+// A company's page is in company.js. Plain JavaScript, nothing loaded from elsewhere;
+// data is always written with textContent.
 "use strict";
 
 const KEY = "discovery.key";
 const PAGE = 50;
+const BATCH = 200; // the invitations route takes at most 200 companies per call
+const SHOWN_REASONS = 2; // per row of the list; the company page shows them all
 const TIERS = {
   tech_sme: "科技型中小企业", innovative_sme: "创新型中小企业",
   specialized_sme: "专精特新中小企业", little_giant: '专精特新"小巨人"',
 };
-const OUTCOMES = { pending: "待反馈 pending", declined: "婉拒 declined", applied: "已申报 applied", approved: "已认定 approved", rejected: "未通过 rejected" };
-const NEXT = { pending: ["declined", "applied", "approved", "rejected"], applied: ["approved", "rejected"] };
-const state = { me: null, offset: 0, ticket: 0 };
+const STATUS = { met: ["达标", "met"], not_met: ["未达标", "not met"], unknown: ["未知", "unknown"] };
+const ROLES = { official: "主管部门", analyst: "分析人员", platform: "培育平台", admin: "管理员" };
+const OPEN = ["pending", "applied"];
+const state = { ticket: 0 };
+resetState();
 
 const $ = (id) => document.getElementById(id);
+
+function resetState() {
+  Object.assign(state, {
+    me: null, serving: null, offset: 0, sort: "rank", dateTouched: false,
+    selected: new Map(), invited: new Map(), list: null, ticket: state.ticket + 1,
+  });
+}
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k === "class") node.className = v;
-    else if (k.startsWith("data-")) node.setAttribute(k, v);
+    else if (k.startsWith("data-") || k.startsWith("aria-")) node.setAttribute(k, v);
     else node[k] = v;
   }
   for (const child of children.flat()) {
@@ -27,6 +39,9 @@ function el(tag, attrs, ...children) {
   }
   return node;
 }
+
+/** Chinese first, the English beside it, smaller. */
+const both = (zh, en) => [`${zh} `, el("small", {}, en)];
 
 function say(text, kind) {
   const box = $("message");
@@ -37,20 +52,26 @@ function say(text, kind) {
 
 async function api(path, options = {}) {
   const key = sessionStorage.getItem(KEY);
+  if (!key) {
+    signOut();
+    throw new Error("请先登录 Please sign in.");
+  }
   const headers = Object.assign({ Authorization: `Bearer ${key}` }, options.headers || {});
   const response = await fetch(path, Object.assign({}, options, { headers }));
   if (response.status === 401) {
-    sessionStorage.removeItem(KEY);
-    show("signin");
-    throw new Error("请重新登录 Please sign in again.");
+    const signingIn = !state.me;
+    signOut();
+    throw new Error(signingIn
+      ? "密钥无效，请检查后重新输入 The API key is not valid; check it and enter it again."
+      : "密钥无效或已被撤销，请重新登录 The API key is no longer valid; sign in again.");
   }
   if (!response.ok) {
-    let detail = response.statusText;
+    let detail = `${response.status} ${response.statusText}`;
     try {
       const body = await response.json();
-      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+      detail = typeof body.detail === "string" ? body.detail : `${response.status}: ${JSON.stringify(body.detail)}`;
     } catch (_) { /* not JSON */ }
-    throw new Error(`${response.status}: ${detail}`);
+    throw new Error(detail);
   }
   return options.raw ? response : response.json();
 }
@@ -60,248 +81,226 @@ function show(view) {
   $("nav").hidden = view === "signin";
 }
 
-function filters() {
-  const params = new URLSearchParams();
-  params.set("tier", $("f-tier").value);
-  for (const [id, name] of [["f-region", "region"], ["f-industry", "industry"], ["f-min-score", "min_score"], ["f-as-of", "as_of"]]) {
-    const value = $(id).value.trim();
-    if (value) params.set(name, value);
-  }
-  return params;
+const role = () => (state.me ? state.me.role : null);
+const canInvite = () => ["official", "admin"].includes(role());
+const canOpen = () => ["official", "analyst", "admin"].includes(role());
+
+function pct(x) {
+  if (x === null || x === undefined) return "—";
+  return x > 0 && x < 0.005 ? "<1%" : `${Math.round(x * 100)}%`;
 }
 
+/** A threshold badge that names the threshold: "营收 达标"; the full rule in its tooltip. */
 function badge(check) {
-  return el("span", { class: `badge ${check.status}`, title: `${check.label_zh} ${check.label_en}` }, check.text);
+  const [zh, en] = STATUS[check.status];
+  const est = /est\. ([\d.]+)/.exec(check.text);
+  return el("span", {
+    class: `badge ${check.status}`, "data-check": check.id,
+    title: `${check.label_zh}\n${check.label_en}\n${check.text}`,
+  }, `${check.short_zh} ${zh}`, est ? el("small", {}, ` 估${Math.round(Number(est[1]))}`) : null,
+  el("span", { class: "en" }, ` ${check.short_en} ${en}`));
+}
+
+/** Reasons, each in Chinese with its English beneath in a smaller muted line. */
+function reasonItems(lines) {
+  return lines.map((r) => el("li", { class: "reason" }, el("span", { class: "zh" }, r.zh),
+    r.en ? el("small", { class: "en" }, r.en) : null));
 }
 
 // -- the ranked list ------------------------------------------------------------------------
+function filters() {
+  const params = new URLSearchParams();
+  params.set("tier", $("f-tier").value);
+  for (const [id, name] of [["f-name", "name"], ["f-region", "region"], ["f-industry", "industry"], ["f-as-of", "as_of"]]) {
+    const value = $(id).value.trim();
+    if (value) params.set(name, value);
+  }
+  const floor = $("f-min-score").value.trim();
+  if (floor) params.set("min_score", String(Math.min(100, Math.max(0, Number(floor))) / 100));
+  return params;
+}
+
+/** The list date: the serving model's data date until the official picks another. */
+function defaultDate() {
+  const model = state.serving && state.serving[$("f-tier").value];
+  if (!state.dateTouched && model && model.model_as_of) $("f-as-of").value = model.model_as_of;
+}
+
 async function loadList() {
   show("list");
+  defaultDate();
   const params = filters();
   params.set("limit", PAGE);
   params.set("offset", state.offset);
+  params.set("sort", state.sort);
   say("正在计算名单… Ranking…", "busy");
   const ticket = ++state.ticket;
-  const list = await api(`/v1/invitations?${params}`);
-  if (ticket !== state.ticket) return; // a newer request was sent meanwhile
-  say("");
+  let list;
+  try {
+    list = await api(`/v1/invitations?${params}`);
+  } catch (e) {
+    if (ticket === state.ticket) clearList();
+    throw e;
+  }
+  if (ticket !== state.ticket) return; // a newer request (or a sign-out) came meanwhile
+  const outside = outsideScope(params.get("region"), list.region_name);
+  if (outside) say(outside, "error"); else say("");
+  state.list = list;
+  renderRows(list);
+  renderSummary(list);
+  renderDistricts(list);
+  renderBatch();
+}
+
+/** Why a region filter shows nothing to an official: it lies outside their regions. */
+function outsideScope(region, name) {
+  const mine = state.me && state.me.role === "official" ? state.me.regions : [];
+  if (!region || !mine.length || mine.some((p) => region.startsWith(p) || p.startsWith(region))) return "";
+  const place = name ? `${name}（${region}）` : region;
+  return `地区${place}不在您的辖区（${mine.join("、")}）内，名单中没有该地区的企业。 ` +
+    `Region ${region} is outside your regions (${mine.join(", ")}); the list holds none of its companies.`;
+}
+
+function clearList() {
+  state.list = null;
+  $("ranked").tBodies[0].replaceChildren();
+  for (const id of ["list-summary", "page"]) $(id).textContent = "";
+  for (const id of ["districts", "date-banner"]) { $(id).replaceChildren(); $(id).hidden = true; }
+  $("batch").hidden = true;
+  $("pick-all").checked = false;
+}
+
+function renderRows(list) {
   const body = $("ranked").tBodies[0];
   body.replaceChildren();
+  if (!list.data.length) {
+    body.append(el("tr", { class: "empty" }, el("td", { colSpan: 9 },
+      ...both("没有符合条件的企业。", "No company matches these filters."))));
+  }
   for (const row of list.data) {
-    const link = el("a", { href: `#/company/${row.uscc}`, class: "company-link" }, row.name);
+    const name = canOpen()
+      ? el("a", { href: `#/company/${row.uscc}`, class: "company-link" }, row.name)
+      : el("strong", {}, row.name);
+    const invited = state.invited.get(row.uscc);
+    const pick = el("input", { type: "checkbox", class: "pick-row", checked: state.selected.has(row.uscc), disabled: !canInvite() });
+    pick.addEventListener("change", () => {
+      if (pick.checked) state.selected.set(row.uscc, row.name); else state.selected.delete(row.uscc);
+      renderBatch();
+    });
     body.append(el("tr", { "data-uscc": row.uscc },
-      el("td", {}, row.rank),
-      el("td", {}, link, el("br"), el("small", {}, row.uscc)),
-      el("td", {}, row.region_code),
-      el("td", {}, row.industry_code),
-      el("td", { class: "num" }, row.score.toFixed(3)),
-      el("td", {}, row.checks.map(badge)),
-      el("td", { class: "reasons" }, row.reasons.slice(0, 2).join("；"),
+      el("td", { class: "pick" }, pick),
+      el("td", { class: "num" }, row.rank),
+      el("td", {}, name, el("br"), el("small", { class: "code" }, row.uscc),
+        invited ? el("span", { class: "tag" }, `已邀请 ${invited}`) : null),
+      el("td", { class: "region" }, row.region_name || row.region_code, el("br"), el("small", { class: "code" }, row.region_code)),
+      el("td", {}, row.industry_name || row.industry_code, el("br"), el("small", { class: "code" }, row.industry_code)),
+      el("td", {}, row.size_name || "—", el("br"), el("small", {}, row.size_class || "")),
+      el("td", { class: "num score" }, pct(row.score)),
+      el("td", { class: "checks" }, row.checks.map(badge)),
+      el("td", { class: "reasons" }, el("ul", {}, reasonItems(row.reason_lines.slice(0, SHOWN_REASONS))),
+        row.reason_lines.length > SHOWN_REASONS
+          ? el("small", { class: "more" }, `另有${row.reason_lines.length - SHOWN_REASONS}条理由见企业页 ${row.reason_lines.length - SHOWN_REASONS} more on the company page`) : null,
         row.floor_check ? el("div", { class: "floor" }, row.floor_check) : null)));
   }
   const last = Math.min(list.offset + list.data.length, list.count);
-  $("list-summary").textContent =
-    `${list.tier_zh} ${list.tier} · 基准日 as of ${list.as_of} · 共${list.count}家 ${list.count} companies · 模型 model ${list.model_id}`;
   $("page").textContent = list.count ? `${list.offset + 1}–${last} / ${list.count}` : "0";
   $("prev").disabled = list.offset === 0;
   $("next").disabled = last >= list.count;
+  $("pick-all").checked = list.data.length > 0 && list.data.every((r) => state.selected.has(r.uscc));
+  for (const button of document.querySelectorAll("#ranked button.sort")) {
+    const key = button.dataset.sort.replace(/^-/, "");
+    const on = state.sort.replace(/^-/, "") === key;
+    button.classList.toggle("asc", on && !state.sort.startsWith("-"));
+    button.classList.toggle("desc", on && state.sort.startsWith("-"));
+    button.parentElement.setAttribute("aria-sort", on ? (state.sort.startsWith("-") ? "descending" : "ascending") : "none");
+  }
+}
+
+function renderSummary(list) {
+  $("list-summary").replaceChildren(
+    el("strong", {}, `${list.tier_zh} `), el("small", {}, list.tier), " · ",
+    ...both("名单日期", "list date"), ` ${list.as_of} · `,
+    el("strong", {}, `共${list.count}家`), el("small", {}, ` ${list.count} companies`), " · ",
+    ...both("模型编号", "model ID"), " ", el("code", { id: "model-id" }, list.model_id), " · ",
+    ...both("模型数据日期", "model's data as of"), ` ${list.model_as_of || "—"}`);
+  const banner = $("date-banner");
+  const model = list.model_as_of;
+  banner.hidden = !model || model === list.as_of;
+  if (banner.hidden) { banner.replaceChildren(); return; }
+  banner.replaceChildren(list.as_of > model
+    ? `名单日期 ${list.as_of} 晚于模型数据日期 ${model}：名单按该日已知的事实打分，但模型只学过 ${model} 以前的审定结果，名单会与模型日期的名单不同。 `
+    : `名单日期 ${list.as_of} 早于模型数据日期 ${model}：模型学过该日以后的审定结果，回看的名单会显得比当时更准。 `,
+  el("small", {}, list.as_of > model
+    ? `The list date ${list.as_of} is after the model's data date ${model}: companies are scored on the facts known at the list date by a model that learned only from decisions up to ${model}.`
+    : `The list date ${list.as_of} is before the model's data date ${model}: the model learned from decisions after it, so a list looked back on reads better than it would have then.`));
+}
+
+function renderDistricts(list) {
+  const box = $("districts");
+  box.hidden = !list.districts.length;
+  const shown = list.districts.slice(0, 16);
+  box.replaceChildren(el("span", { class: "label" }, ...both("按区县", "By district")),
+    ...shown.map((d) => {
+      const chip = el("button", { type: "button", class: "district", "data-region": d.region_code,
+        title: `只看${d.region_name || d.region_code} Show only this district` },
+      `${d.region_name || d.region_code} `, el("small", {}, d.region_code), " ", el("strong", { class: "n" }, d.count));
+      chip.addEventListener("click", () => { $("f-region").value = d.region_code; submitFilters(); });
+      return chip;
+    }),
+    list.districts.length > shown.length ? el("span", { class: "more" }, `…共${list.districts.length}个区县 ${list.districts.length} districts`) : "");
+}
+
+function renderBatch() {
+  $("batch").hidden = !canInvite() || !state.list;
+  const n = state.selected.size;
+  $("batch-count").replaceChildren(...both(`已选${n}家`, `${n} selected`));
+  $("invite-selected").disabled = n === 0;
+}
+
+async function inviteSelected() {
+  const tier = $("f-tier").value;
+  const chosen = [...state.selected.keys()];
+  const made = [];
+  for (let i = 0; i < chosen.length; i += BATCH) {
+    const answer = await api("/v1/invitations", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ tier, uscc: chosen.slice(i, i + BATCH) }),
+    });
+    made.push(...answer.data);
+  }
+  const before = made.filter((m) => m.already_invited);
+  for (const m of made) state.invited.set(m.uscc, m.invited_on);
+  const names = before.slice(0, 3).map((m) => `${state.selected.get(m.uscc) || m.uscc}（${m.invited_on}）`).join("、");
+  state.selected.clear();
+  if (state.list) renderRows(state.list);
+  renderBatch();
+  say(`已邀请${made.length - before.length}家；${before.length}家此前已邀请，未重复登记${names ? `：${names}` : ""}。 ` +
+    `Invited ${made.length - before.length}; ${before.length} already invited, not recorded twice.`, "ok");
+}
+
+function submitFilters() {
+  state.offset = 0;
+  if (location.hash !== "#/list") location.hash = "#/list";
+  else loadList().catch((e) => say(e.message, "error"));
 }
 
 async function exportXlsx() {
+  defaultDate();
   const response = await api(`/v1/exports/invitations.xlsx?${filters()}`, { raw: true });
   const blob = await response.blob();
-  const link = el("a", { href: URL.createObjectURL(blob), download: `invitations-${$("f-tier").value}.xlsx` });
+  const link = el("a", { href: URL.createObjectURL(blob), download: `invitations-${$("f-tier").value}-${$("f-as-of").value}.xlsx` });
   document.body.append(link);
   link.click();
   link.remove();
   say("已导出 Exported.", "ok");
 }
 
-// -- a company ------------------------------------------------------------------------------
-async function loadCompany(uscc) {
-  show("company");
-  say("正在读取… Loading…", "busy");
-  const ticket = ++state.ticket;
-  const asOf = $("f-as-of").value;
-  const query = asOf ? `?as_of=${asOf}` : "";
-  const [company, graph] = await Promise.all([
-    api(`/v1/companies/${encodeURIComponent(uscc)}${query}`),
-    api(`/v1/companies/${encodeURIComponent(uscc)}/graph${query}`),
-  ]);
-  if (ticket !== state.ticket) return;
-  say("");
-  const p = company.profile;
-  $("c-name").textContent = `${p.name} · ${p.uscc}`;
-  const profile = $("c-profile");
-  profile.replaceChildren();
-  for (const [zh, en, value] of [
-    ["地区", "Region", p.region_code], ["行业", "Industry", p.industry_code],
-    ["成立日期", "Established", p.established_on], ["规模", "Size", p.size_class],
-    ["主导产品", "Main product", p.main_product], ["基准日", "As of", company.as_of],
-  ]) profile.append(el("dt", {}, `${zh} `, el("small", {}, en)), el("dd", {}, value ?? "—"));
-  renderTiers(company);
-  renderInvite(company);
-  renderInvitations(company.invitations);
-  renderEvidence(company.evidence);
-  drawGraph($("c-graph"), graph);
-}
-
-function renderTiers(company) {
-  const box = $("c-tiers");
-  box.replaceChildren();
-  for (const t of company.tiers) {
-    const card = el("article", { class: "tier", "data-tier": t.tier });
-    card.append(el("h3", {}, `${t.tier_zh} `, el("small", {}, t.tier)));
-    if (!t.eligible) {
-      card.append(el("p", { class: "gated" }, "不在候选范围 Not a candidate: ", t.gate_reasons.join("；")));
-    } else {
-      const rank = t.rank ? `名次 rank ${t.rank} · ` : "未列入名单 not listed · ";
-      card.append(el("p", { class: "score" }, rank, "预计通过概率 score ",
-        el("strong", {}, t.score === null ? "—" : t.score.toFixed(3)),
-        t.invitable ? "" : " · 有未达标项，不邀请 misses a threshold, not invited"));
-      card.append(el("ul", { class: "checks" }, t.checks.map((c) =>
-        el("li", {}, badge(c), ` ${c.label_zh} `, el("small", {}, c.label_en)))));
-      card.append(el("ul", { class: "reasons" }, t.reasons.map((r) => el("li", {}, r))));
-    }
-    box.append(card);
-  }
-}
-
-function renderInvite(company) {
-  const box = $("c-invite");
-  box.replaceChildren();
-  const role = state.me && state.me.role;
-  if (role !== "official" && role !== "admin") return;
-  for (const t of company.tiers.filter((x) => x.eligible)) {
-    const button = el("button", { type: "button", class: "invite", "data-tier": t.tier },
-      `邀请申报${TIERS[t.tier]} `, el("small", {}, `Invite (${t.tier})`));
-    button.addEventListener("click", async () => {
-      try {
-        await api("/v1/invitations", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ tier: t.tier, uscc: [company.profile.uscc] }),
-        });
-        say("已登记邀请 Invitation recorded.", "ok");
-        await loadCompany(company.profile.uscc);
-        say("已登记邀请 Invitation recorded.", "ok");
-      } catch (e) { say(e.message, "error"); }
-    });
-    box.append(button);
-  }
-}
-
-function renderInvitations(rows) {
-  const body = $("c-invitations").tBodies[0];
-  body.replaceChildren();
-  for (const inv of rows) {
-    const cell = el("td");
-    const choices = NEXT[inv.outcome] || [];
-    const role = state.me && state.me.role;
-    if (choices.length && role !== "analyst") {
-      const select = el("select", { class: "outcome" }, choices.map((o) => el("option", { value: o }, OUTCOMES[o])));
-      const button = el("button", { type: "button", class: "record-outcome" }, "登记 ", el("small", {}, "Record"));
-      button.addEventListener("click", async () => {
-        try {
-          await api(`/v1/invitations/${encodeURIComponent(inv.invitation_id)}/outcome`, {
-            method: "POST",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ outcome: select.value }),
-          });
-          await loadCompany(inv.uscc);
-          say("已登记结果 Outcome recorded.", "ok");
-        } catch (e) { say(e.message, "error"); }
-      });
-      cell.append(select, button);
-    }
-    body.append(el("tr", { "data-invitation": inv.invitation_id },
-      el("td", {}, inv.invitation_id), el("td", {}, TIERS[inv.tier] || inv.tier),
-      el("td", {}, inv.invited_on), el("td", { class: "outcome-text" }, OUTCOMES[inv.outcome] || inv.outcome), cell));
-  }
-}
-
-function table(title, columns, rows) {
-  const head = el("tr", {}, columns.map(([zh, en]) => el("th", {}, `${zh} `, el("small", {}, en))));
-  const body = rows.map((r) => el("tr", {}, columns.map(([, , get]) => el("td", {}, get(r) ?? "—"))));
-  return el("div", { class: "evidence-block" }, el("h4", {}, title),
-    rows.length ? el("table", { class: "grid" }, el("thead", {}, head), el("tbody", {}, body)) : el("p", {}, "无 none"));
-}
-
-function renderEvidence(ev) {
-  const party = [["企业", "Company", (r) => r.name], ["自", "Since", (r) => r.since], ["金额(万元)", "Amount", (r) => r.amount_wan]];
-  const ip = ev.patents;
-  $("c-evidence").replaceChildren(
-    table(`客户 Customers (${ev.customers_total})`, party, ev.customers),
-    table(`供应商 Suppliers (${ev.suppliers_total})`, party, ev.suppliers),
-    table("投资方 Investors", [["投资方", "Investor", (r) => r.name], ["类型", "Type", (r) => r.investor_type], ["日期", "Date", (r) => r.invested_on], ["金额(万元)", "Amount", (r) => r.amount_wan]], ev.investors),
-    table("奖项 Awards", [["奖项", "Award", (r) => r.name], ["级别", "Level", (r) => r.level], ["日期", "Date", (r) => r.awarded_on]], ev.awards),
-    table("人才 Talents", [["项目", "Programme", (r) => r.program], ["级别", "Level", (r) => r.level], ["加入", "Joined", (r) => r.joined_on]], ev.talents),
-    table("已获认定 Certifications", [["层级", "Tier", (r) => TIERS[r.tier] || r.tier], ["认定日", "Certified", (r) => r.certified_on], ["到期", "Expires", (r) => r.expires_on]], ev.certifications),
-    el("div", { class: "evidence-block" }, el("h4", {}, "知识产权 IP"),
-      el("p", {}, `共${ip.total}项 total ${ip.total}; I类 class I ${ip.class_one} (授权 granted ${ip.class_one_granted}); 自主申请前三 self-filed top-3 ${ip.class_one_self_top3}`)));
-}
-
-// -- the neighbourhood drawing: the company in the centre, neighbours on a circle -------------
-const SVG = "http://www.w3.org/2000/svg";
-function svg(tag, attrs) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  return node;
-}
-
-function drawGraph(root, graph) {
-  root.replaceChildren();
-  const w = 640, h = 480, cx = w / 2, cy = h / 2;
-  const others = graph.nodes.filter((n) => !n.center);
-  const pos = {};
-  for (const n of graph.nodes) if (n.center) pos[n.id] = [cx, cy];
-  const radius = Math.min(w, h) / 2 - 60;
-  others.forEach((n, i) => {
-    const a = (2 * Math.PI * i) / Math.max(others.length, 1) - Math.PI / 2;
-    pos[n.id] = [cx + radius * Math.cos(a), cy + radius * Math.sin(a)];
-  });
-  const defs = svg("defs", {});
-  const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "18", refY: "5", markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
-  marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrow" }));
-  defs.append(marker);
-  root.append(defs);
-  for (const e of graph.edges) {
-    const [x1, y1] = pos[e.source] || [cx, cy];
-    const [x2, y2] = pos[e.target] || [cx, cy];
-    const line = svg("line", { x1, y1, x2, y2, class: `edge ${e.kind}`, "marker-end": "url(#arrow)" });
-    const tip = svg("title", {});
-    tip.textContent = `${e.kind === "supplies" ? "供货 supplies" : "投资 invests"} ${e.since || ""}${e.amount_wan ? ` · ${e.amount_wan}万元` : ""}`;
-    line.append(tip);
-    root.append(line);
-  }
-  for (const n of graph.nodes) {
-    const [x, y] = pos[n.id];
-    const kind = n.center ? "center" : n.outside_region ? "outside" : n.kind;
-    const g = svg("g", { class: `node ${kind}`, transform: `translate(${x},${y})` });
-    g.append(svg("circle", { r: n.center ? 14 : 8 }));
-    const label = svg("text", { x: 0, y: n.center ? 30 : 20, "text-anchor": "middle" });
-    label.textContent = n.label.length > 14 ? `${n.label.slice(0, 13)}…` : n.label;
-    const tip = svg("title", {});
-    tip.textContent = n.uscc ? `${n.label} ${n.uscc}` : n.label;
-    g.append(tip, label);
-    if (n.uscc && !n.center) {
-      g.classList.add("clickable");
-      g.addEventListener("click", () => { location.hash = `#/company/${n.uscc}`; });
-    }
-    root.append(g);
-  }
-  if (graph.truncated) {
-    const note = svg("text", { x: 10, y: h - 10, class: "note" });
-    note.textContent = "仅显示部分邻居 some neighbours are not shown";
-    root.append(note);
-  }
-}
-
 // -- the audit log --------------------------------------------------------------------------
 async function loadAudit() {
   show("audit");
-  state.ticket++;
+  const ticket = ++state.ticket;
   const log = await api("/v1/audit?limit=100");
+  if (ticket !== state.ticket) return;
   const body = $("audit").tBodies[0];
   body.replaceChildren();
   for (const a of log.data) {
@@ -312,16 +311,35 @@ async function loadAudit() {
   }
 }
 
-// -- routing and sign-in --------------------------------------------------------------------
+// -- sign-in, sign-out and routing ----------------------------------------------------------
+async function signedIn() {
+  const me = await api("/v1/me");
+  const serving = await api("/v1/invitations/serving");
+  state.serving = Object.fromEntries(serving.data.map((m) => [m.tier, m]));
+  state.me = me;
+  const where = me.regions.length ? ` · 辖区 regions ${me.regions.join(", ")}` : "";
+  $("who").textContent = `${ROLES[me.role] || ""} ${me.role} · ${me.key_id}${where}`;
+  $("nav-audit").hidden = !["official", "admin"].includes(me.role);
+}
+
+/** Forget the key and everything shown or cached for it: the next key starts from nothing. */
+function signOut() {
+  sessionStorage.removeItem(KEY);
+  resetState();
+  clearList();
+  clearCompany();
+  $("audit").tBodies[0].replaceChildren();
+  $("who").textContent = "";
+  $("filters").reset();
+  say("");
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  show("signin");
+}
+
 async function route() {
   if (!sessionStorage.getItem(KEY)) { show("signin"); return; }
   try {
-    if (!state.me) {
-      state.me = await api("/v1/me");
-      const where = state.me.regions.length ? ` · 地区 regions ${state.me.regions.join(",")}` : "";
-      $("who").textContent = `${state.me.role} ${state.me.key_id}${where}`;
-      $("nav-audit").hidden = !["official", "admin"].includes(state.me.role);
-    }
+    if (!state.me) await signedIn();
     say("");
     const hash = location.hash || "#/list";
     if (hash.startsWith("#/company/")) await loadCompany(decodeURIComponent(hash.slice(10)));
@@ -332,26 +350,44 @@ async function route() {
   }
 }
 
+function sortBy(key) {
+  const flipped = key.startsWith("-") ? key.slice(1) : `-${key}`;
+  state.sort = state.sort === key ? flipped : key;
+  state.offset = 0;
+  loadList().catch((e) => say(e.message, "error"));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    signOut();
     sessionStorage.setItem(KEY, $("key").value.trim());
     $("key").value = "";
-    state.me = null;
-    say("");
     if (location.hash !== "#/list") location.hash = "#/list"; else route();
   });
-  $("sign-out").addEventListener("click", () => {
-    sessionStorage.removeItem(KEY);
-    state.me = null;
-    show("signin");
-  });
-  $("filters").addEventListener("submit", (event) => {
-    event.preventDefault();
-    state.offset = 0;
-    if (location.hash !== "#/list") location.hash = "#/list"; else loadList().catch((e) => say(e.message, "error"));
-  });
+  $("sign-out").addEventListener("click", signOut);
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); submitFilters(); });
+  $("f-as-of").addEventListener("input", () => { state.dateTouched = true; });
+  $("f-tier").addEventListener("change", () => { state.selected.clear(); renderBatch(); });
   $("export-xlsx").addEventListener("click", () => exportXlsx().catch((e) => say(e.message, "error")));
+  $("print-list").addEventListener("click", () => window.print());
+  $("invite-selected").addEventListener("click", () => inviteSelected().catch((e) => say(e.message, "error")));
+  $("clear-selected").addEventListener("click", () => {
+    state.selected.clear();
+    if (state.list) renderRows(state.list);
+    renderBatch();
+  });
+  $("pick-all").addEventListener("change", () => {
+    if (!state.list || !canInvite()) return;
+    for (const row of state.list.data) {
+      if ($("pick-all").checked) state.selected.set(row.uscc, row.name); else state.selected.delete(row.uscc);
+    }
+    renderRows(state.list);
+    renderBatch();
+  });
+  for (const button of document.querySelectorAll("#ranked button.sort")) {
+    button.addEventListener("click", () => sortBy(button.dataset.sort));
+  }
   $("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); loadList().catch((e) => say(e.message, "error")); });
   $("next").addEventListener("click", () => { state.offset += PAGE; loadList().catch((e) => say(e.message, "error")); });
   window.addEventListener("hashchange", route);
