@@ -1,34 +1,39 @@
 """The `discovery` command. Thin: each command parses, calls one library function, prints.
 
 Exit statuses (a stable interface, see the CLI contract):
-0 success; 1 failure of the service (store down, nothing loaded);
+0 success; 1 failure of the service (store down, nothing loaded, an unusable home);
 2 a mistake of the caller (bad date, unknown tier, missing directory);
 3 an input that breaks the data contract as a whole (nothing was written).
+What the commands share (errors, dates, progress, the home) is in `discovery.cli_support`;
+`discovery keys` is in `discovery.cli_keys`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from graph.errors import ContractError, DiscoveryError, UsageError
+from discovery.cli_keys import keys_app
+from discovery.cli_support import (
+    check_writable,
+    out,
+    parse_date,
+    plain_errors,
+    progress_bar,
+    say_error,
+    usable_home,
+    workspace,
+    writable_home,
+)
+from graph.errors import UsageError
 from graph.settings import get_settings
-
-if TYPE_CHECKING:
-    from discovery.workspace import Workspace
 
 # An application may choose its OpenMP behaviour (a library may not): LightGBM's idle
 # threads sleep instead of spinning, which costs little alone and saves a lot on a busy
@@ -43,121 +48,33 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console()
-err = Console(stderr=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
+DISTRIBUTION = "sme-discovery"
 
 
-def plain_errors(func: F) -> F:
-    """Turn our own errors into one plain sentence and the contract's exit status."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UsageError as exc:
-            say_error(exc)
-            raise typer.Exit(2) from None
-        except ContractError as exc:
-            say_error(exc)
-            raise typer.Exit(3) from None
-        except DiscoveryError as exc:
-            say_error(exc)
-            raise typer.Exit(1) from None
-        except ValidationError as exc:  # the settings, read from the environment
-            say_error(settings_error(exc))
-            raise typer.Exit(2) from None
-        except OSError as exc:
-            message, code = path_error(exc)
-            say_error(message)
-            raise typer.Exit(code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def settings_error(exc: ValidationError) -> str:
-    """A settings error as one sentence naming the environment variable."""
-    parts = []
-    for e in exc.errors():
-        field = "_".join(str(x) for x in e["loc"]).upper()
-        name = field if field.startswith(("NEO4J_", "DISCOVERY_")) else f"DISCOVERY_{field}"
-        parts.append(f"{name}={e.get('input')!r} is not valid: {e['msg']}")
-    return "; ".join(parts) + "." if parts else str(exc)
-
-
-def path_error(exc: OSError) -> tuple[str, int]:
-    """A file-system error as one sentence, and its exit status.
-
-    The state directory that cannot be written is a failure of the service (1); a
-    path the caller named (`--out`, `--rejects`) is a mistake of the caller (2).
-    """
-    reason = exc.strerror or type(exc).__name__
-    if exc.filename is None:
-        return f"{reason}.", 1
-    where = Path(os.fsdecode(exc.filename))
+def package_version() -> str:
+    """The installed version of the distribution (`pyproject.toml`)."""
     try:
-        home = get_settings().home
-    except ValidationError:
-        home = None
-    if home is not None and where.resolve().is_relative_to(home.resolve()):
-        return (
-            f"the state directory {home} (DISCOVERY_HOME) cannot be used: {reason} ({where}).",
-            1,
-        )
-    return f"cannot write {where}: {reason}.", 2
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
-def check_writable(path: Path, option: str) -> None:
-    """Refuse, before any work, an output path that cannot be written."""
-    if path.is_dir():
-        raise UsageError(f"{option} {path} is a directory, not a file.")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"{option} {path} cannot be written: {parent} is not a directory.")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{option} {path} cannot be written: {parent} is not writable.")
+def _print_version(asked: bool) -> None:
+    if asked:
+        sys.stdout.write(f"discovery {package_version()}\n")
+        raise typer.Exit()
 
 
-def say_error(message: object) -> None:
-    """One plain line on stderr (no wrapping, no markup), as scripts expect."""
-    sys.stderr.write(f"error: {message}\n")
-
-
-def parse_date(text: str, option: str = "--as-of", *, decision: bool = True) -> date:
-    """A date option, checked by the one rule of `discovery.vocabulary` (named by its flag)."""
-    from discovery.vocabulary import as_date, decision_date
-
-    return decision_date(text, option) if decision else as_date(text, option)
-
-
-@contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress bar fed with (step, done, total) callbacks; quiet when not a terminal."""
-    with Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not enabled or not err.is_terminal,
-    ) as bar:
-        task = bar.add_task("starting", total=1)
-
-        def update(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=max(total, 1))
-
-        yield update
-
-
-def workspace() -> Workspace:
-    """The state directory of `$DISCOVERY_HOME`, as every command sees it."""
-    from discovery.workspace import load
-
-    return load()
+@app.callback()
+def options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """主动发现 proactive discovery of 专精特新 candidates: simulate, ingest, inspect."""
 
 
 @app.command()
@@ -257,7 +174,10 @@ def ingest(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """What the store and the model registry hold (状态)."""
+    """What the store and the model registry hold: rows per table, models per tier (状态)."""
+    from discovery.names import tier_name
+
+    usable_home(get_settings().home)
     with workspace() as ws:
         info = ws.status()
     if as_json:
@@ -270,6 +190,20 @@ def status(
     for name, rows in store["tables"].items():
         grid.add_row(name, f"{rows:,}")
     out.print(grid)
+    out.print(f"models 模型 ({info['home']}/models)", markup=False, highlight=False)
+    for tier, held in info["models"].items():
+        if held["serving"]:
+            metric = held.get("serving_primary_metric")
+            serving = f"serving {held['serving']}, data as of {held.get('serving_as_of') or '—'}"
+            serving += "" if metric is None else f", validation metric {metric:.3f}"
+        else:
+            serving = f"none serving; train one: discovery train --as-of YYYY-MM-DD --tier {tier}"
+        out.print(
+            f"  {tier} {tier_name(tier)}: {held['models']:,} registered; {serving}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 TierOption = Annotated[str, typer.Option(help="specialized_sme or little_giant")]
@@ -353,8 +287,17 @@ def train(
 def rank(
     as_of: AsOfOption,
     tier: TierOption,
-    top: Annotated[int, typer.Option(help="how many companies to list")],
-    out_file: Annotated[Path, typer.Option("--out", help="list to write (.csv or .xlsx)")],
+    top: Annotated[
+        int | None,
+        typer.Option(help="how many companies to list (default: the criteria file's list size)"),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="list to write, .csv or .xlsx (default $DISCOVERY_HOME/lists/TIER-DATE.xlsx)",
+        ),
+    ] = None,
     region: Annotated[
         str | None,
         typer.Option(help="region-code prefix: 2 (province), 4 (city) or 6 (county) digits"),
@@ -366,8 +309,10 @@ def rank(
 
     day = parse_date(as_of)
     check_tier(tier)
-    if top < 1:
+    if top is not None and top < 1:
         raise UsageError("--top must be at least 1.")
+    if out_file is None:
+        out_file = get_settings().home / "lists" / f"{tier}-{day.isoformat()}.xlsx"
     if out_file.suffix not in (".csv", ".xlsx"):
         raise UsageError(
             f"--out must end in .csv or .xlsx, not '{out_file.suffix or out_file.name}'."
@@ -390,7 +335,8 @@ def rank(
     for row in ranked.frame.head(10).itertuples():
         grid.add_row(str(row.rank), str(row.name), str(row.region_code), f"{row.score:.3f}")
     out.print(grid)
-    out.print(f"full list written to {out_file}")
+    # a path is never wrapped: scripts and terminals read it whole
+    out.print(f"full list written to {out_file}", soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command()
@@ -404,7 +350,9 @@ def serve(
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must lie between 1 and 65535, not {port}.")
-    get_settings()  # a bad DISCOVERY_* variable is one sentence here, not a server traceback
+    # a bad DISCOVERY_* variable or a home the service cannot write is one sentence here,
+    # before the server starts, not a traceback from inside it
+    writable_home(get_settings().home)
     # by import string: the CLI never imports the layer above it
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
 
@@ -447,36 +395,7 @@ def criteria_check(
         sys.stdout.write("\n".join(render(res)) + "\n\n")
 
 
-keys_app = typer.Typer(
-    help="API keys of the HTTP service (密钥).", no_args_is_help=True, rich_markup_mode=None
-)
 app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("create")
-@plain_errors
-def keys_create(
-    role: Annotated[str, typer.Option(help="official, analyst, platform or admin")],
-    regions: Annotated[
-        str | None,
-        typer.Option(help="officials: region-code prefixes of 2, 4 or 6 digits, comma-separated"),
-    ] = None,
-    label: Annotated[str | None, typer.Option(help="a note on who holds the key")] = None,
-) -> None:
-    """Create an API key and print it once; only its digest is kept (创建密钥)."""
-    from discovery.records import check_regions, create_key, open_records
-
-    prefixes = [p for p in (regions or "").split(",") if p.strip()]
-    check_regions(role, prefixes)
-    records = open_records(get_settings())
-    try:
-        with records.session() as session:
-            key = create_key(session, role, prefixes, label)
-    finally:
-        records.close()
-    scope = f" for regions {','.join(key.regions)}" if key.regions else ""
-    sys.stderr.write(f"created {key.role} key {key.key_id}{scope}; it is shown only this once:\n")
-    sys.stdout.write(key.secret + "\n")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -179,7 +179,8 @@ def rank(
     serving = registry.serving(tier)
     if serving is None:
         raise UsageError(
-            f"No model serves {tier} yet; train one with `discovery train --tier {tier}`."
+            f"No model serves {tier} yet; train one with "
+            f"`discovery train --as-of {as_of.isoformat()} --tier {tier}`."
         )
     model = ScoringModel.load(serving)
     thresholds = list(criteria.thresholds_for(tier))

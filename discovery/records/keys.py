@@ -14,9 +14,10 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from discovery.records.schema import ApiKey
+from discovery.records.schema import ApiKey, utcnow
 from discovery.vocabulary import check_region
 from graph.errors import UsageError
 
@@ -73,6 +74,26 @@ def create_key(
     )
     session.commit()
     return CreatedKey(key_id, role, prefixes, f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key ever created, oldest first, revoked ones included (rows hold digests, not keys)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id)))
+
+
+def revoke_key(session: Session, key_id: str) -> tuple[ApiKey, bool]:
+    """Revoke a key by its id: from now on it authenticates nothing.
+
+    Returns the key and whether this call revoked it (False: it already was).
+    """
+    row = session.get(ApiKey, key_id.strip().removeprefix(f"{KEY_PREFIX}_"))
+    if row is None:
+        raise UsageError(f"There is no API key with id '{key_id}'; see `discovery keys list`.")
+    if row.revoked_at is not None:
+        return row, False
+    row.revoked_at = utcnow()
+    session.commit()
+    return row, True
 
 
 def authenticate(session: Session, presented: str) -> ApiKey | None:

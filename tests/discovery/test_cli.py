@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from discovery.cli import app
+from discovery.criteria import default_criteria
+from discovery.records import open_records
+from discovery.records.keys import authenticate
+from graph.settings import get_settings
+from tests.discovery.conftest import AS_OF, TrainedWorld
 from tests.factories import codes, tiny_tables, write_tables
 
 runner = CliRunner()
@@ -191,6 +203,7 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         text=True,
         env={**os.environ, **env},
         check=False,
+        timeout=300,  # a command that should refuse at once but serves instead fails, not hangs
     )
 
 
@@ -242,9 +255,18 @@ def test_an_unusable_home_is_a_service_failure_in_one_sentence(
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     home = str(blocker / "home")
-    for args in (["ingest", "--data", str(tiny_dir)], ["keys", "create", "--role", "analyst"]):
+    for args in (
+        ["ingest", "--data", str(tiny_dir)],
+        ["keys", "create", "--role", "analyst"],
+        ["keys", "list"],
+        ["status"],
+        ["serve"],
+    ):
         line = one_sentence(run_cli(*args, DISCOVERY_HOME=home), 1)
         assert "DISCOVERY_HOME" in line and home in line
+    # a home that is itself a file: status reads nothing and says why
+    line = one_sentence(run_cli("status", DISCOVERY_HOME=str(blocker)), 1)
+    assert f"{blocker} (DISCOVERY_HOME)" in line and "not a directory" in line
 
 
 def test_rank_in_the_future_exits_2(home: Path, tmp_path: Path) -> None:
@@ -255,3 +277,145 @@ def test_rank_in_the_future_exits_2(home: Path, tmp_path: Path) -> None:
     )
     assert "--as-of" in one_sentence(proc, 2) and "2099-12-31" in proc.stderr
     assert not out.exists()
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"discovery {version('sme-discovery')}\n"
+    assert re.fullmatch(r"discovery \d+\.\d+\.\d+\n", result.stdout)
+
+
+def test_keys_list_shows_no_secret_and_a_revoked_key_authenticates_nothing(home: Path) -> None:
+    made = runner.invoke(app, ["keys", "create", "--role", "official", "--regions", "3205"])
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.strip()
+    key_id = secret.split("_")[1]
+    records = open_records(get_settings())
+    with records.session() as session:
+        assert authenticate(session, secret) is not None
+    listed = runner.invoke(app, ["keys", "list"])
+    as_json = runner.invoke(app, ["keys", "list", "--json"])
+    assert listed.exit_code == as_json.exit_code == 0
+    assert key_id in listed.stdout and "official" in listed.stdout and "3205" in listed.stdout
+    [row] = json.loads(as_json.stdout)
+    assert row["key_id"] == key_id and row["regions"] == ["3205"] and row["revoked"] is None
+    # neither the secret nor what is stored of it is ever printed
+    with records.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT salt, digest FROM api_keys").one()
+    for shown in (listed.stdout, as_json.stdout):
+        for hidden in (secret.split("_", 2)[2], *stored):
+            assert hidden not in shown
+
+    revoked = runner.invoke(app, ["keys", "revoke", key_id])
+    assert revoked.exit_code == 0 and f"revoked official key {key_id}" in revoked.stdout
+    with records.session() as session:
+        assert authenticate(session, secret) is None
+    records.close()
+    [row] = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
+    assert row["revoked"] is not None
+    again = runner.invoke(app, ["keys", "revoke", key_id])
+    assert again.exit_code == 0 and "already revoked" in again.stdout
+    unknown = runner.invoke(app, ["keys", "revoke", "000000000000"])
+    assert unknown.exit_code == 2 and "no API key with id '000000000000'" in unknown.stderr
+
+
+@pytest.fixture
+def trained_home(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A copy of the trained world's state directory, selected as operators do."""
+    home = tmp_path / "home"
+    shutil.copytree(trained_world.registry.root.parent, home)
+    monkeypatch.setenv("DISCOVERY_HOME", str(home))
+    monkeypatch.setenv("DISCOVERY_STORE", "embedded")
+    return home
+
+
+def test_status_text_shows_the_models_of_each_tier_and_the_serving_one(
+    trained_home: Path, trained_world: TrainedWorld
+) -> None:
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    for tier in ("specialized_sme", "little_giant"):
+        serving = trained_world.registry.serving(tier)
+        assert serving is not None
+        count = len(trained_world.registry.list(tier))
+        line = next(x for x in result.stdout.splitlines() if x.strip().startswith(tier))
+        assert f"{count:,} registered" in line and f"serving {serving.model_id}" in line
+        assert f"data as of {AS_OF}" in line
+
+
+def rows_in(path: Path) -> int:
+    if path.suffix == ".csv":
+        return len(pd.read_csv(path, dtype=str))
+    return load_workbook(path, read_only=True).worksheets[0].max_row - 1
+
+
+def test_rank_without_top_or_out_uses_the_criteria_defaults(trained_home: Path) -> None:
+    day = AS_OF.isoformat()
+    for tier in ("specialized_sme", "little_giant"):
+        result = runner.invoke(app, ["rank", "--as-of", day, "--tier", tier])
+        assert result.exit_code == 0, result.output
+        written = trained_home / "lists" / f"{tier}-{day}.xlsx"
+        assert f"full list written to {written}" in result.stdout
+        everyone = trained_home / f"all-{tier}.csv"
+        whole = runner.invoke(
+            app, ["rank", "--as-of", day, "--tier", tier, "--top", "100000", "--out", str(everyone)]
+        )
+        assert whole.exit_code == 0, whole.output
+        expected = min(default_criteria().default_top(tier), rows_in(everyone))
+        assert rows_in(written) == expected > 0
+
+
+def test_rank_without_a_model_names_the_whole_train_call(home: Path, tiny_dir: Path) -> None:
+    assert runner.invoke(app, ["ingest", "--data", str(tiny_dir)]).exit_code == 0
+    result = runner.invoke(app, ["rank", "--as-of", "2025-12-31", "--tier", "little_giant"])
+    assert result.exit_code == 2
+    assert "`discovery train --as-of 2025-12-31 --tier little_giant`" in result.stderr
+
+
+@pytest.fixture
+def read_only_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A state directory that cannot be written: a read-only bind mount (root), or mode 555.
+
+    Where neither can be made (root without mounts), creating a file in it fails as a
+    read-only file system does.
+    """
+    home = tmp_path / "ro-home"
+    home.mkdir()
+    monkeypatch.setenv("DISCOVERY_HOME", str(home))
+    if os.geteuid() != 0:
+        home.chmod(0o555)
+        yield home
+        home.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "--bind", str(home), str(home)], check=False).returncode
+    if mounted == 0:
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(home)], check=True)
+            yield home
+        finally:
+            subprocess.run(["umount", str(home)], check=False)
+        return
+
+    def read_only(*_args: object, **_kw: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(home))
+
+    monkeypatch.setattr("discovery.cli_support.tempfile.NamedTemporaryFile", read_only)
+    yield home
+
+
+def test_serve_on_a_read_only_home_is_one_sentence(
+    read_only_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[object] = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **kw: started.append(a))
+    result = runner.invoke(app, ["serve", "--port", "8999"])
+    assert result.exit_code == 1 and not started
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert f"{read_only_home} (DISCOVERY_HOME) cannot be written" in lines[0]
+    assert "Read-only file system" in lines[0] or "Permission denied" in lines[0]
+    # reading still works: status answers from a read-only home
+    assert runner.invoke(app, ["status"]).exit_code == 0
