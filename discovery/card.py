@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from discovery.names import labelled, region_name
 from discovery.standard_check import render
 
 
@@ -13,6 +15,99 @@ def _pct(v: float | None) -> str:
 
 def _num(v: float | None, digits: int = 3) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
+
+
+def metric_text(value: float | None, ci: Sequence[float] | None = None) -> str:
+    """'0.780 [0.66, 0.88]': a metric with its 95 % interval when there is one."""
+    if value is None:
+        return "—"
+    return f"{value:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+def auc_text(ev: dict[str, Any], which: str = "auc_direct_evidence") -> str:
+    """An AUC with its interval, or why the round cannot tell (thin evidence, undefined)."""
+    thin = (ev.get("evidence") or {}).get("thin")
+    if which == "auc_direct_evidence" and thin:
+        return thin
+    if ev.get(which) is None:
+        return "证据不足 undefined: the round has approvals only, or none"
+    return metric_text(ev[which], ev.get(f"{which}_ci"))
+
+
+def summary_lines(card: dict[str, Any]) -> list[str]:
+    """What `discovery train` prints about a card: validation with intervals, the invited
+    population, the criteria read back, and the card's warnings."""
+    m = card["metrics"]
+    model, rules = m["model"], m["rules_baseline"]
+    valid = card["validation_round"]
+    evidence = model.get("evidence") or {}
+    lines = [
+        f"validation round {valid['as_of']} → {valid['window_end']}: "
+        f"{evidence.get('decisions', 0):,} decisions, {evidence.get('approvals', 0):,} approved, "
+        f"{valid['candidates']:,} candidates (95% bootstrap intervals)",
+        f"  AUC (approved vs rejected): {auc_text(model)}"
+        + ("" if evidence.get("thin") else f" (rules {auc_text(rules)})"),
+    ]
+    for k, row in model["at_k"].items():
+        base = rules["at_k"][k]
+        whole = "" if row["k"] == int(k) else f" (all {row['k']} candidates)"
+        lines.append(
+            f"  precision@{k}{whole}: {metric_text(row['precision'], row.get('precision_ci'))} "
+            f"(rules {metric_text(base['precision'], base.get('precision_ci'))})"
+        )
+    inv = card.get("invited_population")
+    if inv:
+        mine, rule = inv["model"], inv["thresholds_rule"]
+        lines.append(
+            f"invited population (held-out top {inv['top']}): {mine['visible_miss']} visible and "
+            f"{mine['below_floor']} empirical-floor misses listed; later applicants approved "
+            f"{mine['approved']}/{mine['later_applicants']} (thresholds rule "
+            f"{rule['approved']}/{rule['later_applicants']})"
+        )
+    check = card.get("standard_check") or {}
+    for key, what in (("contradicted", "contradicted by approvals"), ("missing", "missing")):
+        if check.get(key):
+            lines.append(f"criteria {what}: {', '.join(check[key])} (discovery criteria check)")
+    lines += [f"注意 warning: {w}" for w in card.get("warnings", [])]
+    return lines
+
+
+def model_line(bundle: dict[str, Any], serving: bool) -> str:
+    """One line about a registered model: id, tier, date, serving or not, validation metrics."""
+    card = bundle.get("card", {})
+    m = bundle.get("metrics", {})
+    model, rules = m.get("model", {}), m.get("rules_baseline", {})
+    parts = [
+        f"{bundle.get('model_id', '?')} · {card.get('tier_zh', '')} {bundle.get('tier', '')}",
+        f"as of {bundle.get('as_of', '?')}",
+        "在用 serving" if serving else "未在用 not serving",
+    ]
+    if model:
+        parts.append(
+            f"validation {card.get('validation_round', {}).get('as_of', '?')}: AUC {auc_text(model)}"
+        )
+        top = str(_list_size(card, model))
+        row, base = model.get("at_k", {}).get(top), rules.get("at_k", {}).get(top)
+        if row:
+            parts.append(
+                f"precision@{top} {metric_text(row['precision'], row.get('precision_ci'))}"
+                + (
+                    f" (rules {metric_text(base['precision'], base.get('precision_ci'))})"
+                    if base
+                    else ""
+                )
+            )
+    if card.get("warnings"):
+        parts.append(f"警示 {len(card['warnings'])} warning(s)")
+    return " · ".join(parts)
+
+
+def _list_size(card: dict[str, Any], model: dict[str, Any]) -> int:
+    """The K to show: the invited list's size where the card has it, else the largest K."""
+    top = (card.get("invited_population") or {}).get("top")
+    if top is not None and str(top) in model.get("at_k", {}):
+        return int(top)
+    return max((int(k) for k in model.get("at_k", {})), default=0)
 
 
 def render_card(card: dict[str, Any]) -> str:
@@ -25,6 +120,8 @@ def render_card(card: dict[str, Any]) -> str:
         f"- 数据指纹 Data fingerprint: `{card['data_fingerprint']}`",
         f"- LightGBM {card['lightgbm_version']}, {card['feature_count']} features, "
         f"{card['params']['num_rounds']} trees",
+        *_choice_lines(card),
+        *_warning_lines(card),
         "",
         "## 样本与权重 Examples and how each source is weighted",
         "",
@@ -53,28 +150,35 @@ def render_card(card: dict[str, Any]) -> str:
         role = "validation" if r is card["validation_round"] else "train"
         ev = ", ".join(f"{k} {v['rows']}/{v['positives']}" for k, v in r["by_source"].items())
         lines.append(f"| {r['as_of']} → {r['window_end']} ({role}) | {r['candidates']} | {ev} |")
+    evidence = m["model"].get("evidence") or {}
     lines += [
         "",
         "## 验证 Validation on the latest past round (never trained on)",
         "",
-        f"- AUC, direct evidence (approved vs rejected): **{_num(m['model']['auc_direct_evidence'])}** "
-        f"(rules baseline {_num(m['rules_baseline']['auc_direct_evidence'])})",
-        f"- AUC, all candidates vs approvals: {_num(m['model']['auc_all_candidates'])} "
-        f"(rules baseline {_num(m['rules_baseline']['auc_all_candidates'])})",
+        f"{evidence.get('decisions', 0):,} decisions ({evidence.get('approvals', 0):,} approved) "
+        f"among {evidence.get('candidates', 0):,} candidates. Brackets are 95 % bootstrap "
+        "intervals (1,000 resamples of the round's candidates, seeded).",
+        "",
+        f"- AUC, direct evidence (approved vs rejected): **{auc_text(m['model'])}** "
+        f"(rules baseline {auc_text(m['rules_baseline'])})",
+        f"- AUC, all candidates vs approvals: {auc_text(m['model'], 'auc_all_candidates')} "
+        f"(rules baseline {auc_text(m['rules_baseline'], 'auc_all_candidates')})",
         *_bar_lines(card),
         "",
         "Precision and recall of the top K against approvals observed in the round "
-        "(a lower bound: qualifying companies that did not apply count as misses).",
+        "(a lower bound: qualifying companies that did not apply count as misses). "
+        "Model − rules is the paired difference in precision, with its interval.",
         "",
-        "| K | precision | recall | rules precision | rules recall | lift |",
-        "|---|---|---|---|---|---|",
+        "| K | precision | recall | rules precision | rules recall | lift | model − rules |",
+        "|---|---|---|---|---|---|---|",
     ]
+    gaps = (m.get("model_vs_rules") or {}).get("precision", {})
     for k, row in m["model"]["at_k"].items():
         base = m["rules_baseline"]["at_k"][k]
         lift = m["lift_over_rules"].get(k)
         lines.append(
-            f"| {row['k']} | {_pct(row['precision'])} | {_pct(row['recall'])} | "
-            f"{_pct(base['precision'])} | {_pct(base['recall'])} | {_num(lift, 2)} |"
+            f"| {row['k']} | {_pct_ci(row)} | {_pct(row['recall'])} | "
+            f"{_pct_ci(base)} | {_pct(base['recall'])} | {_num(lift, 2)} | {_gap_text(gaps.get(k))} |"
         )
     lines += _invited_lines(card)
     if card.get("standard_check"):
@@ -99,12 +203,45 @@ def render_card(card: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|",
         ]
         for row in rows:
+            group = row["group"]
+            if dimension == "province":  # by name, the code beside
+                group = labelled(region_name(group), group)
             lines.append(
-                f"| {row['group']} | {row['candidates']} | {row['listed']} | {row['positives']} | "
+                f"| {group} | {row['candidates']} | {row['listed']} | {row['positives']} | "
                 f"{_pct(row['precision'])} | {_pct(row['recall'])} |"
             )
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _pct_ci(row: dict[str, Any]) -> str:
+    ci = row.get("precision_ci")
+    return _pct(row["precision"]) + (f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else "")
+
+
+def _gap_text(gap: dict[str, Any] | None) -> str:
+    if not gap or gap.get("difference") is None:
+        return "—"
+    ci = gap.get("difference_ci")
+    text = f"{gap['difference']:+.1%}" + (f" [{ci[0]:+.0%}, {ci[1]:+.0%}]" if ci else "")
+    return text + (" **落后 behind**" if gap.get("trails") else "")
+
+
+def _choice_lines(card: dict[str, Any]) -> list[str]:
+    """The analyst's own choices: parameters that override the recipe, a feature subset."""
+    lines = []
+    if card.get("params_overridden"):
+        shown = ", ".join(f"{k}={v}" for k, v in card["params_overridden"].items())
+        lines.append(f"- 参数调整 Parameters overriding the recipe: {shown}")
+    if card.get("features_chosen"):
+        lines.append(f"- 特征子集 Feature subset: {', '.join(card['features_chosen'])}")
+    return lines
+
+
+def _warning_lines(card: dict[str, Any]) -> list[str]:
+    if not card.get("warnings"):
+        return []
+    return ["", "## 警示 Warnings", "", *[f"- **{w}**" for w in card["warnings"]]]
 
 
 def _invited_lines(card: dict[str, Any]) -> list[str]:
@@ -148,6 +285,6 @@ def _bar_lines(card: dict[str, Any]) -> list[str]:
         f"- 质量门槛 Quality bar: score = booster probability × P(quality score "
         f"{'>' if bar.get('strict') else '≥'} {bar['cut']:g}), estimate error σ = "
         f"{bar['sigma']:.1f} points; the booster alone has AUC "
-        f"{_num(alone['auc_direct_evidence'])} (direct evidence) and "
-        f"{_num(alone['auc_all_candidates'])} (all candidates)",
+        f"{auc_text(alone)} (direct evidence) and "
+        f"{auc_text(alone, 'auc_all_candidates')} (all candidates)",
     ]

@@ -18,17 +18,18 @@ import numpy as np
 import pandas as pd
 
 from discovery.criteria import Criteria
+from discovery.intervals import (
+    percentile_band,
+    precision_draws,
+    proportion_interval,
+    thin_evidence,
+)
 from discovery.labels import Round, past_rounds
 from discovery.model import ScoringModel
 from discovery.registry import RegisteredModel, Registry
 from discovery.snapshots import SnapshotCache
-from discovery.training import (
-    DEFAULT_ROUNDS,
-    RoundData,
-    TrainResult,
-    evaluate,
-    primary_metric,
-)
+from discovery.training import DEFAULT_ROUNDS, RoundData, TrainResult
+from discovery.validation import add_intervals, evaluate, primary_metric
 from discovery.vocabulary import DateLike, check_tier, decision_date
 from graph.errors import UsageError
 from graph.store import Store
@@ -65,8 +66,11 @@ class Comparison:
     """Models and the rules baseline scored on the same past round (never trained on).
 
     `scores` holds one row per candidate of the round (label, source, one column per
-    model); `precision` and `recall` are indexed by K (1…); `summary` has one row per
-    model with AUCs and precision, recall and lift at the list size `top`.
+    model); `precision` and `recall` are indexed by K (1…), `precision_low` and
+    `precision_high` bound precision's 95 % bootstrap interval at each K; `summary` has
+    one row per model with AUCs and precision, recall and lift at the list size `top`,
+    each interval as `…_low` and `…_high`. `thin` says, in words, when the round holds
+    too few decisions to judge by (its AUCs are then left out of `summary`).
     """
 
     tier: str
@@ -76,6 +80,9 @@ class Comparison:
     precision: pd.DataFrame
     recall: pd.DataFrame
     summary: pd.DataFrame
+    precision_low: pd.DataFrame
+    precision_high: pd.DataFrame
+    thin: str | None = None
 
     @property
     def lift(self) -> pd.DataFrame:
@@ -96,7 +103,8 @@ class Backtest:
 
     `rounds` has one row per round (candidates, certified, hits and recall of the
     top K, the rules baseline's, and how many listed and certified companies had
-    never been on an earlier list); `lists` holds each round's ranked list.
+    never been on an earlier list; precision and recall with the bounds of their 95 %
+    bootstrap intervals as `…_low`, `…_high`); `lists` holds each round's ranked list.
     """
 
     tier: str
@@ -219,10 +227,22 @@ def backtest(
             new_hits=sum(c not in earlier for c in hits),
             note="",
         )
+        on_list, by_rules = set(listed), set(rules_top)
+        row.update(
+            _bounds("precision", [c in certified for c in listed])
+            | _bounds("recall", [c in on_list for c in certified])
+            | _bounds("rules_recall", [c in by_rules for c in certified])
+        )
         rows.append(row)
         lists[rnd.as_of] = ranked.frame.assign(certified=[c in certified for c in listed])
         earlier |= set(listed)
     return Backtest(tier, top, pd.DataFrame(rows).set_index("round"), lists)
+
+
+def _bounds(name: str, flags: list[bool]) -> dict[str, float]:
+    """`name_low`, `name_high`: the 95 % bootstrap interval of a share (NaN if empty)."""
+    ci = proportion_interval(np.array(flags, dtype=bool))
+    return {f"{name}_low": ci[0] if ci else np.nan, f"{name}_high": ci[1] if ci else np.nan}
 
 
 def _held_out_scores(
@@ -260,25 +280,38 @@ def _comparison(tier: str, rnd: Round, top: int, scores: pd.DataFrame, max_k: in
     data = RoundData(rnd, scores[["label", "source"]], scores)  # evaluate reads the labels only
     precision: dict[str, np.ndarray] = {}
     recall: dict[str, np.ndarray] = {}
+    low: dict[str, np.ndarray] = {}
+    high: dict[str, np.ndarray] = {}
     summary: dict[str, dict[str, Any]] = {}
-    for name in names:
-        values = scores[name].to_numpy(dtype=float)
+    scorings = {name: scores[name].to_numpy(dtype=float) for name in names}
+    evals = {name: evaluate(values, data, (top,)) for name, values in scorings.items()}
+    add_intervals(evals, scorings, data)
+    bands = precision_draws(list(scorings.values()), positive, ks)
+    for name, band in zip(names, bands, strict=True):
+        values = scorings[name]
         hits = np.cumsum(positive[np.argsort(-values, kind="stable")])[ks - 1]
         precision[name] = hits / ks
         recall[name] = hits / positive.sum() if positive.any() else np.full(len(ks), np.nan)
-        ev = evaluate(values, data, (top,))
+        low[name], high[name] = percentile_band(band)
+        ev = evals[name]
         at = ev["at_k"][str(top)]
+        thin = ev["evidence"]["thin"]
         summary[name] = {
             "primary": primary_metric(ev),
-            "auc_direct_evidence": ev["auc_direct_evidence"],
-            "auc_all_candidates": ev["auc_all_candidates"],
-            f"precision@{top}": at["precision"],
+            **_with_interval(
+                "auc_direct_evidence", None if thin else ev["auc_direct_evidence"], ev
+            ),
+            **_with_interval("auc_all_candidates", ev["auc_all_candidates"], ev),
+            **_with_interval(
+                f"precision@{top}", at["precision"], {f"precision@{top}_ci": at.get("precision_ci")}
+            ),
             f"recall@{top}": at["recall"],
         }
     frame = pd.DataFrame.from_dict(summary, orient="index")
     base = frame.loc[RULES, f"precision@{top}"]
     frame[f"lift@{top}"] = frame[f"precision@{top}"].astype(float) / base if base else np.nan
     index = pd.Index(ks, name="k")
+    direct = scores.loc[(scores["source"] != "unlabeled").to_numpy(), "label"].to_numpy()
     return Comparison(
         tier,
         rnd,
@@ -287,4 +320,17 @@ def _comparison(tier: str, rnd: Round, top: int, scores: pd.DataFrame, max_k: in
         pd.DataFrame(precision, index=index),
         pd.DataFrame(recall, index=index),
         frame,
+        pd.DataFrame(low, index=index),
+        pd.DataFrame(high, index=index),
+        thin_evidence(direct),
     )
+
+
+def _with_interval(name: str, value: float | None, ev: dict[str, Any]) -> dict[str, Any]:
+    """`name`, `name_low`, `name_high` from a value and the evaluation's `name_ci`."""
+    ci = ev.get(f"{name}_ci") if value is not None else None
+    return {
+        name: value,
+        f"{name}_low": ci[0] if ci else None,
+        f"{name}_high": ci[1] if ci else None,
+    }

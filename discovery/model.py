@@ -8,8 +8,10 @@ learn.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 import lightgbm as lgb
@@ -21,6 +23,8 @@ from discovery.quality import ESTIMATE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import RegisteredModel, SchemaMismatchError
 from discovery.standard_check import Floor
 from features import Condition, ThresholdSpec, build_features, feature_columns, profile
+from features import registry as feature_registry
+from graph.errors import UsageError
 from graph.store import Store
 
 #: never model inputs: the standards treat every ownership type alike (and it is not a feature)
@@ -44,6 +48,8 @@ PARAMS: dict[str, Any] = {
     "force_col_wise": True,
 }
 NUM_ROUNDS = 300
+#: the canonical LightGBM name of the number of trees (`num_rounds` and its other aliases)
+TREES = "num_iterations"
 #: the share of the probability each threshold of unknown status costs (see `probability`)
 UNVERIFIED_DISCOUNT = 0.01
 
@@ -121,6 +127,31 @@ class FeatureSchema:
     def to_json(self) -> dict[str, Any]:
         return {"names": list(self.names), "kinds": list(self.kinds), "categories": self.categories}
 
+    def subset(self, wanted: Sequence[str] | str | None) -> FeatureSchema:
+        """The schema restricted to `wanted`: column names, family names (`ip`, `financial`,
+        see `features.registry`) or column prefixes (`ip_`), in the schema's order.
+
+        An unknown name, or one that matches no model input, is refused.
+        """
+        items = feature_choice(wanted)
+        if items is None:
+            return self
+        prefixes = {f.name: f.prefix for f in feature_registry.families()}
+        keep: set[str] = set()
+        for item in items:
+            prefix = prefixes.get(item, item if item.endswith("_") else None)
+            found = {n for n in self.names if n == item or (prefix and n.startswith(prefix))}
+            if not found:
+                raise _unknown_feature(item)
+            keep |= found
+        chosen = [i for i, n in enumerate(self.names) if n in keep]
+        names = tuple(self.names[i] for i in chosen)
+        return FeatureSchema(
+            names,
+            tuple(self.kinds[i] for i in chosen),
+            {k: v for k, v in self.categories.items() if k in names},
+        )
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FeatureSchema:
         return cls(
@@ -154,6 +185,31 @@ class FeatureSchema:
                 col = pd.to_numeric(col, errors="coerce").astype("float64")
             out[name] = col
         return pd.DataFrame(out, index=frame.index)
+
+
+def _unknown_feature(item: object) -> UsageError:
+    families = ", ".join(f.name for f in feature_registry.families())
+    return UsageError(
+        f"Unknown feature {item!r}: name a model input (ws.features(as_of).columns), "
+        f"a family ({families}) or a column prefix such as 'ip_'."
+    )
+
+
+def feature_choice(wanted: Sequence[str] | str | None) -> list[str] | None:
+    """`wanted` (see `FeatureSchema.subset`) as a list, refusing at once what no
+    registered family could make; whether a named column exists is known only once the
+    feature table is built."""
+    if wanted is None:
+        return None
+    items = [wanted] if isinstance(wanted, str) else list(wanted)
+    if not items:
+        raise UsageError("features is empty: name at least one feature, family or prefix.")
+    families = {f.name for f in feature_registry.families()}
+    prefixes = tuple(feature_registry.prefix_channels())
+    for item in items:
+        if not isinstance(item, str) or not (item in families or item.startswith(prefixes)):
+            raise _unknown_feature(item)
+    return items
 
 
 @dataclass
@@ -275,6 +331,55 @@ def unverified_discount(frame: pd.DataFrame, columns: tuple[str, ...] | list[str
     return (1.0 - UNVERIFIED_DISCOUNT) ** unknown
 
 
-def fit_booster(x: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> lgb.Booster:
+@cache
+def _canonical_names() -> dict[str, str]:
+    """Every LightGBM parameter name and alias -> its canonical name, as LightGBM lists them."""
+    from lightgbm.basic import _ConfigAliases
+
+    table = _ConfigAliases._get_all_param_aliases()
+    return {alias: name for name, aliases in table.items() for alias in (name, *aliases)}
+
+
+def booster_params(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The recipe's LightGBM parameters (`PARAMS`, `NUM_ROUNDS` trees) with `overrides`.
+
+    Keys are LightGBM parameter names or their aliases (`num_rounds` sets the number of
+    trees); an override replaces the default of the same parameter whatever the alias.
+    Unknown names are refused, and so is an objective other than `binary`: the score is a
+    probability of approval. The result holds the trees under `num_iterations`.
+    """
+    names = _canonical_names()
+    unknown = sorted(str(k) for k in (overrides or {}) if k not in names)
+    if unknown:
+        raise UsageError(
+            f"Unknown LightGBM parameter(s) {', '.join(unknown)}; use LightGBM's names "
+            f"(https://lightgbm.readthedocs.io/en/latest/Parameters.html), e.g. "
+            f"{', '.join(k for k in PARAMS if k not in ('verbose', 'deterministic'))}."
+        )
+    merged = {names[k]: (k, v) for k, v in {**PARAMS, TREES: NUM_ROUNDS}.items()}
+    for key, value in (overrides or {}).items():
+        merged[names[key]] = (names[key], value)
+    params = dict(merged.values())
+    if merged["objective"][1] != "binary":
+        raise UsageError(
+            "The objective must stay 'binary': the score is a probability of approval."
+        )
+    trees = params[TREES]
+    if isinstance(trees, bool) or not isinstance(trees, int | np.integer) or trees < 1:
+        raise UsageError(
+            f"num_rounds must be a whole number of trees of at least 1, not {trees!r}."
+        )
+    return params
+
+
+def fit_booster(
+    x: pd.DataFrame, y: np.ndarray, w: np.ndarray, params: Mapping[str, Any] | None = None
+) -> lgb.Booster:
+    """Fit the recipe's booster; `params` as `booster_params` returns them (default: the recipe)."""
+    chosen = dict(params or booster_params())
+    trees = chosen.pop(TREES)
     data = lgb.Dataset(x, label=y, weight=w, categorical_feature="auto", free_raw_data=False)
-    return lgb.train(PARAMS, data, NUM_ROUNDS)
+    try:
+        return lgb.train(chosen, data, int(trees))
+    except lgb.basic.LightGBMError as exc:
+        raise UsageError(f"LightGBM refused the parameters: {str(exc).strip()}") from exc

@@ -38,12 +38,36 @@ class PromotionRefused(DiscoveryError):
     """The candidate is worse on its validation round than the serving model."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RegisteredModel:
+    """A model in the registry: its folder and its bundle (schema, metrics, card).
+
+    Printed, it is one line (id, tier, date, serving or not, validation metrics with
+    their intervals); `bundle["card"]` and `card.md` hold the rest.
+    """
+
     tier: str
     model_id: str
     path: Path
     bundle: dict[str, Any]
+
+    @property
+    def serving(self) -> bool:
+        """Whether the registry's serving pointer names this model now."""
+        pointer = self.path.parent / "SERVING"
+        try:
+            return pointer.read_text(encoding="utf-8").strip() == self.model_id
+        except OSError:
+            return False
+
+    def __str__(self) -> str:
+        from discovery.card import model_line
+
+        described = {**self.bundle, "model_id": self.model_id, "tier": self.tier}
+        return model_line(described, self.serving)
+
+    def __repr__(self) -> str:
+        return f"<RegisteredModel {self}>"
 
     @property
     def booster_path(self) -> Path:
@@ -157,12 +181,20 @@ class Registry:
         return current is None or current.model_id != model.model_id
 
     def table(self, tier: str, top: int) -> pd.DataFrame:
-        """Every registered model of `tier`, oldest first, with its metrics at list size `top`."""
+        """Every registered model of `tier`, oldest first, with its metrics at list size `top`
+        and their 95 % intervals (`…_low`, `…_high`; empty for models that predate them)."""
         serving = self.serving(tier)
         rows = []
         for m in self.list(tier):
             card = m.bundle.get("card", {})
-            at_top = m.metrics["model"]["at_k"].get(str(top), {})
+            model = m.metrics["model"]
+            at_top = model["at_k"].get(str(top), {})
+            # the primary metric's interval: AUC on direct evidence, else on all candidates
+            which = (
+                "auc_direct_evidence" if model.get("auc_direct_evidence") else "auc_all_candidates"
+            )
+            primary_ci = model.get(f"{which}_ci") or (None, None)
+            precision_ci = at_top.get("precision_ci") or (None, None)
             rows.append(
                 {
                     "model_id": m.model_id,
@@ -170,7 +202,11 @@ class Registry:
                     "trained_at": card.get("trained_at"),
                     "validation_round": card.get("validation_round", {}).get("as_of"),
                     "primary": m.primary_metric,
+                    "primary_low": primary_ci[0],
+                    "primary_high": primary_ci[1],
                     f"precision@{top}": at_top.get("precision"),
+                    f"precision@{top}_low": precision_ci[0],
+                    f"precision@{top}_high": precision_ci[1],
                     f"lift@{top}": m.metrics.get("lift_over_rules", {}).get(str(top)),
                     "serving": serving is not None and m.model_id == serving.model_id,
                 }

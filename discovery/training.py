@@ -10,7 +10,7 @@ score reads as "probability of approval if the company applied".
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,8 +19,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from discovery import metrics
-from discovery.card import render_card
+from discovery import intervals, metrics
+from discovery.card import render_card, summary_lines
 from discovery.criteria import Criteria
 from discovery.explain import channel_of
 from discovery.labels import (
@@ -33,19 +33,32 @@ from discovery.labels import (
     past_rounds,
 )
 from discovery.model import (
+    TREES,
     Calibration,
     FeatureSchema,
     ScoringModel,
+    booster_params,
+    feature_choice,
     fit_booster,
     unverified_discount,
 )
 from discovery.quality import SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.snapshots import SnapshotCache
-from discovery.standard_check import Floor, StandardCheck, below_any_floor, check_standard
+from discovery.standard_check import StandardCheck, check_standard
+from discovery.validation import (
+    add_intervals,
+    against_rules,
+    evaluate,
+    fairness,
+    invited_population,
+    primary_metric,
+    trailing,
+    warnings,
+)
 from discovery.vocabulary import decision_date
 from graph.contract import TIER_NAMES_ZH
-from graph.errors import DiscoveryError
+from graph.errors import DiscoveryError, UsageError
 from graph.store import Store
 
 DEFAULT_ROUNDS = 5
@@ -62,7 +75,7 @@ class NotEnoughEvidence(DiscoveryError):
     """Too few labelled outcomes before `as_of` to train or validate a model."""
 
 
-@dataclass
+@dataclass(repr=False)
 class TrainResult:
     model: RegisteredModel
     promoted: bool
@@ -73,6 +86,18 @@ class TrainResult:
     validation: pd.DataFrame | None = None
     #: invitations recorded by the service that were added to the evidence before training
     outcomes_fed: int = 0
+
+    def __repr__(self) -> str:
+        return f"<TrainResult promoted={self.promoted} {self.model!s}>"
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the model card warns of (thin evidence, trailing the rules baseline)."""
+        return list(self.card.get("warnings", []))
+
+    def summary(self) -> str:
+        """What `discovery train` prints: validation with intervals, warnings, promotion."""
+        return "\n".join([*summary_lines(self.card), self.message])
 
 
 def select_rounds(
@@ -122,32 +147,6 @@ def collect_rounds(
     return [RoundData(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
 
 
-def evaluate(
-    scores: np.ndarray, data: RoundData, k_list: tuple[int, ...] = metrics.DEFAULT_KS
-) -> dict[str, Any]:
-    ex = data.examples
-    labelled = (ex["source"] != "unlabeled").to_numpy()
-    positive = (ex["label"] == 1).to_numpy()
-    return {
-        "auc_direct_evidence": metrics.auc(scores[labelled], ex["label"].to_numpy()[labelled]),
-        "auc_all_candidates": metrics.auc(scores, positive.astype(int)),
-        "at_k": metrics.precision_recall_at(scores, positive, k_list),
-    }
-
-
-def _fairness(scores: np.ndarray, data: RoundData, store: Store, k: int) -> dict[str, list]:
-    companies = (
-        store.read("companies", data.round.as_of).set_index("uscc").reindex(data.examples.index)
-    )
-    positive = (data.examples["label"] == 1).to_numpy()
-    groups = {
-        "ownership": companies["ownership"],
-        "industry_section": companies["industry_code"].str.slice(0, 1),
-        "province": companies["region_code"].str.slice(0, 2),
-    }
-    return {name: metrics.group_audit(scores, positive, g, k) for name, g in groups.items()}
-
-
 def train_tier(
     store: Store,
     tier: str,
@@ -160,13 +159,23 @@ def train_tier(
     promote: bool = True,
     snapshots: SnapshotCache | None = None,
     progress: Progress | None = None,
+    params: Mapping[str, Any] | None = None,
+    features: Sequence[str] | str | None = None,
 ) -> TrainResult:
     """Train a model for `tier` from the facts known at `as_of`; register it; promote it if not worse.
 
     With `promote=False` the model is registered but the serving pointer is left alone.
+    `params` override the recipe's LightGBM parameters (`discovery.model.booster_params`);
+    `features` keeps only those model inputs (names, families or prefixes,
+    `FeatureSchema.subset`). Both are recorded in the card; unknown names are refused
+    before any work (a column name with a family's prefix once the features are built).
     """
     criteria.rung(tier)
     decision_date(as_of)
+    if n_rounds < 2:
+        raise UsageError("rounds must be at least 2 (one to learn from, one to validate on).")
+    recipe = booster_params(params)
+    chosen = feature_choice(features)
     snapshots = snapshots or SnapshotCache(store, criteria)
     data = collect_rounds(store, tier, as_of, criteria, n_rounds, snapshots, progress)
     if len(data) < 2:
@@ -177,8 +186,8 @@ def train_tier(
     train, valid = data[:-1], data[-1]
     if progress:
         progress("training", 0, 1)
-    schema = FeatureSchema.of(valid.candidates)
-    held_out = _fit(schema, train)
+    schema = FeatureSchema.of(valid.candidates).subset(chosen)
+    held_out = _fit(schema, train, recipe)
     bar = QualityBar.fit(valid.features, *quality_cut(criteria, tier))
     scorer = ScoringModel(held_out, schema, Calibration(), bar=bar)
     x_valid = valid.candidates
@@ -187,16 +196,22 @@ def train_tier(
     calibration = Calibration.fit(raw_valid[labelled], valid.examples["label"].to_numpy()[labelled])
     top = criteria.default_top(tier)
     k_list = tuple(sorted({*metrics.DEFAULT_KS, top}))
-    model_eval = evaluate(raw_valid, valid, k_list)
-    rules_eval = evaluate(metrics.rules_score(x_valid), valid, k_list)
-    booster_eval = evaluate(scorer.booster_raw(x_valid), valid, k_list)
+    scorings = {
+        "model": raw_valid,
+        "rules_baseline": metrics.rules_score(x_valid),
+        "booster_alone": scorer.booster_raw(x_valid),
+    }
+    evals = {name: evaluate(values, valid, k_list) for name, values in scorings.items()}
+    gaps = against_rules(evals, add_intervals(evals, scorings, valid))
+    model_eval, rules_eval, booster_eval = evals.values()
     primary = primary_metric(model_eval) or 0.0
     # the standard read back from its decisions: floors for the held-out list come from
     # the training rounds alone; the serving model's from every round
     held_out_check = check_standard(train, criteria, tier, valid.round.as_of)
     full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots)
+    ours = raw_valid * unverified_discount(x_valid, unverified_columns(criteria, tier))
     invited = invited_population(
-        x_valid, valid.examples, raw_valid, criteria, tier, held_out_check.used_floors, top
+        x_valid, valid.examples, ours, criteria, tier, held_out_check.used_floors, top
     )
     lift = {
         k: (m["precision"] / r["precision"]) if m["precision"] and r["precision"] else None
@@ -205,7 +220,7 @@ def train_tier(
     # The recipe is validated on the held-out round; the serving model is the same
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale).
-    booster = _fit(schema, data)
+    booster = _fit(schema, data, recipe)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,
@@ -236,7 +251,17 @@ def train_tier(
             "rules_baseline": rules_eval,
             "booster_alone": booster_eval,
             "lift_over_rules": lift,
+            "model_vs_rules": gaps,
         },
+        "intervals": {
+            "method": "percentile bootstrap (Poisson resampling of the round's candidates)",
+            "level": intervals.LEVEL,
+            "resamples": intervals.RESAMPLES,
+            "seed": intervals.SEED,
+            "trails_rule": "the model trails the rules baseline beyond noise when the paired "
+            "interval of the difference lies wholly below 0",
+        },
+        "warnings": warnings(model_eval, rules_eval, gaps),
         "quality_bar": {
             **bar.to_json(),
             "rule": (
@@ -247,10 +272,15 @@ def train_tier(
         },
         "invited_population": invited,
         "standard_check": full_check.to_json(),
-        "fairness": _fairness(raw_valid, valid, store, top),
+        "fairness": fairness(raw_valid, valid, store, top),
         "importance_by_channel": _importance_by_channel(importance),
         "top_features": importance.sort_values(ascending=False).head(15).round(2).to_dict(),
-        "params": {**_json_params(), "num_rounds": booster.current_iteration()},
+        "params": {
+            **{k: v for k, v in recipe.items() if k != TREES},
+            "num_rounds": booster.current_iteration(),
+        },
+        "params_overridden": dict(params or {}),
+        "features_chosen": chosen,
         "lightgbm_version": lgb.__version__,
         "python": platform.python_version(),
         "criteria_version": criteria.version,
@@ -272,7 +302,7 @@ def train_tier(
     }
     registered = registry.register(tier, booster.model_to_string(), bundle, render_card(card))
     if promote:
-        promoted, message = _promote(registry, registered, valid, force)
+        promoted, message = _promote(registry, registered, valid, force, card)
     else:
         promoted, message = (
             False,
@@ -305,63 +335,6 @@ def standard_check_at(
     return check_standard(data, criteria, tier, as_of, today, at_end=snapshots)
 
 
-def invited_population(
-    x: pd.DataFrame,
-    examples: pd.DataFrame,
-    raw: np.ndarray,
-    criteria: Criteria,
-    tier: str,
-    floors: list[Floor],
-    top: int,
-) -> dict[str, Any]:
-    """What can be known about the population the lists go to, on the held-out round.
-
-    Applicants select themselves on the hard thresholds, so metrics on applicants say
-    little about the non-applicants a list invites. Here the held-out model's list at
-    the round's date is built as `rank` builds it (visible misses out, floor misses
-    after) and read two ways: how many listed companies visibly miss a threshold or sit
-    below an empirical floor learned from the earlier rounds (both should be 0), and,
-    among listed companies that then applied or answered an invitation in the round
-    (they had not applied at its date), how many were approved — beside the same for
-    the thresholds-on-visible-data rule and the rules baseline.
-    """
-    ids = [t.id for t in criteria.thresholds_for(tier)]
-    status = x[[f"std_{t}" for t in ids]].to_numpy(dtype=float)
-    visible = (status == 0).any(axis=1)
-    below = below_any_floor(x, floors)
-    evidence = (examples["source"] != "unlabeled").to_numpy()
-    approved = evidence & (examples["label"] == 1).to_numpy()
-
-    def read(order: np.ndarray) -> dict[str, Any]:
-        chosen = order[:top]
-        decided = int(evidence[chosen].sum())
-        hits = int(approved[chosen].sum())
-        return {
-            "listed": len(chosen),
-            "visible_miss": int(visible[chosen].sum()),
-            "below_floor": int(below[chosen].sum()),
-            "later_applicants": decided,
-            "approved": hits,
-            "approval_rate": round(hits / decided, 4) if decided else None,
-        }
-
-    use = criteria.empirical_floors.use
-    ours = raw * unverified_discount(x, unverified_columns(criteria, tier))  # as `probability`
-    rule = metrics.thresholds_rule_score(x, ids)
-    return {
-        "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
-        "top": top,
-        "floors_from": "training rounds only",
-        "model": read(metrics.list_order(ours, visible, below, use)),
-        "thresholds_rule": read(metrics.list_order(rule, visible, np.zeros(len(x), bool), use)),
-        "rules_baseline": read(metrics.top_k_order(metrics.rules_score(x))),
-        "note": (
-            "listed companies with a visible or empirical-floor miss should be 0; the approval "
-            "rate is over listed companies that applied or answered an invitation in the round"
-        ),
-    }
-
-
 def unverified_columns(criteria: Criteria, tier: str) -> list[str]:
     """The status columns of the tier's thresholds whose unknown value discounts the
     probability: all but the quality score's, whose uncertainty the quality bar carries."""
@@ -377,14 +350,14 @@ def quality_cut(criteria: Criteria, tier: str) -> tuple[float | None, bool]:
     return top.value, top.op == ">"
 
 
-def _fit(schema: FeatureSchema, rounds: list[RoundData]) -> lgb.Booster:
+def _fit(schema: FeatureSchema, rounds: list[RoundData], params: dict[str, Any]) -> lgb.Booster:
     chosen = [(d, *_thin(d)) for d in rounds]
     x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep, _ in chosen])
     y = np.concatenate([d.examples["label"].to_numpy()[keep] for d, keep, _ in chosen])
     w = np.concatenate([weights for _, _, weights in chosen])
     if y.sum() < MIN_POSITIVES:
         raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
-    return fit_booster(x, y, w)
+    return fit_booster(x, y, w, params)
 
 
 def _thin(data: RoundData) -> tuple[np.ndarray, np.ndarray]:
@@ -408,11 +381,6 @@ def _thin(data: RoundData) -> tuple[np.ndarray, np.ndarray]:
     return keep, weights[keep]
 
 
-def primary_metric(ev: dict[str, Any]) -> float | None:
-    """The comparison metric of an evaluation: AUC on direct evidence, else on all candidates."""
-    return ev["auc_direct_evidence"] or ev["auc_all_candidates"]
-
-
 def serving_score_on(registry: Registry, tier: str, valid: RoundData) -> float | None:
     """The serving model's metric on `valid`, or None when it cannot fairly be re-scored there.
 
@@ -424,7 +392,8 @@ def serving_score_on(registry: Registry, tier: str, valid: RoundData) -> float |
     if serving is None or date.fromisoformat(serving.bundle["as_of"]) > valid.round.as_of:
         return None
     try:
-        return primary_metric(evaluate(ScoringModel.load(serving).raw(valid.candidates), valid))
+        raw = ScoringModel.load(serving).raw(valid.candidates)
+        return primary_metric(evaluate(raw, valid))
     except SchemaMismatchError:
         return None
 
@@ -434,14 +403,46 @@ def _promote(
     registered: RegisteredModel,
     valid: RoundData,
     force: bool,
+    card: dict[str, Any],
 ) -> tuple[bool, str]:
     """Compare with the serving model on the same validation round, then promote or keep."""
+    current = registry.serving(registered.tier)
     serving_primary = serving_score_on(registry, registered.tier, valid)
     try:
         moved = registry.promote(registered, force=force, serving_score=serving_primary)
     except PromotionRefused as exc:
         return False, str(exc)
-    return moved, f"{registered.model_id} now serves {registered.tier}."
+    bar = None
+    if current is not None and current.model_id != registered.model_id:
+        bar = current.primary_metric if serving_primary is None else serving_primary
+    return moved, promotion_message(registered, card, current, bar)
+
+
+def promotion_message(
+    model: RegisteredModel,
+    card: dict[str, Any],
+    replaced: RegisteredModel | None,
+    bar: float | None,
+) -> str:
+    """ "… now serves …", why it was promoted, and, next to it, what its card warns of."""
+    ours = model.primary_metric
+    if replaced is None or bar is None:
+        why = f"no model served {model.tier} before (此前无在用模型)"
+    elif ours >= bar:
+        why = f"the serving {replaced.model_id} scored no higher ({bar:.3f} vs {ours:.3f} AUC)"
+    else:
+        why = f"it was forced although the serving {replaced.model_id} scored higher ({bar:.3f} vs {ours:.3f} AUC)"
+    message = f"{model.model_id} now serves {model.tier}: promoted because {why}."
+    behind = trailing(card)
+    thin = card["metrics"]["model"]["evidence"]["thin"]
+    if behind:
+        message += (
+            f" 注意 warning: it trails the rules baseline beyond noise ({', '.join(behind)}); "
+            "an office sorting by class-I IP and revenue would do better there."
+        )
+    if thin:
+        message += f" 注意 warning: {thin}; this promotion rests on little evidence."
+    return message
 
 
 def _round_summary(d: RoundData) -> dict[str, Any]:
@@ -461,9 +462,3 @@ def _importance_by_channel(importance: pd.Series) -> dict[str, float]:
     total = float(importance.sum()) or 1.0
     grouped = importance.groupby([channel_of(f) for f in importance.index]).sum() / total
     return {str(k): round(float(v), 4) for k, v in grouped.sort_values(ascending=False).items()}
-
-
-def _json_params() -> dict[str, Any]:
-    from discovery.model import PARAMS
-
-    return dict(PARAMS)

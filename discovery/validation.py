@@ -1,0 +1,240 @@
+"""The held-out round read several ways: metrics with intervals, against the rules baseline,
+on the population the lists go to, and by group.
+
+`evaluate` gives AUC (direct evidence, all candidates) and precision and recall at each K
+of one scoring, each with a bootstrap interval (`discovery.intervals`) and the size of
+the evidence behind it; `against_rules` sets the model beside the rules baseline on the
+same resamples; `warnings` words what a reader must not miss: thin evidence, and a model
+trailing the baseline beyond noise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from discovery import intervals, metrics
+from discovery.criteria import Criteria
+from discovery.standard_check import Floor, below_any_floor
+
+if TYPE_CHECKING:
+    from discovery.labels import RoundData
+    from graph.store import Store
+
+
+def evaluate(
+    scores: np.ndarray, data: RoundData, k_list: tuple[int, ...] = metrics.DEFAULT_KS
+) -> dict[str, Any]:
+    """One scoring of a round's candidates: AUCs, precision and recall at K, and the
+    evidence behind them (`thin` says in words when the decisions cannot judge)."""
+    scores = np.asarray(scores, dtype=float)
+    ex = data.examples
+    labelled = (ex["source"] != "unlabeled").to_numpy()
+    positive = (ex["label"] == 1).to_numpy()
+    direct = ex["label"].to_numpy()[labelled]
+    return {
+        "auc_direct_evidence": metrics.auc(scores[labelled], direct),
+        "auc_all_candidates": metrics.auc(scores, positive.astype(int)),
+        "at_k": metrics.precision_recall_at(scores, positive, k_list),
+        "evidence": {
+            "decisions": int(labelled.sum()),
+            "approvals": int((direct == 1).sum()),
+            "candidates": len(ex),
+            "positives": int(positive.sum()),
+            "thin": intervals.thin_evidence(direct),
+        },
+    }
+
+
+#: per scoring, the resampled metrics: AUC name -> draws, "precision" -> resamples × K
+Draws = dict[str, dict[str, np.ndarray]]
+
+
+def add_intervals(
+    evals: dict[str, dict[str, Any]],
+    scorings: dict[str, np.ndarray],
+    data: RoundData,
+    *,
+    seed: int = intervals.SEED,
+) -> Draws:
+    """Add 95 % bootstrap intervals to evaluations of the same round (in place): each AUC
+    gets `<name>_ci`, each K a `precision_ci` (None where the round cannot define one).
+
+    All scorings share their resamples, so the returned draws pair them (`against_rules`).
+    """
+    ex = data.examples
+    labelled = (ex["source"] != "unlabeled").to_numpy()
+    positive = (ex["label"] == 1).to_numpy()
+    names = list(scorings)
+    values = [np.asarray(scorings[n], dtype=float) for n in names]
+    ks = [int(k) for k in evals[names[0]]["at_k"]]
+    direct = intervals.auc_draws([v[labelled] for v in values], positive[labelled], seed=seed)
+    every = intervals.auc_draws(values, positive, seed=seed)
+    precision = intervals.precision_draws(values, positive, ks, seed=seed)
+    draws: Draws = {}
+    for i, name in enumerate(names):
+        ev = evals[name]
+        draws[name] = {
+            "auc_direct_evidence": direct[i],
+            "auc_all_candidates": every[i],
+            "precision": precision[i],
+        }
+        for auc in ("auc_direct_evidence", "auc_all_candidates"):
+            ev[f"{auc}_ci"] = intervals.percentile_interval(draws[name][auc])
+        for row, column in zip(ev["at_k"].values(), precision[i].T, strict=True):
+            row["precision_ci"] = intervals.percentile_interval(column)
+    return draws
+
+
+def primary_metric(ev: dict[str, Any]) -> float | None:
+    """The comparison metric of an evaluation: AUC on direct evidence, else on all candidates."""
+    return ev["auc_direct_evidence"] or ev["auc_all_candidates"]
+
+
+def _gap(model: np.ndarray, rules: np.ndarray, point: float | None) -> dict[str, Any]:
+    ci = intervals.percentile_interval(model - rules)
+    return {
+        "difference": point,
+        "difference_ci": ci,
+        "trails": bool(ci is not None and ci[1] < 0),
+    }
+
+
+def against_rules(
+    evals: dict[str, dict[str, Any]],
+    draws: Draws,
+    model: str = "model",
+    rules: str = "rules_baseline",
+) -> dict[str, Any]:
+    """Model minus rules baseline on the same resampled rows: precision at each K and AUC
+    on direct evidence (left out when the decisions are thin), each with its paired
+    95 % interval and whether the model trails beyond noise (the interval below 0)."""
+    mine, base = evals[model], evals[rules]
+    out: dict[str, Any] = {"precision": {}}
+    for i, k in enumerate(mine["at_k"]):
+        a, b = mine["at_k"][k]["precision"], base["at_k"][k]["precision"]
+        point = None if a is None or b is None else a - b
+        gap = _gap(draws[model]["precision"][:, i], draws[rules]["precision"][:, i], point)
+        out["precision"][k] = gap
+    auc = "auc_direct_evidence"
+    if not mine["evidence"]["thin"] and mine[auc] is not None and base[auc] is not None:
+        out[auc] = _gap(draws[model][auc], draws[rules][auc], mine[auc] - base[auc])
+    return out
+
+
+def warnings(
+    model_eval: dict[str, Any], rules_eval: dict[str, Any], gaps: dict[str, Any]
+) -> list[str]:
+    """Plain sentences (Chinese first) a reader of the card must not miss."""
+    out: list[str] = []
+    thin = model_eval["evidence"]["thin"]
+    if thin:
+        out.append(f"{thin}: the validation AUC is not reported (验证AUC不予报告)")
+    if model_eval["evidence"]["positives"] < intervals.MIN_APPROVALS:
+        out.append(
+            f"证据不足 only {model_eval['evidence']['positives']} approvals among "
+            f"{model_eval['evidence']['candidates']:,} candidates: precision@K cannot judge the list"
+        )
+    behind = []
+    for k, gap in gaps["precision"].items():
+        if gap["trails"]:
+            m = model_eval["at_k"][k]["precision"]
+            r = rules_eval["at_k"][k]["precision"]
+            behind.append(f"precision@{k} {m:.3f} vs {r:.3f} (difference {_span(gap)})")
+    auc_gap = gaps.get("auc_direct_evidence")
+    if auc_gap and auc_gap["trails"]:
+        m, r = model_eval["auc_direct_evidence"], rules_eval["auc_direct_evidence"]
+        behind.append(f"AUC {m:.3f} vs {r:.3f} (difference {_span(auc_gap)})")
+    if behind:
+        out.append(
+            "模型落后于规则基线 the model trails the rules baseline beyond noise: "
+            + "; ".join(behind)
+        )
+    return out
+
+
+def trailing(card: dict[str, Any]) -> list[str]:
+    """The metrics on which a card's model trails the rules baseline beyond noise."""
+    gaps = card.get("metrics", {}).get("model_vs_rules") or {}
+    out = [f"precision@{k}" for k, g in gaps.get("precision", {}).items() if g["trails"]]
+    if (gaps.get("auc_direct_evidence") or {}).get("trails"):
+        out.append("AUC")
+    return out
+
+
+def _span(gap: dict[str, Any]) -> str:
+    lo, hi = gap["difference_ci"]
+    return f"[{lo:+.2f}, {hi:+.2f}]"
+
+
+def fairness(scores: np.ndarray, data: RoundData, store: Store, k: int) -> dict[str, list]:
+    """Precision and recall of the top `k` by ownership, industry section and province."""
+    companies = (
+        store.read("companies", data.round.as_of).set_index("uscc").reindex(data.examples.index)
+    )
+    positive = (data.examples["label"] == 1).to_numpy()
+    groups = {
+        "ownership": companies["ownership"],
+        "industry_section": companies["industry_code"].str.slice(0, 1),
+        "province": companies["region_code"].str.slice(0, 2),
+    }
+    return {name: metrics.group_audit(scores, positive, g, k) for name, g in groups.items()}
+
+
+def invited_population(
+    x: pd.DataFrame,
+    examples: pd.DataFrame,
+    ours: np.ndarray,
+    criteria: Criteria,
+    tier: str,
+    floors: list[Floor],
+    top: int,
+) -> dict[str, Any]:
+    """What can be known about the population the lists go to, on the held-out round.
+
+    Applicants select themselves on the hard thresholds, so metrics on applicants say
+    little about the non-applicants a list invites. Here the held-out model's list at
+    the round's date (`ours`: its score as `probability` discounts it) is built as
+    `rank` builds it (visible misses out, floor misses after) and read two ways: how
+    many listed companies visibly miss a threshold or sit below an empirical floor
+    learned from the earlier rounds (both should be 0), and, among listed companies
+    that then applied or answered an invitation in the round (they had not applied at
+    its date), how many were approved — beside the same for the thresholds-on-visible-
+    data rule and the rules baseline.
+    """
+    ids = [t.id for t in criteria.thresholds_for(tier)]
+    status = x[[f"std_{t}" for t in ids]].to_numpy(dtype=float)
+    visible = (status == 0).any(axis=1)
+    below = below_any_floor(x, floors)
+    evidence = (examples["source"] != "unlabeled").to_numpy()
+    approved = evidence & (examples["label"] == 1).to_numpy()
+
+    def read(order: np.ndarray) -> dict[str, Any]:
+        chosen = order[:top]
+        decided = int(evidence[chosen].sum())
+        hits = int(approved[chosen].sum())
+        return {
+            "listed": len(chosen),
+            "visible_miss": int(visible[chosen].sum()),
+            "below_floor": int(below[chosen].sum()),
+            "later_applicants": decided,
+            "approved": hits,
+            "approval_rate": round(hits / decided, 4) if decided else None,
+        }
+
+    use = criteria.empirical_floors.use
+    rule = metrics.thresholds_rule_score(x, ids)
+    return {
+        "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
+        "top": top,
+        "floors_from": "training rounds only",
+        "model": read(metrics.list_order(ours, visible, below, use)),
+        "thresholds_rule": read(metrics.list_order(rule, visible, np.zeros(len(x), bool), use)),
+        "rules_baseline": read(metrics.top_k_order(metrics.rules_score(x))),
+        "note": (
+            "listed companies with a visible or empirical-floor miss should be 0; the approval "
+            "rate is over listed companies that applied or answered an invitation in the round"
+        ),
+    }
