@@ -37,6 +37,7 @@ from discovery.registry import RegisteredModel, Registry
 from discovery.snapshots import SnapshotCache
 from discovery.training import DEFAULT_ROUNDS, RoundData, TrainResult, serving_score_on
 from discovery.vocabulary import DateLike, as_date, check_tier, decision_date
+from discovery.workspace_models import ModelMethods
 from features.context import TablesAt
 from graph.contract import TIERS
 from graph.errors import UsageError
@@ -84,7 +85,7 @@ def load(
     return Workspace(cfg, crit, disk_cache=disk_cache)
 
 
-class Workspace:
+class Workspace(ModelMethods):
     """A state directory's store, criteria and model registry, with every operation on them."""
 
     #: per-date tables and ranked lists kept in memory
@@ -288,47 +289,6 @@ class Workspace:
         if fed:
             self._forget()
         return fed
-
-    def train(
-        self,
-        tier: str,
-        as_of: DateLike,
-        *,
-        register: bool = True,
-        promote: bool = True,
-        force: bool = False,
-        rounds: int = DEFAULT_ROUNDS,
-        progress: Progress | None = None,
-    ) -> TrainResult:
-        """Train a model for `tier` from the facts known at `as_of`, validated on the last past round.
-
-        The outcomes of invitations recorded by the service are added to the evidence
-        first. `register=False` keeps the model in the scratch registry (never served,
-        but comparable); `promote=False` registers without touching the serving
-        pointer; `force` promotes even when worse. The result carries the model card
-        and the held-out scores of the validation round (`result.validation`).
-        """
-        from discovery.training import train_tier
-
-        check_tier(tier)
-        day = decision_date(as_of)
-        if rounds < 2:
-            raise UsageError("rounds must be at least 2 (one to learn from, one to validate on).")
-        fed = self.feed_outcomes()
-        result = train_tier(
-            self.store,
-            tier,
-            day,
-            self.criteria,
-            self.registry if register else self.scratch,
-            n_rounds=rounds,
-            force=force,
-            promote=promote and register,
-            snapshots=self.snapshot_cache,
-            progress=progress,
-        )
-        result.outcomes_fed = fed
-        return result
 
     def serving(self, tier: str) -> RegisteredModel | None:
         """The model that serves `tier` now, if any."""

@@ -211,6 +211,9 @@ def test_backtest_checks_each_round_with_a_model_of_its_time(ws: Workspace) -> N
         assert row["certified"] == len(certified)
         assert row["hits"] == listed["certified"].sum() == len(certified & set(listed["uscc"]))
         assert row["recall"] == pytest.approx(row["hits"] / row["certified"])
+        for share in ("precision", "recall", "rules_recall"):  # 95 % bootstrap bounds
+            assert row[f"{share}_low"] <= row[share] <= row[f"{share}_high"], share
+        assert row["recall_low"] < row["recall_high"]
         # everybody listed could have been invited then
         assert ws.gate(TIER, rnd.as_of).loc[listed["uscc"], "eligible"].all()
         assert 0 <= row["new_hits"] <= row["hits"] and row["new_listed"] <= row["listed"] <= 30
@@ -256,3 +259,101 @@ def test_simulate_is_seeded_and_ingest_refreshes_features(tmp_path: Path) -> Non
     assert after is not before  # the cache was dropped on ingest
     pd.testing.assert_frame_equal(after, before)
     assert np.isfinite(after.select_dtypes("number").to_numpy(dtype=float)).any()
+
+
+def test_training_refuses_unknown_parameters_and_features_plainly(ws: Workspace) -> None:
+    before = ws.models(TIER).index.tolist()
+    with pytest.raises(UsageError, match=r"Unknown LightGBM parameter\(s\) num_leafs; use"):
+        ws.train(TIER, AS_OF, params={"num_leafs": 4})
+    with pytest.raises(UsageError, match="objective must stay 'binary'"):
+        ws.train(TIER, AS_OF, params={"objective": "regression"})
+    with pytest.raises(UsageError, match="num_rounds must be a whole number"):
+        ws.train(TIER, AS_OF, params={"num_rounds": 2.5})
+    with pytest.raises(UsageError, match="Unknown feature 'nosuch': name a model input"):
+        ws.train(TIER, AS_OF, features=["ip", "nosuch"])
+    with pytest.raises(UsageError, match="Unknown feature 'ownership'"):
+        ws.train(TIER, AS_OF, features="ownership")  # never a model input
+    with pytest.raises(UsageError, match="Unknown feature 'ip_no_such_count'"):
+        ws.train(TIER, AS_OF, features=["ip_no_such_count"])
+    assert ws.models(TIER).index.tolist() == before
+
+
+def test_parameters_and_a_feature_subset_shape_the_model_and_its_card(
+    ws: Workspace, trained: dict[str, discovery.TrainResult]
+) -> None:
+    chosen = ["ip", "fin_", "std_quality_score"]
+    result = ws.train(
+        TIER, AS_OF, register=False, params={"num_rounds": 20, "num_leaf": 4}, features=chosen
+    )
+    names = result.model.bundle["schema"]["names"]
+    assert all(n.startswith(("ip_", "fin_")) or n == "std_quality_score" for n in names)
+    assert {n[:3] for n in names} == {"ip_", "fin", "std"}
+    full = trained["new"].card["feature_count"]
+    assert result.card["feature_count"] == len(names) < full
+    params = result.card["params"]
+    assert params["num_rounds"] == 20 and params["num_leaves"] == 4 and "num_leaf" not in params
+    assert result.card["params_overridden"] == {"num_rounds": 20, "num_leaf": 4}
+    assert result.card["features_chosen"] == chosen
+    card_md = (result.model.path / "card.md").read_text(encoding="utf-8")
+    assert "Parameters overriding the recipe: num_rounds=20, num_leaf=4" in card_md
+    assert "Feature subset: ip, fin_, std_quality_score" in card_md
+    # the default recipe is untouched by an override
+    assert trained["new"].card["params"]["num_leaves"] == 15
+
+
+def test_explain_takes_one_score_apart(
+    ws: Workspace, trained: dict[str, discovery.TrainResult]
+) -> None:
+    from discovery.model import ScoringModel
+
+    row = ws.rank(TIER, AS_OF, top=3).frame.iloc[0]
+    uscc = row["uscc"]
+    ex = ws.explain(uscc, TIER, AS_OF)
+    frame = ex.frame
+    assert list(frame.columns) == [
+        "feature",
+        "name_zh",
+        "value",
+        "contribution",
+        "family",
+        "channel",
+    ]
+    assert frame["contribution"].abs().is_monotonic_decreasing
+    model = ScoringModel.load(ws.serving(TIER))  # type: ignore[arg-type]
+    assert sorted(frame["feature"]) == sorted(model.schema.names)
+    x = ws.features(AS_OF).loc[[uscc]]
+    margin = model.booster.predict(model.schema.matrix(x), raw_score=True)[0]
+    assert frame["contribution"].sum() == pytest.approx(margin - ex.base_value)
+    assert ex.margin == pytest.approx(margin)
+    assert ex.probability == pytest.approx(row["score"], abs=1e-4)
+    revenue = frame.set_index("feature").at["fin_revenue_latest_wan", "value"]
+    assert revenue == x["fin_revenue_latest_wan"].iloc[0] or pd.isna(revenue)
+    assert ex.reasons and all(reason in row["reasons"] for reason in ex.reasons)
+    assert ex.by_channel().sum() == pytest.approx(frame["contribution"].sum())
+    text = repr(ex)
+    assert uscc in text and len(text.splitlines()) == 2 + 10 + len(ex.reasons)
+    other = ws.explain(uscc, TIER, AS_OF, model=trained["new"].model.model_id)
+    assert other.model_id == trained["new"].model.model_id
+    with pytest.raises(UsageError, match="no company"):
+        ws.explain("91110000000000000X", TIER, AS_OF)
+
+
+def test_models_print_short_and_comparisons_carry_intervals(
+    ws: Workspace, trained: dict[str, discovery.TrainResult]
+) -> None:
+    serving = ws.serving(TIER)
+    text = repr(serving)
+    assert len(text) < 300 and "\n" not in text and "names" not in text
+    assert "在用 serving" in text and f"as of {LAST_YEAR}" in text and "AUC 0." in text
+    assert "未在用 not serving" in str(trained["new"].model)
+    assert "promoted=False" in repr(trained["new"]) and len(repr(trained["new"])) < 320
+    cmp = ws.compare(TIER, AS_OF, ["serving", trained["new"]], max_k=60)
+    assert cmp.precision_low.shape == cmp.precision.shape == cmp.precision_high.shape
+    assert (cmp.precision_low <= cmp.precision_high).all().all()
+    top = cmp.top
+    for name, row in cmp.summary.iterrows():
+        assert row["auc_direct_evidence_low"] < row["auc_direct_evidence"], name
+        assert row["auc_direct_evidence"] < row["auc_direct_evidence_high"], name
+        assert row[f"precision@{top}_low"] <= row[f"precision@{top}"]
+        assert row[f"precision@{top}"] <= row[f"precision@{top}_high"]
+    assert cmp.thin is None
