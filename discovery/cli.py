@@ -247,6 +247,7 @@ def train(
     ] = 5,
 ) -> None:
     """Train, validate and register a model for TIER; promote it unless worse (训练模型)."""
+    from discovery.card import summary_lines
     from discovery.vocabulary import check_tier
 
     day = parse_date(as_of)
@@ -257,29 +258,10 @@ def train(
         result = ws.train(tier, day, force=force, rounds=rounds, progress=update)
     if result.outcomes_fed:
         out.print(f"{result.outcomes_fed:,} recorded invitation(s) added to the training evidence")
-    m = result.card["metrics"]
     out.print(f"registered {result.model.model_id} ({result.model.path})")
-    auc = m["model"]["auc_direct_evidence"]
-    base = m["rules_baseline"]["auc_direct_evidence"]
-    out.print(
-        f"validation round {result.card['validation_round']['as_of']}: AUC {auc:.3f} (rules {base:.3f})"
-    )
-    for k, row in m["model"]["at_k"].items():
-        rules = m["rules_baseline"]["at_k"][k]["precision"]
-        out.print(f"  precision@{k}: {row['precision']:.3f} (rules {rules:.3f})")
-    inv = result.card["invited_population"]
-    mine = inv["model"]
-    out.print(
-        f"invited population (held-out top {inv['top']}): {mine['visible_miss']} visible and "
-        f"{mine['below_floor']} empirical-floor misses listed; later applicants approved "
-        f"{mine['approved']}/{mine['later_applicants']} (thresholds rule "
-        f"{inv['thresholds_rule']['approved']}/{inv['thresholds_rule']['later_applicants']})"
-    )
-    check = result.card["standard_check"]
-    for key, what in (("contradicted", "contradicted by approvals"), ("missing", "missing")):
-        if check[key]:
-            out.print(f"criteria {what}: {', '.join(check[key])} (discovery criteria check)")
-    out.print(result.message)
+    # validation with intervals, invited population, criteria read back, warnings
+    for line in [*summary_lines(result.card), result.message]:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
