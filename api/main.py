@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import service_settings
 from api.denials import audit_denials
+from api.errors import RETRY_AFTER, UNAVAILABLE_HEADERS, use_validation_schema, validation_failed
 from api.routes import audit, companies, data, exports, health, invitations, me, registry
 from api.schemas import ErrorPublic
 from api.service import Service
@@ -43,8 +46,10 @@ official's regions answers 404 exactly like one that does not exist.
 **Errors** are `{"detail": "..."}` with one plain sentence: 400 a request the
 service cannot carry out (e.g. data breaking the contract, too little evidence
 to train), 401 no or bad key, 403 role not allowed, 404 unknown (or outside your
-regions), 409 conflict, 413 upload too large, 429 over the request rate (see
-`Retry-After`). 422 is FastAPI's validation error, `detail` listing each field.
+regions), 409 conflict, 413 upload too large, 422 a parameter or field that is
+wrong (`detail` names it in one sentence; `errors` lists every error for programs),
+429 over the request rate and 503 a store, disk or records database the service
+cannot use (both with `Retry-After`, in seconds).
 """
 TAGS = [
     {"name": "invitations 邀请", "description": "ranked lists, invitations and outcomes"},
@@ -86,15 +91,36 @@ SECURITY_HEADERS = {
 
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorPublic, "description": "the request cannot be carried out"},
-    401: {"model": ErrorPublic, "description": "no API key, or not a valid one"},
+    401: {
+        "model": ErrorPublic,
+        "description": "no API key, or not a valid one",
+        "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    },
     403: {"model": ErrorPublic, "description": "the key's role may not do this"},
-    429: {"model": ErrorPublic, "description": "over the request rate; see Retry-After"},
+    429: {
+        "model": ErrorPublic,
+        "description": "over the request rate, or too many failed keys from this address",
+        "headers": RETRY_AFTER,
+    },
+    503: {
+        "model": ErrorPublic,
+        "description": "the store, state directory or records database cannot be used",
+        "headers": RETRY_AFTER,
+    },
 }
 
 
+def operation_id(route: APIRoute) -> str:
+    """A readable operation id for a route that names none: its function name in camelCase."""
+    head, *rest = route.name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _error_handler(code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    headers = UNAVAILABLE_HEADERS if code == 503 else None
+
     async def handle(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+        return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
 
     return handle
 
@@ -108,6 +134,7 @@ async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
             "its state directory or records database (see /readyz); ask its operator."
         },
         status_code=503,
+        headers=UNAVAILABLE_HEADERS,
     )
 
 
@@ -126,8 +153,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.service = service
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    use_validation_schema(app)
     for error, code in ERROR_STATUS:
         app.add_exception_handler(error, _error_handler(code))
     for failure in (OSError, SQLAlchemyError):

@@ -13,12 +13,35 @@ Outcome = Literal["declined", "applied", "approved", "rejected"]
 CheckStatus = Literal["met", "not_met", "unknown"]
 USCC_PATTERN = r"^[0-9A-Z]{18}$"
 INDUSTRY_PATTERN = r"^[A-T][0-9]{0,4}$"
+#: a registered model: `<tier>-<trained at, UTC>-<serial>`
+MODEL_ID_PATTERN = r"^[a-z_]+-[0-9]{8}T[0-9]{6}-[0-9]+$"
 
 
 class ErrorPublic(BaseModel):
     """Every error answer: one plain sentence (Chinese first where it is meant for officials)."""
 
     detail: str = Field(examples=["没有这家企业 No company with this code is known."])
+
+
+class FieldErrorPublic(BaseModel):
+    """One thing a request got wrong, for programs: where, pydantic's type and message."""
+
+    loc: list[str | int] = Field(
+        description="the place (query, path, header or body), then the field",
+        examples=[["query", "limit"]],
+    )
+    type: str = Field(description="pydantic's error type", examples=["less_than_equal"])
+    msg: str = Field(description="pydantic's message, in English")
+    detail: str = Field(description="the same as one sentence, Chinese first")
+
+
+class ValidationErrorPublic(BaseModel):
+    """A request the service cannot read (422): one sentence naming the first wrong field."""
+
+    detail: str = Field(
+        examples=["参数 limit 必须是 1 到 200 的整数 (limit must be an integer from 1 to 200)"]
+    )
+    errors: list[FieldErrorPublic] = Field(description="every error, in request order")
 
 
 # -- ranked lists -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from discovery import records
 router = APIRouter(prefix="/audit", tags=["audit 审计"])
 
 
-@router.get("", response_model=AuditPublic)
+@router.get("", response_model=AuditPublic, operation_id="listAuditEntries")
 def audit_log(
     principal: AuditReader,
     session: SessionDep,

@@ -31,7 +31,9 @@ NOT_FOUND_ANSWER: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{uscc}", response_model=CompanyPublic, responses=NOT_FOUND_ANSWER)
+@router.get(
+    "/{uscc}", response_model=CompanyPublic, responses=NOT_FOUND_ANSWER, operation_id="getCompany"
+)
 def company(
     service: ServiceDep,
     principal: CompanyReader,
@@ -81,7 +83,12 @@ def _profile(row) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-@router.get("/{uscc}/graph", response_model=GraphPublic, responses=NOT_FOUND_ANSWER)
+@router.get(
+    "/{uscc}/graph",
+    response_model=GraphPublic,
+    responses=NOT_FOUND_ANSWER,
+    operation_id="getCompanyGraph",
+)
 def company_graph(
     service: ServiceDep,
     principal: CompanyReader,

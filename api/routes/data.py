@@ -56,6 +56,7 @@ def _check_length(request: Request, limit: int) -> None:
 
 @router.post(
     "",
+    operation_id="uploadData",
     response_model=UploadPublic,
     responses={
         409: {

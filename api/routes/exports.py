@@ -43,6 +43,7 @@ def _export(
 
 @router.get(
     "/invitations.xlsx",
+    operation_id="exportListXlsx",
     response_class=Response,
     responses={200: {"content": {MEDIA["xlsx"]: {}}, "description": "the list as Excel"}},
 )
@@ -58,6 +59,7 @@ def export_xlsx(
 
 @router.get(
     "/invitations.csv",
+    operation_id="exportListCsv",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "the list as UTF-8 CSV"}},
 )

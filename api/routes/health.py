@@ -9,18 +9,24 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ServiceDep
+from api.errors import RETRY_AFTER, UNAVAILABLE_HEADERS
 from api.schemas import HealthPublic
 
 router = APIRouter(tags=["health 运行状态"])
 
 
-@router.get("/healthz", response_model=HealthPublic)
+@router.get("/healthz", response_model=HealthPublic, operation_id="checkLiveness")
 def healthz() -> HealthPublic:
     """The process answers."""
     return HealthPublic(status="ok")
 
 
-@router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+@router.get(
+    "/readyz",
+    response_model=HealthPublic,
+    operation_id="checkReadiness",
+    responses={503: {"model": HealthPublic, "headers": RETRY_AFTER}},
+)
 def readyz(service: ServiceDep) -> HealthPublic | JSONResponse:
     """The store is readable, the records database answers, the state directory takes writes."""
     checks: dict[str, str] = {}
@@ -41,7 +47,9 @@ def readyz(service: ServiceDep) -> HealthPublic | JSONResponse:
         checks["records"] = type(exc).__name__
     ready = all(v == "ok" for v in checks.values())
     body = HealthPublic(status="ok" if ready else "unavailable", checks=checks)
-    return body if ready else JSONResponse(body.model_dump(), status_code=503)
+    if ready:
+        return body
+    return JSONResponse(body.model_dump(), status_code=503, headers=UNAVAILABLE_HEADERS)
 
 
 def probe_writes(home: Path) -> None:

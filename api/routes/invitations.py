@@ -53,12 +53,9 @@ router = APIRouter(prefix="/invitations", tags=["invitations 邀请"])
 NOT_FOUND_ANSWER: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorPublic, "description": "unknown, or outside your regions"}
 }
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorPublic, "description": "the state directory or records cannot be used"}
-}
 
 
-@router.get("", response_model=RankedListPublic, responses=UNAVAILABLE)
+@router.get("", response_model=RankedListPublic, operation_id="getRankedList")
 def ranked_list(
     service: ServiceDep,
     principal: ListReader,
@@ -130,6 +127,7 @@ def serving_models(service: ServiceDep, principal: ListReader) -> ServingModelsP
 
 @router.post(
     "",
+    operation_id="createInvitations",
     response_model=InvitationsPublic,
     status_code=status.HTTP_201_CREATED,
     responses=NOT_FOUND_ANSWER,
@@ -198,7 +196,7 @@ def current_regions(service: ServiceDep, session: SessionDep) -> None:
         service.regions_synced = version
 
 
-@router.get("/records", response_model=InvitationsPublic)
+@router.get("/records", response_model=InvitationsPublic, operation_id="listSentInvitations")
 def recorded(
     service: ServiceDep,
     principal: InvitationReader,
@@ -227,6 +225,7 @@ def recorded(
 
 @router.post(
     "/{invitation_id}/outcome",
+    operation_id="recordOutcome",
     response_model=InvitationPublic,
     responses={**NOT_FOUND_ANSWER, 409: {"model": ErrorPublic}},
 )

@@ -16,7 +16,7 @@ class MePublic(BaseModel):
     regions: list[str]
 
 
-@router.get("/me", response_model=MePublic)
+@router.get("/me", response_model=MePublic, operation_id="getMe")
 def me(principal: CurrentPrincipal) -> MePublic:
     """The calling key's id, role and region prefixes (当前用户)."""
     return MePublic(key_id=principal.key_id, role=principal.role, regions=list(principal.regions))

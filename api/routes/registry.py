@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.deps import AuditDep, ModelOperator, ServiceDep, resolve_as_of
 from api.schemas import (
+    MODEL_ID_PATTERN,
     ErrorPublic,
     ModelPublic,
     ModelsPublic,
@@ -37,7 +38,7 @@ def public(model: RegisteredModel, serving_id: str | None) -> ModelPublic:
     )
 
 
-@router.get("", response_model=ModelsPublic)
+@router.get("", response_model=ModelsPublic, operation_id="listModels")
 def list_models(service: ServiceDep, principal: ModelOperator) -> ModelsPublic:
     """Every registered model of both tiers, newest last, with the serving one marked (模型列表)."""
     data: list[ModelPublic] = []
@@ -50,6 +51,7 @@ def list_models(service: ServiceDep, principal: ModelOperator) -> ModelsPublic:
 
 @router.post(
     "/train",
+    operation_id="trainModel",
     response_model=TrainPublic,
     responses={409: {"model": ErrorPublic, "description": "a training run is in progress"}},
 )
@@ -75,6 +77,7 @@ def train(
 
 @router.post(
     "/{model_id}/promote",
+    operation_id="promoteModel",
     response_model=PromotePublic,
     responses={404: {"model": ErrorPublic}, 409: {"model": ErrorPublic}},
 )
@@ -82,7 +85,7 @@ def promote(
     service: ServiceDep,
     principal: ModelOperator,
     audit: AuditDep,
-    model_id: Annotated[str, Path(pattern=r"^[a-z_]+-[0-9]{8}T[0-9]{6}-[0-9]+$")],
+    model_id: Annotated[str, Path(pattern=MODEL_ID_PATTERN)],
     force: Annotated[bool, Query(description="promote even if worse than the serving one")] = False,
 ) -> PromotePublic:
     """Make a registered model the serving one, unless it is worse (or `force`) (启用模型)."""

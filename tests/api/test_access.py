@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import re
 import zipfile
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from api.views import full_list
+from discovery import records
+from discovery.cli import app as cli
+from graph.errors import StoreUnavailableError
 from tests.api.conftest import AS_OF, Served
 
 LIST = {"tier": "specialized_sme", "as_of": AS_OF.isoformat()}
@@ -187,3 +192,71 @@ def test_nothing_an_official_can_read_names_another_city(served: Served) -> None
         for row in listed.json()["data"][:25]
     )
     assert any(name in seen_by_analyst for name in hidden)
+
+
+def test_a_revoked_key_is_refused_from_the_next_request(served: Served) -> None:
+    c = served.client
+    with served.app.state.service.records.session() as session:
+        made = records.create_key(session, "analyst", label="to be revoked")
+    h = {"Authorization": f"Bearer {made.secret}"}
+    assert c.get("/v1/me", headers=h).status_code == 200
+    env = {"DISCOVERY_HOME": str(served.world.home), "DISCOVERY_DATABASE_URL": None}
+    revoked = CliRunner().invoke(cli, ["keys", "revoke", made.key_id], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    answer = c.get("/v1/me", headers=h)
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+    assert c.get("/v1/me", headers=served.headers("analyst")).status_code == 200
+
+
+def test_a_wrong_parameter_is_one_sentence_naming_the_field(served: Served) -> None:
+    c, h = served.client, served.headers("admin")
+    answer = c.get("/v1/invitations", params={**LIST, "limit": 0}, headers=h)
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["detail"] == (
+        "参数 limit 必须是 1 到 200 的整数 (limit must be an integer from 1 to 200)"
+    )
+    assert [(e["loc"], e["type"]) for e in body["errors"]] == [
+        (["query", "limit"], "greater_than_equal")
+    ]
+    # the sentence names the field; the value sent is never echoed
+    region = c.get("/v1/invitations", params={**LIST, "region": "３２"}, headers=h)
+    assert region.status_code == 422 and "３２" not in region.text
+    assert region.json()["detail"] == (
+        "参数 region 必须是 2、4 或 6 位数字的地区代码前缀 "
+        "(region must be a region-code prefix of 2, 4 or 6 digits)"
+    )
+    day = c.get("/v1/companies/" + "9" * 18, params={"as_of": "31/12/2025"}, headers=h)
+    assert day.json()["detail"].startswith("参数 as_of 必须是 YYYY-MM-DD 格式的日期")
+    body_field = c.post(
+        "/v1/models/train",
+        json={"tier": "little_giant", "as_of": AS_OF.isoformat(), "rounds": 50},
+        headers=h,
+    )
+    assert body_field.json()["detail"] == (
+        "字段 rounds 必须是 2 到 10 的整数 (rounds must be an integer from 2 to 10)"
+    )
+    two = c.post("/v1/invitations", json={"tier": "little_giant", "uscc": [], "x": 1}, headers=h)
+    assert two.status_code == 422 and len(two.json()["errors"]) == 2
+    detail = two.json()["detail"]
+    assert detail.startswith("字段 uscc 至少要有 1 项，另有 1 处错误见 errors (uscc ")
+    assert "\n" not in detail and detail.endswith("; 1 more in errors)")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.EIO, "Input/output error", "store"),
+        StoreUnavailableError("the store does not answer"),
+    ],
+)
+def test_a_503_says_when_to_ask_again(
+    served: Served, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    def unavailable(*_args: object, **_kw: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(served.app.state.service.workspace, "ranked", unavailable)
+    answer = served.client.get("/v1/invitations", params=LIST, headers=served.headers("analyst"))
+    assert answer.status_code == 503
+    assert int(answer.headers["Retry-After"]) >= 1
