@@ -14,6 +14,7 @@ AS_OF=${AS_OF:-2025-12-31}
 WORLD=${WORLD:-$DISCOVERY_HOME/world}
 OUT=${OUT:-$DISCOVERY_HOME/lists}
 run() { .venv/bin/discovery "$@"; }
+run --version
 run simulate --companies "$COMPANIES" --seed "$SEED" --out "$WORLD/data" --truth "$WORLD/truth.csv"
 run ingest --data "$WORLD/data"
 run status
