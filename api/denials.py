@@ -3,8 +3,11 @@
 Successes are audited by the routes themselves (`deps.Auditor`); refusals are
 written here, once, whatever raised them. An entry names the key when the caller
 was identified (403, and 404 for a company outside the caller's regions or an
-unknown record), else the caller is `anonymous`; the client's address, the status
-and whether a key was presented go into its parameters, never the key itself.
+unknown record), else the caller is `anonymous`; the client's address, the status,
+whether a key was presented and the path as sent go into its parameters, never the
+key itself. The route is written as its template (`/v1/companies/{uscc}`): a code
+outside an official's regions must not come back to them through their own log, so
+only admins are shown the path as sent (`routes/audit.py`).
 Failed keys are rate-limited per address (`deps.get_principal`), which bounds how
 fast anonymous entries can be written.
 """
@@ -24,6 +27,8 @@ from discovery.scope import Principal
 
 DENIED = frozenset({401, 403, 404})
 ANONYMOUS = "anonymous"
+#: the parameter holding the path as sent; `route` holds the route's template
+PATH_PARAM = "path"
 log = logging.getLogger(__name__)
 
 
@@ -41,9 +46,14 @@ async def audit_denials(
 
 def _write(request: Request, code: int, principal: Principal | None) -> None:
     service = request.app.state.service
+    template = request.url.path
+    for name, value in request.path_params.items():
+        template = template.replace(f"/{value}", f"/{{{name}}}")
     params = {
         "client": client_address(request),
         "key_presented": bool(getattr(request.state, "key_presented", False)),
+        # the path as sent may hold a code the caller may not see: admins only
+        PATH_PARAM: request.url.path[:500],
     }
     try:
         with service.records.session() as session:
@@ -53,7 +63,7 @@ def _write(request: Request, code: int, principal: Principal | None) -> None:
                 role=principal.role if principal else ANONYMOUS,
                 action="denied",
                 method=request.method,
-                route=request.url.path[:200],
+                route=template[:200],
                 params=params,
                 rows=None,
                 status=code,

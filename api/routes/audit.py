@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.denials import PATH_PARAM
 from api.deps import AuditReader, SessionDep
 from api.schemas import AuditEntryPublic, AuditPublic
 from discovery import records
@@ -26,4 +27,9 @@ def audit_log(
     rows, total = records.list_entries(
         session, key_id=key_id, action=action, limit=limit, offset=offset
     )
-    return AuditPublic(data=[AuditEntryPublic.model_validate(r) for r in rows], count=total)
+    data = [AuditEntryPublic.model_validate(r) for r in rows]
+    if principal.is_official:
+        # a refused path may name a company outside the official's regions
+        for entry in data:
+            entry.params.pop(PATH_PARAM, None)
+    return AuditPublic(data=data, count=total)

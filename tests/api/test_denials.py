@@ -52,16 +52,20 @@ def test_every_refusal_is_written_down_with_who_and_where(guarded: Served) -> No
     assert c.get("/v1/me", headers=official).status_code == 200
 
     entries = denied(s)
-    by_status = sorted((e["status"], e["key_id"], e["route"]) for e in entries)
+    by_status = sorted((e["status"], e["key_id"], e["route"], e["params"]["path"]) for e in entries)
     assert by_status == sorted(
         [
-            (401, "anonymous", "/v1/invitations"),
-            (401, "anonymous", "/v1/me"),
-            (403, s.key_ids["official"], "/v1/data"),
-            (404, s.key_ids["official"], f"/v1/companies/{other}"),
-            (404, s.key_ids["official"], f"/v1/companies/{NOBODY}"),
+            (401, "anonymous", "/v1/invitations", "/v1/invitations"),
+            (401, "anonymous", "/v1/me", "/v1/me"),
+            (403, s.key_ids["official"], "/v1/data", "/v1/data"),
+            (404, s.key_ids["official"], "/v1/companies/{uscc}", f"/v1/companies/{other}"),
+            (404, s.key_ids["official"], "/v1/companies/{uscc}", f"/v1/companies/{NOBODY}"),
         ]
     )
+    # the official sees their own refusals, without the other city's code they asked for
+    own = c.get("/v1/audit", params={"action": "denied"}, headers=official).json()["data"]
+    assert sorted(e["status"] for e in own) == [403, 404, 404]
+    assert other not in str(own) and all("path" not in e["params"] for e in own)
     presented = {e["route"]: e["params"]["key_presented"] for e in entries if e["status"] == 401}
     assert presented == {"/v1/invitations": False, "/v1/me": True}
     assert all(e["params"]["client"] == "testclient" for e in entries)
