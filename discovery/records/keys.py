@@ -82,11 +82,14 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_key(session: Session, key_id: str) -> tuple[ApiKey, bool]:
-    """Revoke a key by its id: from now on it authenticates nothing.
+    """Revoke a key by its id (or the whole key): from now on it authenticates nothing.
 
     Returns the key and whether this call revoked it (False: it already was).
     """
-    row = session.get(ApiKey, key_id.strip().removeprefix(f"{KEY_PREFIX}_"))
+    text = key_id.strip()
+    whole = _KEY_SHAPE.fullmatch(text)  # the whole key given: only its id is used or shown
+    key_id = whole.group(1) if whole else text.removeprefix(f"{KEY_PREFIX}_")
+    row = session.get(ApiKey, key_id)
     if row is None:
         raise UsageError(f"There is no API key with id '{key_id}'; see `discovery keys list`.")
     if row.revoked_at is not None:

@@ -318,6 +318,11 @@ def test_keys_list_shows_no_secret_and_a_revoked_key_authenticates_nothing(home:
     assert again.exit_code == 0 and "already revoked" in again.stdout
     unknown = runner.invoke(app, ["keys", "revoke", "000000000000"])
     assert unknown.exit_code == 2 and "no API key with id '000000000000'" in unknown.stderr
+    # revoking by the whole key works too, and never prints its secret
+    other = runner.invoke(app, ["keys", "create", "--role", "platform"]).stdout.strip()
+    by_key = runner.invoke(app, ["keys", "revoke", other])
+    assert by_key.exit_code == 0 and f"revoked platform key {other.split('_')[1]}" in by_key.stdout
+    assert other.split("_", 2)[2] not in by_key.output
 
 
 @pytest.fixture
