@@ -161,9 +161,8 @@ def ordered(rows: pd.DataFrame, sort: str) -> pd.DataFrame:
 
 
 def filter_region_name(prefix: str | None) -> str:
-    """The name of a region filter: a county's or a province's ('' for a city prefix, which
-    the names table cannot tell apart from its province)."""
-    return region_name(prefix) if prefix and len(prefix) != 4 else ""
+    """The name of a region filter (a province, city or county prefix); '' for none."""
+    return region_name(prefix) if prefix else ""
 
 
 def districts(rows: pd.DataFrame) -> list[DistrictCount]:

@@ -26,37 +26,39 @@ def _read(name: str) -> pd.DataFrame:
 
 
 @cache
-def _tables() -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, str]]:
+def _tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Places by code (counties, cities and provinces together) and industries by code."""
     regions = _read("regions.csv")
-    counties = dict(
-        zip(
-            regions["region_code"],
-            regions["province"] + regions["city"] + regions["county"],
-            strict=True,
-        )
+    # a municipality is its own city: 北京市海淀区, not 北京市北京市海淀区
+    city = regions["city"].where(regions["city"] != regions["province"], "")
+    places = dict(_read("provinces.csv").to_numpy().tolist())
+    places.update(zip(regions["region_code"].str[:4], regions["province"] + city, strict=True))
+    places.update(
+        zip(regions["region_code"], regions["province"] + city + regions["county"], strict=True)
     )
-    provinces = dict(_read("provinces.csv").to_numpy().tolist())
     industries = _read("industries.csv")
     classes = dict(zip(industries["industry_code"], industries["name"], strict=True))
     divisions = dict(_read("industry_divisions.csv").to_numpy().tolist())
-    return counties, provinces, classes, divisions
+    return places, classes, divisions
 
 
 def region_name(code: object) -> str:
-    """Chinese name of a GB/T 2260 code (county, city or province prefix); '' if unknown."""
+    """Chinese name of a GB/T 2260 code or prefix (county, city or province); a county or
+    city outside the tables is named by its city or province; '' if unknown."""
     if not isinstance(code, str) or not code:
         return ""
-    counties, provinces, _, _ = _tables()
-    if code in counties:
-        return counties[code]
-    return provinces.get(code[:2], "")
+    places = _tables()[0]
+    for length in (len(code), 4, 2):
+        if length <= len(code) and code[:length] in places:
+            return places[code[:length]]
+    return ""
 
 
 def industry_name(code: object) -> str:
     """Chinese name of a GB/T 4754-2017 class, else of its division; '' if unknown."""
     if not isinstance(code, str) or not code:
         return ""
-    _, _, classes, divisions = _tables()
+    _, classes, divisions = _tables()
     if code in classes:
         return classes[code]
     return divisions.get(code[1:3], "")

@@ -124,8 +124,8 @@ def test_the_list_names_its_region_filter(served: Served) -> None:
     assert answer["region_name"] == region_name(other) != ""
     county = ranked(served)["districts"][0]["region_code"]
     assert ranked(served, region=county)["region_name"] == region_name(county)
-    # a city prefix is left unnamed: the names table cannot tell it from its province
-    assert ranked(served, region=served.city)["region_name"] == ""
+    # a city prefix is named by its city
+    assert ranked(served, region=served.city)["region_name"] == region_name(served.city) != ""
     assert ranked(served)["region_name"] == ""
 
 

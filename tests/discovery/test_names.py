@@ -10,7 +10,10 @@ from discovery import names
     ("code", "expected"),
     [
         ("440305", "广东省深圳市南山区"),  # a county in the regions table
-        ("110101", "北京市"),  # a county outside it: its province
+        ("110101", "北京市"),  # a county outside it: its city or province
+        ("110108", "北京市海淀区"),  # a municipality is its own city
+        ("3202", "江苏省无锡市"),  # a city prefix
+        ("329999", "江苏省"),
         ("65", "新疆维吾尔自治区"),  # a province prefix
         ("99", ""),  # no such province
         ("", ""),
