@@ -16,9 +16,10 @@ import secrets
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from discovery.records.schema import Invitation
@@ -113,7 +114,7 @@ def refresh_regions(session: Session, region_of: pd.Series | Mapping[str, str]) 
     pairs["now"] = pairs["uscc"].map(current)
     moved = pairs.loc[pairs["now"].notna() & (pairs["now"].astype(str) != pairs["stored"])]
     if len(moved):
-        table = Invitation.__table__
+        table = cast(Table, Invitation.__table__)  # Core: an executemany, not ORM by key
         session.execute(
             update(table)
             .where(table.c.uscc == bindparam("b_uscc"), table.c.region_code == bindparam("b_old"))
