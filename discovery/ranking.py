@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ import pandas as pd
 from discovery.criteria import Criteria, Threshold
 from discovery.explain import reasons as explain_reasons
 from discovery.labels import gate
+from discovery.listfile import write_list as write_list
 from discovery.metrics import list_order
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
@@ -50,6 +50,9 @@ class RankedList:
     summary: dict[str, Any] = field(default_factory=dict)
     #: per row of `frame`, each threshold's status as data: met, not_met or unknown
     statuses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the date the serving model was trained as of, and the criteria the checks read
+    model_as_of: date | None = None
+    criteria_version: str = ""
 
 
 def threshold_status(features: pd.DataFrame, thresholds: list[Threshold]) -> pd.DataFrame:
@@ -135,6 +138,7 @@ def describe(
             "industry_code": companies.loc[codes, "industry_code"].to_numpy(dtype=object),
             "tier": tier,
             "score": np.round(score, 4),
+            "size_class": companies.loc[codes, "size_class"].to_numpy(dtype=object),
         }
     )
     estimate = x.get(ESTIMATE_COLUMN)
@@ -227,7 +231,18 @@ def rank(
         "listed_with_visible_miss": int(misses[order].sum()),
         "listed_below_empirical_floor": int(below[order].sum()),
     }
-    return RankedList(tier, as_of, serving.model_id, frame, thresholds, summary, status)
+    trained = serving.bundle.get("as_of")
+    return RankedList(
+        tier,
+        as_of,
+        serving.model_id,
+        frame,
+        thresholds,
+        summary,
+        status,
+        model_as_of=date.fromisoformat(trained) if trained else None,
+        criteria_version=criteria.version,
+    )
 
 
 def assess(
@@ -271,94 +286,3 @@ def assess(
     frame, statuses = describe(tables, listed.tier, model, criteria, x, model.probability(x))
     out.update(row=frame.iloc[0], statuses=statuses.iloc[0])
     return out
-
-
-COLUMN_HELP = [
-    ("rank", "名次", "position in the list, best first"),
-    ("uscc", "统一社会信用代码", "Unified Social Credit Code"),
-    ("name", "企业名称", "registered name"),
-    ("region_code", "行政区划代码", "county-level region code (GB/T 2260)"),
-    ("industry_code", "行业代码", "industry class (GB/T 4754-2017)"),
-    ("tier", "拟邀请层级", "the tier the company is invited to apply for"),
-    ("score", "预计通过概率", "estimated probability (0–1) of approval if the company applied now"),
-    (
-        "check_*",
-        "认定标准核验",
-        "each official threshold: met / not met / unknown (no data); an unknown quality "
-        "score shows our estimate and the chance that it clears the bar",
-    ),
-    (
-        "quality_score",
-        "质量评价得分",
-        "the published quality-evaluation score, or our estimate where unpublished",
-    ),
-    ("quality_score_source", "得分来源", "published by the platform, or estimated by the service"),
-    (
-        "floor_check",
-        "历次获批下限核验",
-        "empty, or the measures on which the company is below every past approval of the "
-        "tier (empirical floors learned from past decisions); such companies rank after "
-        "the others",
-    ),
-    (
-        "reasons",
-        "推荐理由",
-        "why the model ranks the company here, with the evidence (Chinese, then English)",
-    ),
-]
-
-
-#: a cell that a spreadsheet would read as a formula (OWASP CSV injection)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with every text cell that could start a formula prefixed by `'`."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = [
-                f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
-                for v in out[col]
-            ]
-    return out
-
-
-def _text_cells_only(book: Any) -> None:
-    """No cell of an openpyxl workbook is a formula: what looks like one stays text."""
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-
-
-def write_list(ranked: RankedList, path: Path) -> Path:
-    """Write the list as `.csv` (UTF-8 with a byte-order mark, for Excel on a Chinese
-    desktop) or `.xlsx` (with a sheet explaining the columns).
-
-    Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or a
-    carriage return first) is written with a leading `'`, and no Excel cell is a formula.
-    """
-    path = Path(path)
-    if path.suffix not in (".csv", ".xlsx"):
-        raise UsageError(f"--out must end in .csv or .xlsx, not '{path.suffix or path.name}'.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = neutralised(ranked.frame.drop(columns=[MENTIONS], errors="ignore"))
-    if path.suffix == ".csv":
-        # CRLF rows (RFC 4180): a carriage return inside a cell is then quoted too
-        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-        return path
-    help_rows = list(COLUMN_HELP)
-    for t in ranked.thresholds:
-        help_rows.append((f"check_{t.id}", t.label_zh, f"{t.label_en} ({t.basis})"))
-    explain = pd.DataFrame(help_rows, columns=["column 列", "中文说明", "meaning"])
-    about = pd.DataFrame(
-        [(k, str(v)) for k, v in ranked.summary.items()], columns=["item 项目", "value 值"]
-    )
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        frame.to_excel(xl, sheet_name="邀请名单 list", index=False)
-        neutralised(explain).to_excel(xl, sheet_name="字段说明 columns", index=False)
-        neutralised(about).to_excel(xl, sheet_name="概况 about", index=False)
-        _text_cells_only(xl.book)
-    return path

@@ -185,7 +185,7 @@ def test_region_filter_and_outputs(trained_world: TrainedWorld, tmp_path) -> Non
     xlsx = write_list(part, tmp_path / "list.xlsx")
     sheets = pd.read_excel(xlsx, sheet_name=None, dtype=str)
     assert list(sheets) == ["邀请名单 list", "字段说明 columns", "概况 about"]
-    assert sheets["邀请名单 list"]["region_code"].str.startswith(province).all()
+    assert sheets["邀请名单 list"]["地区代码 Region code"].str.startswith(province).all()
     with pytest.raises(UsageError, match="region"):
         rank(w.store, "specialized_sme", AS_OF, w.registry, w.criteria, top=5, region="4a")
     with pytest.raises(UsageError, match=r"\.csv or \.xlsx"):
