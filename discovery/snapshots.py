@@ -25,7 +25,7 @@ import pandas as pd
 import features
 from discovery import model, quality
 from discovery.criteria import Criteria
-from discovery.model import add_estimate, snapshot_features
+from discovery.model import add_estimate, threshold_specs
 from graph.store import Store
 
 
@@ -61,6 +61,8 @@ class SnapshotCache:
         self._frames: dict[date, pd.DataFrame] = {}
         self._key: str | None = None
         self._lock = threading.RLock()
+        #: the store's tables read and coded once, for every date built here
+        self._history: features.History | None = None
 
     def _folder(self) -> Path:
         assert self.directory is not None
@@ -86,7 +88,8 @@ class SnapshotCache:
     ) -> None:
         """Make the snapshots of `dates` ready, overlapping the two halves of each.
 
-        Features are built date after date in this thread while a second thread adds
+        Features are built date after date in this thread (all from one read of the
+        store) while a second thread adds
         the quality estimate (LightGBM, which releases the GIL) to the previous date
         and writes it to disk, so the two cores work at once without a second copy of
         the store in memory.
@@ -110,10 +113,18 @@ class SnapshotCache:
             return
         pending: dict[date, Future[pd.DataFrame]] = {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
+            # every date from one read of the store, kept for the dates asked for later
+            if self._history is None:
+                self._history = features.History(self.store)
+            built = features.iter_features_at(
+                self.store, todo, threshold_specs(self.criteria), history=self._history
+            )
             for i, as_of in enumerate(todo):
                 if progress:
                     progress(f"features {as_of}", i, len(todo))
-                frame = snapshot_features(self.store, as_of, self.criteria)
+                _, table = next(built)
+                frame = table.set_index(pd.Index(table["uscc"].astype("str"), name="uscc"))
+                frame = frame.drop(columns=["uscc"])
                 # one thread while the other core builds the next date's features
                 threads = 1 if i < len(todo) - 1 else None
                 pending[as_of] = pool.submit(self._finish, as_of, frame, threads)

@@ -9,7 +9,8 @@ Layer rule: this package imports `graph` only.
 """
 
 from features import registry
-from features.build import build_features, feature_columns
+from features.build import build_features, build_features_at, feature_columns, iter_features_at
+from features.history import History
 from features.io import write_table
 from features.registry import Family, channel_of, families, family_of
 from features.standards import MEASURES, THRESHOLD_MEASURES, Condition, ThresholdSpec
@@ -21,14 +22,17 @@ __all__ = [
     "THRESHOLD_MEASURES",
     "Condition",
     "Family",
+    "History",
     "ThresholdSpec",
     "barred_at",
     "build_features",
+    "build_features_at",
     "channel_of",
     "families",
     "family_of",
     "feature_columns",
     "holds_at",
+    "iter_features_at",
     "registry",
     "write_table",
 ]

@@ -17,7 +17,7 @@ RECENT_YEARS = 3
 def compute(ctx: Context) -> pd.DataFrame:
     aw = ctx.table("awards")
     n = ctx.n
-    ids = ctx.company_ids(aw["uscc"])
+    ids = ctx.ids("awards", "uscc")
     level = aw["level"].astype("str")
     out: dict[str, np.ndarray] = {"total": count_by(ids, n)}
     for lv in LEVELS:

@@ -76,3 +76,13 @@ def codes_of(series: pd.Series) -> np.ndarray:
     """Integer codes of a text column (NA -> -1), for distinct counts."""
     codes, _ = pd.factorize(series)
     return codes.astype(np.int64)
+
+
+def min_by(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The smallest of the integer `values` per id (ids < 0 ignored), as float64; NaN if none."""
+    keep = ids >= 0
+    low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(low, ids[keep], np.asarray(values, dtype=np.int64)[keep])
+    out = low.astype("float64")
+    out[low == np.iinfo(np.int64).max] = np.nan
+    return out

@@ -2,7 +2,10 @@
 
 Each family reads what it needs through the context, which caches store reads and
 the things several families share (node ids, holdings per node), so a table is
-read and a code column is mapped to integers once per build.
+read and a code column is mapped to integers once per build. Families ask for ids
+by table and column (`ids`, `node_ids_of`, `codes`), never by decoding text
+themselves: `features.history.DatedContext` answers the same questions for many
+dates from one read of the store, with the same answers.
 
 Two id spaces:
 - *company ids* 0..n-1, the rows of the output (every company known at `as_of`);
@@ -14,6 +17,7 @@ Two id spaces:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -21,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.status import HOLD_GROUPS, holds_at
+from features.status import HOLD_GROUPS, holding_rows
 from graph.contract import TIERS
 from graph.store import Store
 
@@ -55,8 +59,11 @@ class TablesAt:
             with self._lock:
                 frame = self._frames.get(name)
                 if frame is None:
-                    frame = self._frames[name] = self.store.read(name, self.as_of)
+                    frame = self._frames[name] = self._read(name)
         return frame
+
+    def _read(self, name: str) -> pd.DataFrame:
+        return self.store.read(name, self.as_of)
 
 
 class Context:
@@ -69,6 +76,10 @@ class Context:
         self.tables = tables or TablesAt(store, as_of)
         #: results shared between families (e.g. the supply adjacency), keyed by name
         self.shared: dict[str, Any] = {}
+        #: results that depend on no date (see `memo`)
+        self._memo: dict[Any, Any] = {}
+        #: ids and codes per (kind, table, column), see `ids`
+        self._ids: dict[tuple[str, str, str], Any] = {}
 
     # -- reads ----------------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
@@ -91,6 +102,43 @@ class Context:
         """Company id per code, -1 for codes that are not known companies."""
         return _lookup(self.company_index, codes)
 
+    def ids(self, table: str, column: str) -> np.ndarray:
+        """Company id per row of `table(table)[column]` (-1: not a known company); cached."""
+        key = ("ids", table, column)
+        if key not in self._ids:
+            self._ids[key] = self.company_ids(self.table(table)[column])
+        return self._ids[key]
+
+    def node_ids_of(self, table: str, column: str) -> np.ndarray:
+        """Node id per row of `table(table)[column]` (-1: not a node); cached."""
+        key = ("node_ids", table, column)
+        if key not in self._ids:
+            self._ids[key] = self.node_ids(self.table(table)[column])
+        return self._ids[key]
+
+    def codes(self, table: str, column: str) -> tuple[np.ndarray, pd.Index]:
+        """Integer codes of a text column (-1 for missing) and the values they stand for.
+
+        `uniques` is in no particular order and may hold values that no row at `as_of`
+        has: a caller that needs the present values, or their sorted order, finds them
+        from the codes (see `present_sorted`).
+        """
+        key = ("codes", table, column)
+        if key not in self._ids:
+            codes, uniques = pd.factorize(self.table(table)[column])
+            self._ids[key] = (codes.astype(np.int64), pd.Index(uniques, dtype="str"))
+        return self._ids[key]
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, kept under `key` for as long as the facts behind it stay the same.
+
+        For results that depend on no date (random vectors keyed by a code): a build at
+        one date computes them once, a build over many dates once for all of them.
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     # -- the node universe ----------------------------------------------------------------
     @cached_property
     def node_index(self) -> pd.Index:
@@ -108,19 +156,27 @@ class Context:
     def n_nodes(self) -> int:
         return len(self.node_index)
 
+    @property
+    def node_keys(self) -> tuple[np.ndarray, pd.Index]:
+        """Per node, its position in `keys`, and `keys`: the codes of the nodes (and maybe
+        more), for results that depend on a node's code alone (see `memo`)."""
+        return np.arange(self.n_nodes, dtype=np.int64), self.node_index
+
     def node_ids(self, codes: pd.Series) -> np.ndarray:
         """Node id per code (every supply-link party and investee has one)."""
         return _lookup(self.node_index, codes)
 
-    @cached_property
+    @property
     def supply_nodes(self) -> tuple[np.ndarray, np.ndarray]:
         """(supplier, customer) node ids of every supply-link row known at `as_of`."""
-        links = self.table("supply_links")
-        return self.node_ids(links["supplier_uscc"]), self.node_ids(links["customer_uscc"])
+        return (
+            self.node_ids_of("supply_links", "supplier_uscc"),
+            self.node_ids_of("supply_links", "customer_uscc"),
+        )
 
-    @cached_property
+    @property
     def investee_nodes(self) -> np.ndarray:
-        return self.node_ids(self.table("investments")["investee_uscc"])
+        return self.node_ids_of("investments", "investee_uscc")
 
     def as_company(self, node_ids: np.ndarray) -> np.ndarray:
         """Node ids turned into company ids (-1 for counterparties of unknown profile)."""
@@ -128,18 +184,18 @@ class Context:
 
     def prepare_graph(self) -> None:
         """Compute the shared node ids and holdings up front (for timing them apart)."""
-        _ = self.node_index, self.supply_nodes, self.investee_nodes, self.node_holds
+        _ = self.n_nodes, self.supply_nodes, self.investee_nodes, self.node_holds
 
     @cached_property
     def node_holds_by_tier(self) -> dict[str, np.ndarray]:
-        """Per tier, a bool per node: holds the tier at `as_of`."""
-        held = holds_at(self.table("certifications"), self.as_of)
-        ids = _lookup(self.node_index, pd.Series(held.index, dtype="str"))
-        keep = ids >= 0
+        """Per tier, a bool per node: holds the tier at `as_of` (`status.holding_rows`)."""
+        tier_pos, holding = holding_rows(self.table("certifications"), self.as_of)
+        ids = self.node_ids_of("certifications", "uscc")
+        on = holding & (ids >= 0)
         out = {}
-        for tier in TIERS:
+        for i, tier in enumerate(TIERS):
             flag = np.zeros(self.n_nodes, dtype=bool)
-            flag[ids[keep]] = held[tier].to_numpy(dtype=bool)[keep]
+            flag[ids[on & (tier_pos == i)]] = True
             out[tier] = flag
         return out
 
@@ -151,6 +207,16 @@ class Context:
             group: np.logical_or.reduce([by_tier[t] for t in tiers])
             for group, tiers in HOLD_GROUPS.items()
         }
+
+
+def present_sorted(codes: np.ndarray, uniques: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """The codes that occur in `codes` in the sorted order of their values, and for
+    each code its position in that order (-1 for codes that do not occur)."""
+    present = np.unique(codes[codes >= 0])
+    order = present[np.argsort(uniques[present].to_numpy(dtype=object), kind="stable")]
+    rank = np.full(len(uniques), -1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return order, rank
 
 
 def _lookup(index: pd.Index, codes: pd.Series) -> np.ndarray:

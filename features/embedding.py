@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from features.context import Context
+from features.context import Context, present_sorted
 from features.network import active_supply
 
 PREFIX = "emb_"
@@ -32,52 +32,65 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def compute(ctx: Context, dimensions: int = DIMENSIONS, seed: int = SEED) -> pd.DataFrame:
-    adj, keys = combined_graph(ctx)
-    projection = random_vectors(keys, dimensions, seed)
+    adj, projection = combined_graph(ctx, dimensions, seed)
     embedding = fastrp(adj, projection, ITERATION_WEIGHTS)[: ctx.n]
     return pd.DataFrame(embedding, columns=[f"{PREFIX}{i:02d}" for i in range(dimensions)])
 
 
-def combined_graph(ctx: Context) -> tuple[sp.csr_matrix, pd.Series]:
-    """Symmetric 0/1 adjacency over company nodes + investors + co-filed rights, and node keys."""
+def combined_graph(
+    ctx: Context, dimensions: int = DIMENSIONS, seed: int = SEED
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Symmetric 0/1 adjacency over company nodes + investors + co-filed rights, and the
+    random vector of every node (a function of its key: see `random_vectors`)."""
     n_nodes = ctx.n_nodes
     supplies = active_supply(ctx)
     coo = supplies.tocoo()
     src = [coo.row.astype(np.int64), coo.col.astype(np.int64)]
     dst = [coo.col.astype(np.int64), coo.row.astype(np.int64)]
-    keys = [pd.Series(ctx.node_index, dtype="str")]
 
-    inv = ctx.table("investments")
-    inv_codes, inv_uniques = pd.factorize(inv["investor_id"], sort=True)
-    inv_nodes = n_nodes + inv_codes.astype(np.int64)
-    src += [ctx.investee_nodes, inv_nodes]
-    dst += [inv_nodes, ctx.investee_nodes]
-    keys.append("investor:" + pd.Series(inv_uniques, dtype="str"))
-    offset = n_nodes + len(inv_uniques)
+    def draw(keys: pd.Index | pd.Series) -> np.ndarray:
+        return random_vectors(pd.Series(keys, dtype="str"), dimensions, seed)
 
-    pat = ctx.table("patents")
-    holder = ctx.node_ids(pat["uscc"])  # applicants that are company nodes
+    # a node's vector depends on its key alone, so it is drawn once per key
+    at, node_keys = ctx.node_keys
+    vectors = [ctx.memo(("emb_nodes", dimensions, seed), lambda: draw(node_keys))[at]]
+
+    # investor nodes in the order of their ids, as are the co-filed rights below
+    inv_codes, inv_uniques = ctx.codes("investments", "investor_id")
+    present, rank = present_sorted(inv_codes, inv_uniques)
+    inv_nodes = n_nodes + rank[inv_codes]
+    investees = ctx.investee_nodes
+    src += [investees, inv_nodes]
+    dst += [inv_nodes, investees]
+    table = ctx.memo(
+        ("emb_investors", dimensions, seed),
+        lambda: draw("investor:" + pd.Series(inv_uniques, dtype="str")),
+    )
+    vectors.append(table[present])
+    offset = n_nodes + len(present)
+
+    holder = ctx.node_ids_of("patents", "uscc")  # applicants that are company nodes
     ok = holder >= 0
-    ip_codes, ip_uniques = pd.factorize(pat["ip_id"].loc[ok], sort=True)
+    ip_all, ip_uniques = ctx.codes("patents", "ip_id")
+    ip_codes = ip_all[ok]
     # a right links companies only when at least two known applicants share it
     shared = np.bincount(ip_codes, minlength=len(ip_uniques)) >= 2
-    new_id = np.full(len(ip_uniques), -1, dtype=np.int64)
-    new_id[shared] = np.arange(int(shared.sum()))
+    ip_order, new_id = present_sorted(np.flatnonzero(shared), ip_uniques)
     ip_nodes = new_id[ip_codes]
     keep = ip_nodes >= 0
     holders = holder[ok][keep]
     ip_nodes = offset + ip_nodes[keep]
     src += [holders, ip_nodes]
     dst += [ip_nodes, holders]
-    keys.append("ip:" + pd.Series(np.asarray(ip_uniques)[shared], dtype="str"))
+    vectors.append(draw("ip:" + pd.Series(ip_uniques[ip_order], dtype="str")))
 
-    total = offset + int(shared.sum())
+    total = offset + len(ip_order)
     s, d = np.concatenate(src), np.concatenate(dst)
     data = np.ones(len(s), dtype=np.float32)
     adj = sp.csr_matrix((data, (s, d)), shape=(total, total))
     adj.sum_duplicates()
     adj.data[:] = 1.0
-    return adj, pd.concat(keys, ignore_index=True)
+    return adj, np.concatenate(vectors)
 
 
 def random_vectors(keys: pd.Series, dimensions: int, seed: int) -> np.ndarray:

@@ -27,7 +27,7 @@ _KEY = 1 << 32
 def compute(ctx: Context) -> pd.DataFrame:
     fin = ctx.table("financials")
     n = ctx.n
-    ids = ctx.company_ids(fin["uscc"])
+    ids = ctx.ids("financials", "uscc")
     keep = ids >= 0
     fin = fin.loc[keep].reset_index(drop=True)
     ids = ids[keep]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.common import count_by, last_by, ratio
+from features.common import count_by, min_by, ratio
 from features.context import YEAR_DAYS, Context
 from graph.contract import CLASS_ONE_IP_TYPES, CLASS_TWO_IP_TYPES
 from graph.store import active_at
@@ -25,8 +25,8 @@ RECENT_YEARS = 3
 def compute(ctx: Context) -> pd.DataFrame:
     pat = ctx.table("patents")
     n = ctx.n
-    ids = ctx.company_ids(pat["uscc"])
-    kind = pat["ip_type"].astype("str")
+    ids = ctx.ids("patents", "uscc")
+    kind = pat["ip_type"]
     class1 = kind.isin(CLASS_ONE_IP_TYPES).to_numpy(dtype=bool)
     class2 = kind.isin(CLASS_TWO_IP_TYPES).to_numpy(dtype=bool)
     granted = pat["granted_on"].notna().to_numpy(dtype=bool)
@@ -41,7 +41,7 @@ def compute(ctx: Context) -> pd.DataFrame:
     out["class1_in_force"] = count_by(ids, n, class1 & in_force)
     out["class2_in_force"] = count_by(ids, n, class2 & in_force)
     out["invention_in_force"] = count_by(
-        ids, n, (kind == "invention").to_numpy(dtype=bool) & in_force
+        ids, n, (kind == "invention").to_numpy(dtype=bool, na_value=False) & in_force
     )
     out["class1_self_top3"] = count_by(ids, n, class1 & in_force & self_filed & top)
     filed = count_by(ids, n)
@@ -53,9 +53,7 @@ def compute(ctx: Context) -> pd.DataFrame:
     out["first_applicant_share"] = ratio(
         count_by(ids, n, (pat["applicant_rank"] == 1).to_numpy(dtype=bool, na_value=False)), filed
     )
-    filed_days = (ctx.cut - pat["filed_on"]).dt.days.to_numpy(dtype="float64")
-    last = last_by(ids, -filed_days, n)  # the most recent filing: fewest days ago
-    years_since = np.full(n, np.nan)
-    years_since[last >= 0] = filed_days[last[last >= 0]] / YEAR_DAYS
-    out["years_since_filing"] = years_since
+    # the most recent filing: fewest days ago
+    fewest = min_by(ids, (ctx.cut - pat["filed_on"]).dt.days.to_numpy(dtype="int64"), n)
+    out["years_since_filing"] = fewest / YEAR_DAYS
     return pd.DataFrame({PREFIX + k: v for k, v in out.items()})

@@ -28,8 +28,24 @@ SOURCES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _categorical(values: pd.Series) -> pd.Categorical:
-    codes, uniques = pd.factorize(values.astype("str"), sort=True)
+def _categorical(values: pd.Series, length: int | None = None) -> pd.Categorical:
+    """The text of `values` (its first `length` characters) as a categorical whose
+    categories are the sorted distinct values present."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.notna().all():
+        # decode the categories, not every row: the same result, far fewer strings
+        codes = values.cat.codes.to_numpy()
+        present = np.unique(codes)
+        texts = pd.Series(values.cat.categories[present], dtype="str")
+        if length is not None:
+            texts = texts.str.slice(0, length)
+        local, uniques = pd.factorize(texts, sort=True)
+        at = np.full(len(values.cat.categories), -1, dtype=np.int64)
+        at[present] = local
+        return pd.Categorical.from_codes(at[codes], categories=pd.Index(uniques, dtype="str"))
+    text = values.astype("str")
+    if length is not None:
+        text = text.str.slice(0, length)
+    codes, uniques = pd.factorize(text, sort=True)
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
 
 
@@ -45,19 +61,17 @@ def compute(ctx: Context) -> pd.DataFrame:
     out["size_class"] = pd.Categorical(
         comp["size_class"].to_numpy(dtype=object), categories=list(SIZE_CLASSES), ordered=True
     )
-    industry = comp["industry_code"].astype("str")
-    region = comp["region_code"].astype("str")
-    out["industry_class"] = _categorical(industry)
-    out["industry_section"] = _categorical(industry.str.slice(0, 1))
-    out["province"] = _categorical(region.str.slice(0, 2))
-    out["city"] = _categorical(region.str.slice(0, 4))
+    out["industry_class"] = _categorical(comp["industry_code"])
+    out["industry_section"] = _categorical(comp["industry_code"], 1)
+    out["province"] = _categorical(comp["region_code"], 2)
+    out["city"] = _categorical(comp["region_code"], 4)
 
     held = ctx.node_holds_by_tier
     for tier in TIERS:
         out[f"holds_{tier}"] = held[tier][:n]
 
     apps = ctx.table("applications")
-    app_ids = ctx.company_ids(apps["uscc"])
+    app_ids = ctx.ids("applications", "uscc")
     rejected = (apps["outcome"] == "rejected").to_numpy(dtype=bool, na_value=False)
     out["applications"] = count_by(app_ids, n)
     out["rejections"] = count_by(app_ids, n, rejected)
@@ -69,7 +83,7 @@ def compute(ctx: Context) -> pd.DataFrame:
         elif table == "investments":
             ids = ctx.as_company(ctx.investee_nodes)
         else:
-            ids = ctx.company_ids(ctx.table(table)[column])
+            ids = ctx.ids(table, column)
         known = np.zeros(n, dtype=bool)
         known[ids[ids >= 0]] = True
         out[f"has_{flag}"] = known

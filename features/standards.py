@@ -144,7 +144,7 @@ class ThresholdSpec:
 def compute_quality(ctx: Context) -> pd.DataFrame:
     """Latest quality score computed on or before `as_of`, and the fiscal year it evaluates."""
     qs = ctx.table("quality_scores")
-    ids = ctx.company_ids(qs["uscc"])
+    ids = ctx.ids("quality_scores", "uscc")
     computed = qs["computed_on"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     year = qs["year"].to_numpy(dtype="float64", na_value=np.nan)
     # latest by computation date, then by fiscal year

@@ -29,11 +29,12 @@ HOLD_GROUPS: dict[str, tuple[str, ...]] = {
 BAR_YEARS = 3
 
 
-def holds_at(certifications: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Per company (index `uscc`, sorted), one bool column per tier: holds it at `as_of`.
+def holding_rows(certifications: pd.DataFrame, as_of: date) -> tuple[np.ndarray, np.ndarray]:
+    """Per certification row: its tier's position in `TIERS` (-1 for none), and whether
+    the row makes its company hold that tier at `as_of`.
 
     Holding: a row of that tier with certified_on ≤ as_of < expires_on and revoked_on
-    empty or after as_of. Only companies with at least one certification row appear.
+    empty or after as_of.
     """
     cut = pd.Timestamp(as_of)
     certs = certifications
@@ -42,9 +43,19 @@ def holds_at(certifications: pd.DataFrame, as_of: date) -> pd.DataFrame:
         & (certs["expires_on"] > cut)
         & active_at(certs, "revoked_on", as_of)
     ).fillna(False)
-    codes, uniques = pd.factorize(certs["uscc"].astype("str"), sort=True)
     tier_pos = pd.Index(TIERS).get_indexer(certs["tier"].astype("str"))
-    on = active.to_numpy(dtype=bool) & (tier_pos >= 0) & (codes >= 0)
+    return tier_pos, active.to_numpy(dtype=bool) & (tier_pos >= 0)
+
+
+def holds_at(certifications: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Per company (index `uscc`, sorted), one bool column per tier: holds it at `as_of`
+    (a row of the tier holding at `as_of`, see `holding_rows`). Only companies with at
+    least one certification row appear.
+    """
+    certs = certifications
+    tier_pos, holding = holding_rows(certs, as_of)
+    codes, uniques = pd.factorize(certs["uscc"].astype("str"), sort=True)
+    on = holding & (codes >= 0)
     held = np.zeros((len(uniques), len(TIERS)), dtype=bool)
     held[codes[on], tier_pos[on]] = True
     return pd.DataFrame(

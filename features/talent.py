@@ -16,7 +16,7 @@ PREFIX = "talent_"
 def compute(ctx: Context) -> pd.DataFrame:
     tal = ctx.table("talents")
     n = ctx.n
-    ids = ctx.company_ids(tal["uscc"])
+    ids = ctx.ids("talents", "uscc")
     active = active_at(tal, "left_on", ctx.as_of)
     level = tal["level"].astype("str")
     person = codes_of(tal["person_id"])

@@ -1,0 +1,184 @@
+"""The feature tables of many dates from one read of the store.
+
+Training builds the feature table at several decision dates and ranking at one more.
+A `History` reads every table once, as known at the latest of them, and codes its
+text once: every credit code becomes an integer in one sorted universe of codes, every
+other text column a categorical. A table at an earlier date is then
+`graph.store.known_at` applied in memory to those frames — the same rule the stores
+apply, and reading a table at a later date and then at an earlier one gives what a
+read at the earlier date gives (rows known later drop out, dates and outcomes decided
+later are blanked again). A `DatedContext` answers the families' questions (ids per
+row, node ids, sorted codes) from the integer codes, so no date decodes text again,
+and keeps what depends on no date (random vectors keyed by a code) for every date.
+
+    history = History(store, date(2025, 12, 31))
+    ctx = DatedContext(history, date(2023, 12, 31))  # as `Context(store, date(2023, 12, 31))`
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.context import Context, TablesAt
+from graph.contract import TABLES
+from graph.store import Store, known_at
+
+
+class History:
+    """Every contract table as known at `latest` (None: every row the store holds), its
+    text coded once (see the module). Tables at a date are cut from it in memory."""
+
+    def __init__(self, store: Store, latest: date | None = None) -> None:
+        self.store = store
+        self.latest = latest
+        #: results that depend on no date, shared by every date's context (`Context.memo`)
+        self.memo: dict[Any, Any] = {}
+        self.frames, self.universe = _coded_tables(store, latest)
+
+    def at(self, name: str, as_of: date) -> pd.DataFrame:
+        """Table `name` as known at `as_of` (not after `latest`), text as categoricals."""
+        if self.latest is not None and as_of > self.latest:
+            raise ValueError(f"a history read at {self.latest} cannot answer for {as_of}")
+        return known_at(TABLES[name], self.frames[name], as_of)
+
+
+def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataFrame], pd.Index]:
+    """Each table at `latest` with credit codes coded into one sorted universe and the
+    other text columns as categoricals (their categories in no particular order).
+
+    Each long column is hashed once: its distinct values are found first, and only
+    those are looked up in the universe.
+    """
+    columns: dict[str, dict[str, Any]] = {}
+    credit: list[tuple[str, str, np.ndarray, pd.Index]] = []  # coded once the universe is known
+    for name, table in TABLES.items():
+        # every row, coded once; the rows known at `latest` are cut below, after coding,
+        # where the cut moves numbers instead of text
+        raw = store.read(name)
+        columns[name] = cols = {}
+        for col in table.columns:
+            values = raw[col.name]
+            if col.kind == "uscc":
+                codes, uniques = pd.factorize(values)
+                credit.append((name, col.name, codes, pd.Index(uniques, dtype="str")))
+            elif col.kind in ("str", "enum"):
+                codes, uniques = pd.factorize(values)
+                categories = pd.Index(uniques, dtype="str")
+                # every value of an enum is a category, so `known_at` may write "pending"
+                extra = pd.Index(col.values, dtype="str").difference(categories)
+                categories = categories.append(extra) if len(extra) else categories
+                cols[col.name] = pd.Categorical.from_codes(codes, categories=categories)
+            else:  # numbers, dates and flags keep the store's dtypes
+                cols[col.name] = values
+    universe = (
+        pd.Index(np.concatenate([u.to_numpy(dtype=object) for *_, u in credit]), dtype="str")
+        .unique()
+        .sort_values()
+    )
+    for name, column, codes, uniques in credit:
+        columns[name][column] = pd.Categorical.from_codes(
+            _recode(codes, uniques, universe), categories=universe
+        )
+    frames = {
+        name: known_at(
+            table, pd.DataFrame({c: columns[name][c] for c in table.column_names}), latest
+        )
+        for name, table in TABLES.items()
+    }
+    return frames, universe
+
+
+def _recode(codes: np.ndarray, uniques: pd.Index, target: pd.Index) -> np.ndarray:
+    """Codes into `uniques` turned into codes into `target` (-1 stays -1)."""
+    at = np.append(target.get_indexer(uniques), -1)  # the -1 code reads the last slot
+    return at[codes].astype(np.int64)
+
+
+class DatedTables(TablesAt):
+    """The tables at `as_of`, cut from a `History` instead of read from the store."""
+
+    def __init__(self, history: History, as_of: date) -> None:
+        super().__init__(history.store, as_of)
+        self.history = history
+
+    def _read(self, name: str) -> pd.DataFrame:
+        return self.history.at(name, self.as_of)
+
+
+class DatedContext(Context):
+    """A `Context` at `as_of` over a `History`: the same answers, from integer codes."""
+
+    def __init__(self, history: History, as_of: date) -> None:
+        super().__init__(history.store, as_of, DatedTables(history, as_of))
+        self.history = history
+        self._memo = history.memo
+
+    @cached_property
+    def _company_at(self) -> np.ndarray:
+        """Universe code -> company id (-1 if not a company at `as_of`); the last slot
+        answers the code -1 of a missing value."""
+        at = np.full(len(self.history.universe) + 1, -1, dtype=np.int64)
+        at[self._codes_of(self.companies["uscc"])] = np.arange(self.n)
+        return at
+
+    @cached_property
+    def _node_codes(self) -> np.ndarray:
+        """The universe code of every node, in node order: the companies, then the other
+        supply-link parties and investees in code order (as `Context.node_index`)."""
+        links = self.table("supply_links")
+        invest = self.table("investments")
+        others = np.concatenate(
+            [
+                self._codes_of(links["supplier_uscc"]),
+                self._codes_of(links["customer_uscc"]),
+                self._codes_of(invest["investee_uscc"]),
+            ]
+        )
+        company = self._codes_of(self.companies["uscc"])
+        flag = np.zeros(len(self.history.universe), dtype=bool)
+        flag[others[others >= 0]] = True
+        flag[company] = False
+        return np.concatenate([company, np.flatnonzero(flag)])
+
+    @cached_property
+    def _node_at(self) -> np.ndarray:
+        at = np.full(len(self.history.universe) + 1, -1, dtype=np.int64)
+        at[self._node_codes] = np.arange(len(self._node_codes))
+        return at
+
+    @staticmethod
+    def _codes_of(values: pd.Series) -> np.ndarray:
+        return values.cat.codes.to_numpy(dtype=np.int64)
+
+    def ids(self, table: str, column: str) -> np.ndarray:
+        key = ("ids", table, column)
+        if key not in self._ids:
+            self._ids[key] = self._company_at[self._codes_of(self.table(table)[column])]
+        return self._ids[key]
+
+    def node_ids_of(self, table: str, column: str) -> np.ndarray:
+        key = ("node_ids", table, column)
+        if key not in self._ids:
+            self._ids[key] = self._node_at[self._codes_of(self.table(table)[column])]
+        return self._ids[key]
+
+    def codes(self, table: str, column: str) -> tuple[np.ndarray, pd.Index]:
+        values = self.table(table)[column]
+        return self._codes_of(values), values.cat.categories
+
+    @cached_property
+    def node_index(self) -> pd.Index:
+        return pd.Index(self.history.universe[self._node_codes], dtype="str")
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self._node_codes)
+
+    @property
+    def node_keys(self) -> tuple[np.ndarray, pd.Index]:
+        return self._node_codes, self.history.universe
