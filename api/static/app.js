@@ -157,7 +157,8 @@ function outsideScope(region, name) {
   const mine = state.me && state.me.role === "official" ? state.me.regions : [];
   if (!region || !mine.length || mine.some((p) => region.startsWith(p) || p.startsWith(region))) return "";
   const place = name ? `${name}（${region}）` : region;
-  return `地区${place}不在您的辖区（${mine.join("、")}）内，名单中没有该地区的企业。 ` +
+  const names = mine.map((r, i) => state.me.region_names[i] || r);
+  return `地区${place}不在您的辖区（${names.join("、")}）内，名单中没有该地区的企业。 ` +
     `Region ${region} is outside your regions (${mine.join(", ")}); the list holds none of its companies.`;
 }
 
@@ -317,7 +318,8 @@ async function signedIn() {
   const serving = await api("/v1/invitations/serving");
   state.serving = Object.fromEntries(serving.data.map((m) => [m.tier, m]));
   state.me = me;
-  const where = me.regions.length ? ` · 辖区 regions ${me.regions.join(", ")}` : "";
+  const places = me.regions.map((r, i) => (me.region_names[i] ? `${me.region_names[i]}（${r}）` : r));
+  const where = places.length ? ` · 辖区 regions ${places.join("、")}` : "";
   $("who").textContent = `${ROLES[me.role] || ""} ${me.role} · ${me.key_id}${where}`;
   $("nav-audit").hidden = !["official", "admin"].includes(me.role);
 }

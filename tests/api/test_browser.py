@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
+from discovery.names import region_name
 from discovery.scope import OUTSIDE_LABEL
 from tests.api.conftest import AS_OF, LiveServer, Served
 
@@ -167,6 +168,7 @@ def test_an_official_signs_in_reads_the_list_opens_a_company_invites_and_audits(
     sign_in(page, served.keys["official"])
     expect(page.locator("#list-view")).to_be_visible()
     expect(page.locator("#who")).to_contain_text(served.city)
+    expect(page.locator("#who")).to_contain_text(region_name(served.city))
 
     # the date defaults to the serving model's data date: no banner, the model ID labelled apart
     expect(page.locator("#f-as-of")).to_have_value(AS_OF.isoformat(), timeout=SLOW)

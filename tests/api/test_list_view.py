@@ -193,3 +193,11 @@ def test_the_company_page_names_codes_lists_patents_and_colours_the_graph(served
             assert node["tier"] is None
         else:
             assert node["tier"] in tiers
+
+
+def test_me_names_the_officials_regions(served: Served) -> None:
+    me = served.client.get("/v1/me", headers=served.headers("official")).json()
+    assert me["regions"] == [served.city]
+    assert me["region_names"] == [region_name(served.city)] != [""]
+    admin = served.client.get("/v1/me", headers=served.headers("admin")).json()
+    assert admin["regions"] == admin["region_names"] == []
