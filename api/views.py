@@ -9,7 +9,6 @@ their regions masked out of the reasons by identity (the codes the reasons name,
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import date
 from typing import Any, Literal
@@ -30,20 +29,16 @@ from api.schemas import (
 from api.service import Service
 from discovery.company import CompanyFacts
 from discovery.criteria import Threshold
+from discovery.listtext import GATES, reason_parts, split_reasons
 from discovery.names import industry_names, region_name, region_names, size_name
 from discovery.ranking import MENTIONS, RankedList
-from discovery.scope import OUTSIDE_LABEL, Principal
+from discovery.scope import Principal
 from discovery.vocabulary import REGION_PATTERN, Tier
 from graph.contract import TIER_NAMES_ZH
 
 NAME_MAX = 40
 NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
-GATE_TEXT = {
-    "holds_tier_or_above": "已获该层级或更高认定 already holds this tier or a higher one",
-    "not_on_rung_below": "未获前一层级认定 does not hold the tier below",
-    "barred": "存在限制性合规事件 barred by a compliance event",
-    "large": "大型企业 a large enterprise",
-}
+GATE_TEXT = {key: f"{zh} {en}" for key, (zh, en) in GATES.items()}
 
 
 class ListFilters(BaseModel):
@@ -101,7 +96,6 @@ SHORT_NAMES = {
     "fin_main_business_growth_2y": ("主营增长", "main-business growth"),
     "fin_rd_ratio_2y": ("研发占比", "R&D share"),
 }
-OUTSIDE_ZH, OUTSIDE_EN = "区外企业", "company outside your region"
 
 
 def full_list(service: Service, tier: str, as_of: date) -> RankedList:
@@ -199,39 +193,9 @@ def _mentions(rows: pd.DataFrame) -> list[object]:
     return list(rows[MENTIONS]) if MENTIONS in rows.columns else [()] * len(rows)
 
 
-def split_reasons(text: object) -> list[str]:
-    return [r for r in str(text).split("；") if r] if isinstance(text, str) else []
-
-
-def _english_start(text: str) -> int | None:
-    """Where the closing ' (English…)' of a reason opens, balancing parentheses; None if none."""
-    if not text.endswith(")"):
-        return None
-    depth = 0
-    for at in range(len(text) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(text[at], 0)
-        if depth == 0:
-            return at if at > 0 and text[at - 1] == " " else None
-    return None
-
-
-def _collapse(text: str, label: str, many: str) -> str:
-    """A run of the same masked label ('区外企业、区外企业') said once, with how many."""
-
-    def count(match: re.Match[str]) -> str:
-        return many.format(n=match[0].count(label))
-
-    return re.sub(f"{re.escape(label)}(?:、{re.escape(label)})+", count, text)
-
-
 def reason_line(text: str) -> ReasonLine:
-    """A reason as its Chinese sentence and the English beside it, each naming a masked
-    company once ('区外企业' / 'company outside your region') rather than both together."""
-    at = _english_start(text)
-    zh, en = (text, "") if at is None else (text[:at].rstrip(), text[at + 1 : -1])
-    zh = _collapse(zh.replace(OUTSIDE_LABEL, OUTSIDE_ZH), OUTSIDE_ZH, "{n}家" + OUTSIDE_ZH)
-    en = en.replace(OUTSIDE_LABEL, OUTSIDE_EN)
-    en = _collapse(en, OUTSIDE_EN, "{n} companies outside your region").replace("、", ", ")
+    """A reason as its Chinese sentence and the English beside it (`listtext.reason_parts`)."""
+    zh, en = reason_parts(text)
     return ReasonLine(zh=zh, en=en)
 
 
@@ -251,27 +215,14 @@ def checks_of(row: pd.Series, statuses: pd.Series, thresholds: list[Threshold]) 
     ]
 
 
-def size_classes(service: Service, as_of: date, codes: pd.Series) -> dict[str, str | None]:
-    """The size class of each of `codes` (a page of a list) as known at `as_of`."""
-    companies = service.workspace.table("companies", as_of)
-    near = companies.loc[companies["uscc"].isin(codes).to_numpy(), ["uscc", "size_class"]]
-    return {
-        str(u): (str(s) if isinstance(s, str) else None)
-        for u, s in zip(near["uscc"], near["size_class"], strict=True)
-    }
-
-
-def public_rows(
-    ranked: RankedList, rows: pd.DataFrame, sizes: dict[str, str | None] | None = None
-) -> list[RankedCompany]:
+def public_rows(ranked: RankedList, rows: pd.DataFrame) -> list[RankedCompany]:
     """The caller's rows as the API answers them (`rows` keeps the list's index)."""
-    sizes = sizes or {}
     regions = region_names(rows["region_code"]).to_numpy()
     industries = industry_names(rows["industry_code"]).to_numpy()
     out = []
     for i, (at, row) in enumerate(rows.iterrows()):
         reasons = split_reasons(row["reasons"])
-        size = sizes.get(str(row["uscc"]))
+        size = row["size_class"] if isinstance(row["size_class"], str) else None
         out.append(
             RankedCompany(
                 rank=int(row["rank"]),

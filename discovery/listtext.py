@@ -35,7 +35,7 @@ class ListToWrite(Protocol):
 
 
 ALL_REGIONS = "全国（全部地区） all regions"
-OUTSIDE_ZH = OUTSIDE_LABEL.split(" ", 1)[0]
+OUTSIDE_ZH, OUTSIDE_EN = OUTSIDE_LABEL.split(" ", 1)[0], "company outside your region"
 #: the estimate a check of an unknown quality score carries (`discovery.ranking.check_texts`)
 ESTIMATE = re.compile(r"估计 est\. (\d+)(?:，达标把握 chance (\d+%))?")
 UNIT = re.compile(r"\((万元|项)\)$|\s*\(10k yuan\)$")
@@ -98,18 +98,37 @@ def check_zh(text: object) -> str:
     return f"{word}（估计{found[1]}分{chance}）"
 
 
-def _chinese(sentence: str) -> str:
-    """A reason sentence without the English in brackets at its end."""
+def split_reasons(text: object) -> list[str]:
+    """The list's reasons cell (`；`-separated sentences) as sentences."""
+    return [r for r in text.split("；") if r.strip()] if isinstance(text, str) else []
+
+
+def _english_start(text: str) -> int | None:
+    """Where the closing ' (English…)' of a reason opens, balancing parentheses; None if none."""
+    if not text.endswith(")"):
+        return None
+    depth = 0
+    for at in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[at], 0)
+        if depth == 0:
+            return at if at > 0 and text[at - 1] == " " and text[:at].strip() else None
+    return None
+
+
+def reason_parts(sentence: str) -> tuple[str, str]:
+    """A reason `中文 (English)` as its Chinese and its English, each naming masked
+    companies once ('2家区外企业' / '2 companies outside your region')."""
     text = sentence.strip()
-    if text.endswith(")"):
-        depth = 0
-        for at in range(len(text) - 1, 0, -1):
-            depth += {")": 1, "(": -1}.get(text[at], 0)
-            if depth == 0:
-                if text[at - 1] == " " and text[:at].strip():
-                    text = text[:at].rstrip()
-                break
-    return text.replace(OUTSIDE_LABEL, OUTSIDE_ZH)
+    at = _english_start(text)
+    zh, en = (text, "") if at is None else (text[:at].rstrip(), text[at + 1 : -1])
+    zh = _collapsed(zh.replace(OUTSIDE_LABEL, OUTSIDE_ZH))
+    en = en.replace(OUTSIDE_LABEL, OUTSIDE_EN)
+    en = re.sub(
+        f"{re.escape(OUTSIDE_EN)}(?:、{re.escape(OUTSIDE_EN)})+",
+        lambda m: f"{m[0].count(OUTSIDE_EN)} companies outside your region",
+        en,
+    )
+    return zh, en.replace("、", ", ")
 
 
 def _collapsed(sentence: str) -> str:
@@ -125,9 +144,7 @@ def _collapsed(sentence: str) -> str:
 
 def reasons_zh(text: object) -> str:
     """The list's reasons (`；`-separated, each `中文 (English)`) in Chinese, one per line, once."""
-    if not isinstance(text, str):
-        return ""
-    lines = [_collapsed(_chinese(r)) for r in text.split("；") if r.strip()]
+    lines = [reason_parts(r)[0] for r in split_reasons(text)]
     return "\n".join(dict.fromkeys(line for line in lines if line))
 
 

@@ -29,7 +29,6 @@ from api.schemas import (
     ServingModel,
     ServingModelsPublic,
 )
-from api.service import Service
 from api.views import (
     ListFilters,
     ListSort,
@@ -40,14 +39,13 @@ from api.views import (
     ordered,
     public_rows,
     scoped_list,
-    size_classes,
     thresholds_public,
 )
 from discovery import records
 from discovery.records.invitations import refresh_regions
 from discovery.scope import NOT_FOUND
 from graph.contract import TARGET_TIERS, TIER_NAMES_ZH
-from graph.errors import DiscoveryError, UsageError
+from graph.errors import DiscoveryError
 
 router = APIRouter(prefix="/invitations", tags=["invitations 邀请"])
 NOT_FOUND_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -86,7 +84,7 @@ def ranked_list(
         tier_zh=str(ranked.summary["tier_zh"]),
         as_of=as_of,
         model_id=ranked.model_id,
-        model_as_of=_model_as_of(service, ranked.model_id),
+        model_as_of=ranked.model_as_of,
         count=len(rows),
         limit=limit,
         offset=offset,
@@ -94,17 +92,8 @@ def ranked_list(
         region_name=filter_region_name(filters.region),
         districts=districts(rows),
         thresholds=thresholds_public(ranked),
-        data=public_rows(ranked, page, size_classes(service, as_of, page["uscc"])),
+        data=public_rows(ranked, page),
     )
-
-
-def _model_as_of(service: Service, model_id: str) -> date | None:
-    """The date of the data a registered model was trained on, if it says."""
-    try:
-        day = service.workspace.registry.find(model_id).bundle.get("as_of")
-    except UsageError:
-        return None
-    return date.fromisoformat(str(day)[:10]) if day else None
 
 
 @router.get("/serving", response_model=ServingModelsPublic, operation_id="getServingModels")

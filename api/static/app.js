@@ -285,11 +285,20 @@ function submitFilters() {
   else loadList().catch((e) => say(e.message, "error"));
 }
 
+/** The file name the server gives (its Chinese RFC 5987 name when sent), else a plain one. */
+function downloadName(response) {
+  const header = response.headers.get("Content-Disposition") || "";
+  const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (utf8) return decodeURIComponent(utf8[1]);
+  const plain = /filename="([^"]+)"/.exec(header);
+  return plain ? plain[1] : `invitations-${$("f-tier").value}-${$("f-as-of").value}.xlsx`;
+}
+
 async function exportXlsx() {
   defaultDate();
   const response = await api(`/v1/exports/invitations.xlsx?${filters()}`, { raw: true });
   const blob = await response.blob();
-  const link = el("a", { href: URL.createObjectURL(blob), download: `invitations-${$("f-tier").value}-${$("f-as-of").value}.xlsx` });
+  const link = el("a", { href: URL.createObjectURL(blob), download: downloadName(response) });
   document.body.append(link);
   link.click();
   link.remove();

@@ -178,6 +178,12 @@ def test_an_official_signs_in_reads_the_list_opens_a_company_invites_and_audits(
     expect(summary).to_contain_text(f"模型数据日期 model's data as of {AS_OF.isoformat()}")
     expect(summary).to_contain_text("模型编号 model ID specialized_sme-")
 
+    # the workbook downloads under the server's name: tier (in Chinese) and the list's date
+    with page.expect_download(timeout=SLOW) as download:
+        page.click("#export-xlsx")
+    name = download.value.suggested_filename
+    assert name == f"邀请名单-专精特新中小企业-{AS_OF.isoformat()}.xlsx", name
+
     # names first, codes beside; scores as percentages, best first
     codes = column(page, "td.region small.code")
     assert codes and all(c.startswith(served.city) for c in codes)
