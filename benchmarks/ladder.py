@@ -48,6 +48,7 @@ class Ladder:
             "scenario": args.scenario,
             "seed": args.seed,
             "format": args.format,
+            "patent_rows_per_company": getattr(args, "patent_rows", None),
             "omp_wait_policy": args.omp_wait_policy,
             "peer_budget_s": args.peer_budget,
             "peer_timeout_s": args.peer_timeout,
@@ -55,6 +56,8 @@ class Ladder:
         }
         self.last: dict[str, tuple[int, float]] = {}  # peer -> (size, seconds) last run
         self.stopped: dict[str, str] = {}
+        self.exported: Path | None = None  # the world whose export stage has run
+        self.export: dict = {}
 
     # -- one child ---------------------------------------------------------------------
     def stage(self, name: str, world: Path, n: int, timeout: float | None = None) -> dict:
@@ -75,6 +78,8 @@ class Ladder:
             "--world-scenario",
             a.scenario,
         ]
+        if getattr(a, "patent_rows", None):
+            cmd += ["--patent-rows", str(a.patent_rows)]
         return run_reported(name, cmd, world / "logs" / f"{name}.log", timeout)
 
     def skip_reason(self, peer: str, n: int) -> str | None:
@@ -98,7 +103,8 @@ class Ladder:
     # -- one size ----------------------------------------------------------------------
     def run_size(self, n: int) -> dict:
         a = self.args
-        world = a.workdir / f"world_{a.scenario}_{n}_{a.seed}_{a.format}"
+        dense = f"_p{a.patent_rows:g}" if getattr(a, "patent_rows", None) else ""
+        world = a.workdir / f"world_{a.scenario}_{n}_{a.seed}_{a.format}{dense}"
         world.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(world / "lists", ignore_errors=True)
         print(
@@ -142,8 +148,9 @@ class Ladder:
         names = ["ours", *[p for p in rules if "rules" in peers]]
         if "networkx" in peers and "skipped" not in peers["networkx"]:
             names.append("networkx")
-        if "featuretools" in peers and "skipped" not in peers["featuretools"]:
-            names += ["featuretools", "featuretools_thresholds"]
+        for ft in ("featuretools", "featuretools_plain"):
+            if ft in peers and "skipped" not in peers[ft]:
+                names += [ft, f"{ft}_thresholds"]
         size["quality"] = score_lists(world, names)
         size["pipelines"] = self.pipelines(size)
         return size
@@ -162,10 +169,14 @@ class Ladder:
                 self.stopped[peer] = f"failed at {n:,}: {(tr if 'error' in tr else rk)['error']}"
             took = tr["seconds"] + (rk["seconds"] if rk else 0)
             return {"nx_train": tr, "nx_rank": rk or {"skipped": "training failed"}}, took
-        out: dict[str, Any] = {"export": self.stage("export", world, n)}
+        # both featuretools set-ups read the one export of our labels and cutoffs
+        if self.exported != world:
+            self.export = self.stage("export", world, n)
+            self.exported = world
+        out: dict[str, Any] = {"export": self.export}
         if "error" in out["export"]:
             return out, 0.0
-        out["featuretools"] = ft = run_featuretools(world, timeout)
+        out[peer] = ft = run_featuretools(world, timeout, peer)
         if "error" in ft:
             self.stopped[peer] = f"failed at {n:,}: {ft['error']}"
         return out, ft["seconds"]

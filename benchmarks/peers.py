@@ -6,7 +6,8 @@ rules            `discovery.metrics.rules_score` over the gated candidates, with
 networkx         our train + rank with the supply-chain family computed by the networkx
                  reference of `features_bench.py` (swapped in by `features.registry.replaced`);
 featuretools     deep feature synthesis + LightGBM with our parameters, in its own venv,
-                 on the labels and cutoffs the `export` stage writes.
+                 on the labels and cutoffs the `export` stage writes: a tuned (deep)
+                 set-up and the plain one a user starts with (default primitives).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from benchmarks.child import run_reported
 from benchmarks.lists import write_list
-from benchmarks.plan import AS_OF, HERE, TOPS
+from benchmarks.plan import AS_OF, FT_SETUPS, HERE, TOPS
 from benchmarks.stages import rank_lists, setup, train_models, world_store
 
 FT_VENV = HERE / "peers" / ".venvs" / "featuretools"
@@ -198,9 +199,14 @@ def ensure_ft_venv() -> Path:
     return python
 
 
-def run_featuretools(world: Path, timeout: float) -> dict:
-    """The featuretools peer on `world` (after the export stage); its two lists written."""
+def run_featuretools(world: Path, timeout: float, peer: str = "featuretools") -> dict:
+    """A featuretools peer on `world` (after the export stage); its two lists written.
+
+    `peer` is `featuretools` (the deep set-up) or `featuretools_plain` (`FT_SETUPS`);
+    the lists are named `<peer>` and `<peer>_thresholds`.
+    """
     python = ensure_ft_venv()
+    result = world / f"{peer}_result.json"
     cmd = [
         str(python),
         str(FT_SCRIPT),
@@ -211,12 +217,14 @@ def run_featuretools(world: Path, timeout: float) -> dict:
         "--params",
         str(world / "ft_params.json"),
         "--out",
-        str(world / "ft_result.json"),
+        str(result),
+        "--setup",
+        FT_SETUPS[peer],
     ]
-    res = run_reported("featuretools", cmd, world / "logs" / "featuretools.log", timeout)
+    res = run_reported(peer, cmd, world / "logs" / f"{peer}.log", timeout)
     if "error" not in res:
-        full = json.loads((world / "ft_result.json").read_text())
+        full = json.loads(result.read_text())
         for tier, lists in full["lists"].items():
-            write_list(world, "featuretools", tier, lists["gate"])
-            write_list(world, "featuretools_thresholds", tier, lists["gate_thresholds"])
+            write_list(world, peer, tier, lists["gate"])
+            write_list(world, f"{peer}_thresholds", tier, lists["gate_thresholds"])
     return res

@@ -16,7 +16,9 @@ AS_OF = date(2025, 12, 31)
 TOPS = {"specialized_sme": 200, "little_giant": 50}
 DEFAULT_SCENARIO = "file_standard"
 OUR_STAGES = ("simulate", "ingest", "features", "train", "rank")
-PEERS = ("rules", "networkx", "featuretools")
+PEERS = ("rules", "networkx", "featuretools", "featuretools_plain")
+#: the featuretools set-ups (`benchmarks/peers/featuretools_peer.py --setup`), by peer
+FT_SETUPS = {"featuretools": "deep", "featuretools_plain": "plain"}
 #: how each pipeline's time is made up (the stage names of the report)
 PIPELINES = {
     "ours": ("ingest", "train", "rank"),
@@ -26,4 +28,6 @@ PIPELINES = {
     "networkx": ("ingest", "nx_train", "nx_rank"),
     "featuretools": ("featuretools",),
     "featuretools_thresholds": ("featuretools",),
+    "featuretools_plain": ("featuretools_plain",),
+    "featuretools_plain_thresholds": ("featuretools_plain",),
 }

@@ -121,9 +121,10 @@ def markdown(report: dict) -> str:
                 continue
             for name, s in parts.items():
                 note = _stage_note(name, s)
-                if name == "featuretools" and "result" in s:
+                if name.startswith("featuretools") and "result" in s:
                     r = s["result"]
                     note = (
+                        f"{r.get('setup', 'deep')} set-up, depth {r.get('max_depth', 2)}: "
                         f"{r['features']} features × {r['instances']:,} (company, cutoff) rows; "
                         + ", ".join(f"{k} {v['seconds']:.1f}" for k, v in r["phases"].items())
                     )
@@ -199,7 +200,7 @@ def quality_table(quality: dict) -> list[str]:
 
 def ladder_table(report: dict) -> list[str]:
     head = ["companies", *OUR_STAGES, "end to end", "e2e peak MB"]
-    names = ["rules", "networkx", "featuretools"]
+    names = ["rules", "networkx", "featuretools", "featuretools_plain"]
     head += [f"{p} s / MB" for p in names]
     lines = ["## Ladder", "", "| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for size in report["sizes"]:

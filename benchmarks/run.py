@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "then precision across seeds in OUT_seeds.md (benchmarks/seeds.py)",
     )
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    parser.add_argument(
+        "--patent-rows",
+        type=float,
+        help="top the simulated patent table up with class-II rights to this many rows per "
+        "company on average (benchmarks/densify.py; e.g. 15, as registries of real regions hold)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/discovery_bench"))
     parser.add_argument("--reuse-worlds", action="store_true", help="skip simulate if present")
     parser.add_argument(
@@ -136,6 +142,15 @@ def main() -> None:
         else [args.companies]
     )
     held_out = [x for x in args.held_out.split(",") if x]
+    if args.patent_rows:
+        from benchmarks.densify import reads_class_two
+
+        dense = [s for s in scenarios if reads_class_two(s)]
+        if dense:
+            parser.error(
+                f"--patent-rows adds class-II rights, which the hidden review of "
+                f"{', '.join(dense)} reads; leave it out for those scenarios"
+            )
     run_all(args, sizes, scenarios, explicit, held_out)
 
 

@@ -26,6 +26,8 @@ TIERS = {"specialized_sme": 200, "little_giant": 50}
 PEERS = (
     "featuretools",
     "featuretools_thresholds",
+    "featuretools_plain",
+    "featuretools_plain_thresholds",
     "networkx",
     "thresholds_rule",
     "rules_thresholds",

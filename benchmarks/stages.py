@@ -43,12 +43,15 @@ def _timed(module: Any, attr: str, acc: dict[str, float], key: str) -> None:
 
 def _time_feature_builds(acc: dict[str, float]) -> None:
     """Where train and rank spend their time: per feature family (summed over snapshot
-    dates), the quality-score estimate of each snapshot, LightGBM fits, reasons."""
+    dates, `history` being the one read of the store they share), the quality-score
+    estimate of each snapshot, LightGBM fits, reasons."""
     import discovery.model as dm
     import discovery.ranking as dr
     import discovery.training as dt
+    import features
 
     original = dm.build_features
+    original_at = features.iter_features_at
 
     def timed(store, as_of, thresholds=(), **kw):
         t: dict[str, dict[str, float]] = {}
@@ -58,7 +61,16 @@ def _time_feature_builds(acc: dict[str, float]) -> None:
         acc["snapshots"] += 1
         return frame
 
+    def timed_at(store, dates, thresholds=(), **kw):
+        t: dict[str, dict[str, float]] = {}
+        for item in original_at(store, dates, thresholds, timings=t, **kw):
+            acc["snapshots"] += 1
+            yield item
+        for name, row in t.items():
+            acc[name] += row["seconds"]
+
     dm.build_features = timed
+    features.iter_features_at = timed_at
     _timed(dm, "estimate_quality", acc, "quality_estimate")
     _timed(dt, "fit_booster", acc, "lightgbm_fit")
     _timed(dr, "explain_reasons", acc, "reasons")
@@ -78,9 +90,19 @@ def stage_simulate(a: argparse.Namespace) -> dict:
         fmt=a.format,
         scenario=a.world_scenario,
     )
+    rows = dict(summary.rows)
+    patents = None
+    if getattr(a, "patent_rows", None):
+        import numpy as np
+
+        from benchmarks.densify import densify_patents
+
+        patents = densify_patents(world / "data", a.patent_rows, np.datetime64(AS_OF), a.seed)
+        rows["patents"] = patents["after"]
     return {
         "scenario": summary.scenario,
-        "rows": summary.rows,
+        "rows": rows,
+        "patents_densified": patents,
         "candidates": summary.candidates,
         "qualifiers": summary.qualifiers,
         "holders": summary.holders,
@@ -121,6 +143,11 @@ def stage_features(a: argparse.Namespace) -> dict:
     return {"families": timings, "rows": len(frame), "columns": frame.shape[1] - 1}
 
 
+def snapshot_folder(world: Path, variant: str) -> Path:
+    """Where a pipeline's train stage keeps its feature snapshots for its rank stage."""
+    return world / f"snapshots_{variant}"
+
+
 def setup(a: argparse.Namespace) -> tuple[Path, Any, Any, dict]:
     """A stage's world, store and criteria, with feature builds timed into the returned dict."""
     from discovery.criteria import default_criteria
@@ -140,7 +167,9 @@ def train_models(a: argparse.Namespace, variant: str) -> dict:
     models = world / f"models_{variant}"
     shutil.rmtree(models, ignore_errors=True)
     registry = Registry(models)
-    snapshots = SnapshotCache(store, criteria)
+    # as `discovery train` keeps them under $DISCOVERY_HOME for `discovery rank`
+    shutil.rmtree(snapshot_folder(world, variant), ignore_errors=True)
+    snapshots = SnapshotCache(store, criteria, snapshot_folder(world, variant))
     out: dict[str, Any] = {"tiers": {}}
     for tier in TOPS:
         t0 = time.perf_counter()
@@ -162,10 +191,13 @@ def train_models(a: argparse.Namespace, variant: str) -> dict:
 
 
 def rank_lists(a: argparse.Namespace, variant: str) -> dict:
-    """Both tiers ranked with the models of `train_models(a, variant)`, lists written."""
-    from discovery.model import snapshot
+    """Both tiers ranked with the models of `train_models(a, variant)`, lists written.
+
+    The snapshot at the decision date is the one training left on disk, as `discovery
+    rank` finds it after `discovery train` (built here when it is not there)."""
     from discovery.ranking import rank
     from discovery.registry import Registry
+    from discovery.snapshots import SnapshotCache
     from features.build import Meter
 
     world, store, criteria, acc = setup(a)
@@ -173,7 +205,7 @@ def rank_lists(a: argparse.Namespace, variant: str) -> dict:
     steps: dict[str, dict[str, float]] = {}
     meter = Meter(steps)
     with meter("snapshot"):
-        snap = snapshot(store, AS_OF, criteria)
+        snap = SnapshotCache(store, criteria, snapshot_folder(world, variant))(AS_OF)
     out: dict[str, Any] = {"tiers": {}}
     for tier, top in TOPS.items():
         if registry.serving(tier) is None:

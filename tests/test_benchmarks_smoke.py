@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import child, ladder, lists, plan
+from benchmarks import child, densify, ladder, lists, peers, plan
 from benchmarks.report import markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,6 +209,7 @@ def test_command_line_and_child_stages():
         "--seed",
         "--seeds",
         "--format",
+        "--patent-rows",
         "--workdir",
         "--reuse-worlds",
         "--scenarios",
@@ -271,3 +272,50 @@ def test_seed_summary_compares_precision_world_by_world():
     assert "| **mean precision** | 0.500 | 0.500 (1 of 2 seeds) |" in partial
     # 10 of 20 beats 12 of 50 on every seed
     assert "| ours ahead / level / behind | – | 3 / 0 / 0 |" in lg_part
+
+
+def test_densified_patents_are_class_two_rights_that_validate(tmp_path):
+    import numpy as np
+
+    from discovery.simulation import simulate
+    from graph.validation import read_directory
+
+    data = tmp_path / "data"
+    simulate(300, 4, data, tmp_path / "truth.csv", fmt="parquet")
+    before = read_directory(data).tables["patents"].frame
+    got = densify.densify_patents(data, 15, np.datetime64("2025-12-31"), seed=4)
+    batch = read_directory(data)
+    after = batch.tables["patents"].frame
+    assert got == {"before": len(before), "after": 15 * 300} and len(after) == 15 * 300
+    assert len(batch.rejects) == 0
+    added = after.loc[~after["ip_id"].isin(before["ip_id"])]
+    assert len(added) == 15 * 300 - len(before)
+    assert set(added["ip_type"]) <= {"utility_model", "design", "software_copyright"}
+    assert (added["filed_on"] <= "2025-12-31").all()
+    # the world's own rights are untouched
+    kept = after.loc[after["ip_id"].isin(before["ip_id"])].reset_index(drop=True)
+    assert kept.equals(before.reset_index(drop=True))
+    assert densify.reads_class_two("regional_skew") and not densify.reads_class_two("file_standard")
+
+
+def test_both_featuretools_set_ups_run_with_their_own_lists(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(label, cmd, log, timeout):
+        calls.append((label, cmd))
+        out = Path(cmd[cmd.index("--out") + 1])
+        lists_ = {t: {"gate": [f"{label}-a"], "gate_thresholds": []} for t in plan.TOPS}
+        out.write_text(json.dumps({"lists": lists_}))
+        return {"seconds": 1.0, "peak_rss_mb": 1.0}
+
+    monkeypatch.setattr(peers, "ensure_ft_venv", lambda: Path(sys.executable))
+    monkeypatch.setattr(peers, "run_reported", fake_run)
+    for peer in ("featuretools", "featuretools_plain"):
+        peers.run_featuretools(tmp_path, 10.0, peer)
+    setups = {label: cmd[cmd.index("--setup") + 1] for label, cmd in calls}
+    assert setups == {"featuretools": "deep", "featuretools_plain": "plain"}
+    assert set(plan.PEERS) >= set(plan.FT_SETUPS)
+    for peer in ("featuretools", "featuretools_plain"):
+        assert plan.PIPELINES[peer] == (peer,)
+        listed = (tmp_path / "lists" / f"{peer}.specialized_sme.txt").read_text()
+        assert f"{peer}-a" in listed
