@@ -172,10 +172,13 @@ def rank(
     *,
     top: int = 100,
     region: str | None = None,
-    features: pd.DataFrame | None = None,
+    features: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
     tables: TablesAt | None = None,
 ) -> RankedList:
-    """The top `top` not-yet-certified companies for `tier` at `as_of`, best first."""
+    """The top `top` not-yet-certified companies for `tier` at `as_of`, best first.
+
+    `features` is the snapshot at `as_of`, or a function giving it (called only once a
+    model is known to serve); without it the snapshot is built here."""
     check_tier(tier)
     region = check_region(region)
     if top < 1:
@@ -198,6 +201,8 @@ def rank(
             companies.loc[eligible, "region_code"].str.startswith(region).to_numpy(dtype=bool)
         )
         eligible = eligible[in_region]
+    if callable(features):
+        features = features()
     snap = features if features is not None else snapshot(store, as_of, criteria)
     x = snap.loc[eligible]
     score = model.probability(x) if len(x) else np.zeros(0)

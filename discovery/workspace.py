@@ -355,7 +355,7 @@ class Workspace(ModelMethods):
             self.criteria,
             top=top or self.criteria.default_top(tier),
             region=region,
-            features=self.snapshots(day),
+            features=lambda: self.snapshots(day),  # built only once a model serves
             tables=self.tables(day),
         )
 

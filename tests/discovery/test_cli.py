@@ -378,6 +378,8 @@ def test_rank_without_a_model_names_the_whole_train_call(home: Path, tiny_dir: P
     result = runner.invoke(app, ["rank", "--as-of", "2025-12-31", "--tier", "little_giant"])
     assert result.exit_code == 2
     assert "`discovery train --as-of 2025-12-31 --tier little_giant`" in result.stderr
+    # the answer comes before any feature snapshot is built for the date
+    assert not list((home / "cache").rglob("*.parquet"))
 
 
 @pytest.fixture
