@@ -202,8 +202,9 @@ def rank(
         )
         eligible = eligible[in_region]
     if callable(features):
-        features = features()
-    snap = features if features is not None else snapshot(store, as_of, criteria)
+        snap = features()
+    else:
+        snap = features if features is not None else snapshot(store, as_of, criteria)
     x = snap.loc[eligible]
     score = model.probability(x) if len(x) else np.zeros(0)
     misses = (threshold_status(x, thresholds) == 0).any(axis=1).to_numpy()

@@ -35,9 +35,14 @@ class Records:
         try:
             Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
+            fix = (
+                "check that the state directory (DISCOVERY_HOME) can be written"
+                if url.startswith("sqlite")
+                else "check DISCOVERY_DATABASE_URL"
+            )
             raise StoreUnavailableError(
                 f"The records database at {self.engine.url.render_as_string(hide_password=True)} "
-                f"cannot be opened ({type(exc).__name__}); check DISCOVERY_DATABASE_URL."
+                f"cannot be opened ({type(exc).__name__}); {fix}."
             ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
