@@ -62,12 +62,14 @@ def _time_feature_builds(acc: dict[str, float]) -> None:
         return frame
 
     def timed_at(store, dates, thresholds=(), **kw):
+        # the caller may stop after the last date it asked for: count as the dates come
         t: dict[str, dict[str, float]] = {}
+        before = dict(acc)
         for item in original_at(store, dates, thresholds, timings=t, **kw):
             acc["snapshots"] += 1
+            for name, row in t.items():
+                acc[name] = before.get(name, 0.0) + row["seconds"]
             yield item
-        for name, row in t.items():
-            acc[name] += row["seconds"]
 
     dm.build_features = timed
     features.iter_features_at = timed_at

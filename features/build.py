@@ -63,7 +63,7 @@ def iter_features_at(
     One table is made at a time, so the caller decides how many it keeps. A caller that
     builds more dates later passes the same `History` of `store` each time. `timings`
     receives `history` (reading and coding the store) and per family the seconds
-    summed over the dates (`seconds` only), plus `total`.
+    summed over the dates (`seconds` only), plus `total` (up to the latest date built).
     """
     days = list(dict.fromkeys(dates))
     if not days:
@@ -74,6 +74,7 @@ def iter_features_at(
             history = History(store, max(days))
         elif history.store is not store:
             raise ValueError("the history must be read from the same store")
+        history.load()
     for as_of in days:
         steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
         frame = _build(DatedContext(history, as_of), thresholds, families, Meter(steps))
@@ -81,6 +82,8 @@ def iter_features_at(
             for name, step in steps.items():
                 timings.setdefault(name, {"seconds": 0.0})
                 timings[name]["seconds"] = timings[name].get("seconds", 0.0) + step["seconds"]
+            # so far: a caller may stop asking once it has its dates
+            timings["total"] = {"seconds": time.perf_counter() - meter.start}
         yield as_of, frame
     meter.finish()
 

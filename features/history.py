@@ -38,7 +38,27 @@ class History:
         self.latest = latest
         #: results that depend on no date, shared by every date's context (`Context.memo`)
         self.memo: dict[Any, Any] = {}
-        self.frames, self.universe = _coded_tables(store, latest)
+        self._coded: tuple[dict[str, pd.DataFrame], pd.Index] | None = None
+
+    def load(self) -> History:
+        """Read and code the tables now (otherwise on first use)."""
+        self._tables()
+        return self
+
+    def _tables(self) -> tuple[dict[str, pd.DataFrame], pd.Index]:
+        if self._coded is None:
+            self._coded = _coded_tables(self.store, self.latest)
+        return self._coded
+
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every table, coded, as known at `latest`."""
+        return self._tables()[0]
+
+    @property
+    def universe(self) -> pd.Index:
+        """Every credit code of every table, sorted: the categories of the code columns."""
+        return self._tables()[1]
 
     def at(self, name: str, as_of: date) -> pd.DataFrame:
         """Table `name` as known at `as_of` (not after `latest`), text as categoricals."""

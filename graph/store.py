@@ -53,7 +53,9 @@ def known_at(table: Table, frame: pd.DataFrame, as_of: date | None) -> pd.DataFr
     if as_of is None:
         return frame.reset_index(drop=True)
     cut = pd.Timestamp(as_of)
-    out = frame.loc[(frame[table.known_on] <= cut).to_numpy()].reset_index(drop=True)
+    known = (frame[table.known_on] <= cut).to_numpy()
+    # every row known (a read at the latest date): no copy of the rows is needed
+    out = frame.reset_index(drop=True) if known.all() else frame.loc[known].reset_index(drop=True)
     if table.pending_outcome:
         outcome, decided = table.pending_outcome
         out[outcome] = out[outcome].mask((out[decided] > cut).fillna(False), "pending")
