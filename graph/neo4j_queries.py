@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 
 from graph.contract import TABLES, Table
 
-KEY_SEPARATOR = "|"
-
 
 @dataclass(frozen=True)
 class NodeRef:
@@ -206,27 +204,32 @@ def constraint_statements() -> list[str]:
 
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 
-# -- rows travel as lists ----------------------------------------------------------------
-# Each row is a list of plain values, dates as ISO text (`date()` in Cypher makes them
-# Neo4j dates). Lists without keys and dates as text pack three times faster in the
-# driver than maps of dates, and the driver's packing is what limits a load.
-#
-# companies:     [uscc, name, region_code, ...]          (the contract's columns in order)
-# other tables:  [source key, target key, row key, *RelTable.rel_columns]
+# -- loads: a batch travels as one list per column ----------------------------------------
+# Each contract column `c` is the parameter `$c`, a list with one value per row (None
+# when missing; dates as ISO text that `date()` makes Neo4j dates). Besides them:
+# `$start_key`, `$end_key` (the key text of a row's two nodes), `$row_key` (the row's
+# key text) and `$props` (how many properties the row's node or relationship holds:
+# its non-null values, the key included), so that a row identical to the stored one is
+# recognised with one comparison per column and not rewritten. Column lists pack much
+# faster in the driver than a list or a map per row.
+START_KEY, END_KEY, ROW_KEY, PROPS = "start_key", "end_key", "row_key", "props"
+assert not {START_KEY, END_KEY, ROW_KEY, PROPS, "keys", "i"} & {
+    c for t in TABLES.values() for c in t.column_names
+}
 
 
-def _value(table: Table, column: str, index: int) -> str:
-    """Cypher for a row value: `row[i]`, through `date()` for a date column."""
-    raw = f"row[{index}]"
+def _value(table: Table, column: str) -> str:
+    """Cypher for row `i`'s value of a column: `$c[i]`, through `date()` for a date column."""
+    raw = f"${column}[i]"
     return f"date({raw})" if table.column(column).kind == "date" else raw
 
 
-def _same(var: str, exprs: dict[str, str], first: int) -> str:
-    """Whether `var` already holds exactly these properties (nulls meaning: absent).
+def _unchanged(var: str, exprs: dict[str, str]) -> str:
+    """Whether `var` already holds exactly these properties (null meaning: absent).
 
     `coalesce(a = b, ...)` because `a = null` is null, not false.
     """
-    parts = [f"size(keys({var})) = size([x IN row[{first}..] WHERE x IS NOT NULL])"]
+    parts = [f"size(keys({var})) = ${PROPS}[i]"]
     parts += [
         f"coalesce({var}.{prop} = {expr}, {var}.{prop} IS NULL AND {expr} IS NULL)"
         for prop, expr in exprs.items()
@@ -234,129 +237,144 @@ def _same(var: str, exprs: dict[str, str], first: int) -> str:
     return "\n  AND ".join(parts)
 
 
+def merge_nodes(ref: NodeRef) -> str:
+    """Make sure a node exists for each key in `$keys` (distinct); an index seek when it does."""
+    return f"UNWIND $keys AS k MERGE (:{ref.label} {{{ref.key}: k}})"
+
+
 def _company_exprs() -> dict[str, str]:
     table = TABLES["companies"]
-    return {c: _value(table, c, i) for i, c in enumerate(table.column_names)}
+    return {c: _value(table, c) for c in table.column_names}
 
 
 def upsert_companies() -> str:
-    """MERGE each company, mark it profiled, link its region and industry; rewrite only changes.
+    """MERGE each company and write its profile where it is new or different.
 
-    Returns the number of rows and of rows that were new or different.
+    Returns `changed`: the row numbers of the companies written, whose region and
+    industry links `link_companies` then rewrites.
     """
     exprs = _company_exprs()
     props = ", ".join(f"{p}: {e}" for p, e in exprs.items())
-    table = TABLES["companies"]
-    region = exprs["region_code"]
-    industry = exprs["industry_code"]
-    assert table.column_names[0] == "uscc"
-    # the old links were just deleted, so CREATE them: a MERGE would have to look through
-    # the many companies of the region or industry for an existing one
-    return f"""UNWIND $rows AS row
-MERGE (c:Company {{uscc: row[0]}})
-WITH c, row, (c:{PROFILED}
-  AND {_same("c", exprs, 0)}) AS same
-CALL (c, row, same) {{
-  WITH c, row WHERE NOT same
-  SET c = {{{props}}}
-  SET c:{PROFILED}
-  WITH c, row
-  OPTIONAL MATCH (c)-[old:IN_REGION|IN_INDUSTRY]->()
-  DELETE old
-  WITH DISTINCT c, row
-  MERGE (region:Region {{code: {region}}})
-  MERGE (industry:Industry {{code: {industry}}})
-  CREATE (c)-[:IN_REGION]->(region)
-  CREATE (c)-[:IN_INDUSTRY]->(industry)
-}}
-RETURN count(*) AS rows, sum(CASE WHEN same THEN 0 ELSE 1 END) AS changed"""
+    return f"""UNWIND range(0, size($uscc) - 1) AS i
+MERGE (c:{COMPANY.label} {{uscc: $uscc[i]}})
+WITH c, i WHERE NOT (c:{PROFILED}
+  AND {_unchanged("c", {k: v for k, v in exprs.items() if k != "uscc"})})
+SET c = {{{props}}}, c:{PROFILED}
+RETURN collect(i) AS changed"""
 
 
-ROW_VALUES_START = 3
+def link_companies() -> str:
+    """Replace the region and industry links of the companies in `$uscc` (nodes exist)."""
+    return f"""UNWIND range(0, size($uscc) - 1) AS i
+MATCH (c:{COMPANY.label} {{uscc: $uscc[i]}})
+OPTIONAL MATCH (c)-[old:IN_REGION|IN_INDUSTRY]->()
+DELETE old
+WITH DISTINCT c, i
+MATCH (region:{REGION.label} {{{REGION.key}: $region_code[i]}})
+MATCH (industry:{INDUSTRY.label} {{{INDUSTRY.key}: $industry_code[i]}})
+CREATE (c)-[:IN_REGION]->(region), (c)-[:IN_INDUSTRY]->(industry)"""
 
 
 def rel_exprs(rt: RelTable) -> dict[str, str]:
-    """Contract column -> Cypher for its value in a row list of `rt`."""
+    """Contract column -> Cypher for its value in row `i` of `rt`'s parameters."""
     table = rt.contract
     out = {}
     for column in table.column_names:
         if column == rt.source.single_column:
-            out[column] = "row[0]"
+            out[column] = f"${START_KEY}[i]"
         elif column == rt.target.single_column:
-            out[column] = "row[1]"
-    for j, column in enumerate(rt.rel_columns):
-        out[column] = _value(table, column, ROW_VALUES_START + j)
+            out[column] = f"${END_KEY}[i]"
+        else:
+            out[column] = _value(table, column)
     return out
 
 
 def upsert_rows(rt: RelTable) -> str:
-    """MERGE both ends and the row's relationship; rewrite only rows that are new or differ.
+    """Find both nodes by key (`merge_nodes` made them), MERGE the row's relationship, and
+    write it (and its nodes' attributes) where it is new or different.
 
-    Returns the number of rows and of rows that were new or different.
+    Returns `changed`: how many rows were new or different.
     """
     src, dst = rt.source, rt.target
     exprs = rel_exprs(rt)
-    rel_exprs_only = {"key": "row[2]", **{c: exprs[c] for c in rt.rel_columns}}
-    props = ", ".join(f"{p}: {e}" for p, e in rel_exprs_only.items())
+    values = {c: exprs[c] for c in rt.rel_columns}
+    props = ", ".join(f"{p}: {e}" for p, e in {"key": f"${ROW_KEY}[i]", **values}.items())
     lines = [
-        "UNWIND $rows AS row",
-        f"MERGE (a:{src.label} {{{src.key}: row[0]}})",
-        f"MERGE (b:{dst.label} {{{dst.key}: row[1]}})",
+        f"UNWIND range(0, size(${ROW_KEY}) - 1) AS i",
+        f"MATCH (a:{src.label} {{{src.key}: ${START_KEY}[i]}})",
+        f"MATCH (b:{dst.label} {{{dst.key}: ${END_KEY}[i]}})",
     ]
     if not rt.key_fixes_endpoints:
         # the key does not name both ends: a row moved to another company or tier
         # would leave its old relationship behind unless we remove it first
         lines += [
-            "WITH a, b, row",
-            "CALL (a, b, row) {",
-            f"  MATCH (x)-[old:{rt.rel} {{key: row[2]}}]->(y) WHERE x <> a OR y <> b",
+            "CALL (a, b, i) {",
+            f"  MATCH (x)-[old:{rt.rel} {{key: ${ROW_KEY}[i]}}]->(y) WHERE x <> a OR y <> b",
             "  DELETE old",
             "}",
         ]
     lines += [
-        f"MERGE (a)-[r:{rt.rel} {{key: row[2]}}]->(b)",
-        f"WITH a, b, r, row, ({_same('r', rel_exprs_only, 2)}) AS same",
-        "CALL (a, b, r, row, same) {",
-        "  WITH a, b, r, row WHERE NOT same",
-        f"  SET r = {{{props}}}",
+        f"MERGE (a)-[r:{rt.rel} {{key: ${ROW_KEY}[i]}}]->(b)",
+        f"WITH a, b, r, i WHERE NOT ({_unchanged('r', values)})",
+        f"SET r = {{{props}}}",
     ]
     for var, ref in (("a", src), ("b", dst)):
         if ref.attributes:
             attrs = ", ".join(f"{p}: {exprs[c]}" for p, c in ref.attributes.items())
             # `+=` with a null value removes a stale attribute
-            lines.append(f"  SET {var} += {{{attrs}}}")
-    lines += [
-        "}",
-        "RETURN count(*) AS rows, sum(CASE WHEN same THEN 0 ELSE 1 END) AS changed",
-    ]
+            lines.append(f"SET {var} += {{{attrs}}}")
+    lines.append("RETURN count(*) AS changed")
     return "\n".join(lines)
 
 
+# -- reads: pages of rows, each page one record of row lists -----------------------------
+# Streaming one record per row costs the driver a Bolt message each (tens of microseconds
+# in Python); a page of rows collected into one list arrives as one message. Pages follow
+# the unique index of the company end of the table's rows, so each page is an index range
+# seek and its memory stays bounded: `$after` is the last key of the previous page ("" for
+# the first), `$page` the number of company nodes per page.
 def _returned(table: Table, column: str, expr: str) -> str:
-    """A returned column; dates come back as ISO text (cheaper to unpack than date structs)."""
+    """A returned value; dates come back as ISO text (cheaper to unpack than date structs)."""
     if table.column(column).kind == "date":
-        return f"toString({expr}) AS {column}"
-    return f"{expr} AS {column}"
+        return f"toString({expr})"
+    return expr
 
 
-def read_companies() -> str:
-    table = TABLES["companies"]
-    columns = ", ".join(_returned(table, c, f"c.{c}") for c in table.column_names)
-    return (
-        f"MATCH (c:Company:{PROFILED}) "
-        f"WHERE $as_of IS NULL OR c.{table.known_on} <= $as_of RETURN {columns}"
-    )
+def page_anchor(table: str) -> tuple[NodeRef, str]:
+    """The company end a table's pages follow, and its variable in `read_page`."""
+    if table == "companies":
+        return COMPANY, "c"
+    rt = REL_TABLES[table]
+    if rt.source.label == COMPANY.label:
+        return rt.source, "a"
+    assert rt.target.label == COMPANY.label, f"{table} has no company end to page by"
+    return rt.target, "b"
 
 
-def read_rows(rt: RelTable) -> str:
-    ends = rt.endpoint_columns
-    table = rt.contract
-    assert table.known_on not in ends, "the known-on date must live on the relationship"
-    columns = ", ".join(_returned(table, c, ends.get(c, f"r.{c}")) for c in table.column_names)
-    return (
-        f"MATCH (a:{rt.source.label})-[r:{rt.rel}]->(b:{rt.target.label}) "
-        f"WHERE $as_of IS NULL OR r.{table.known_on} <= $as_of RETURN {columns}"
-    )
+def read_page(table: str) -> str:
+    """One page of `table`: `rows` (lists of the contract's columns in order), `nodes` (the
+    company nodes the page covered) and `last` (the last one's key)."""
+    contract = TABLES[table]
+    anchor, var = page_anchor(table)
+    if table == "companies":
+        values = ", ".join(_returned(contract, c, f"c.{c}") for c in contract.column_names)
+        body = f"UNWIND page AS c WITH c WHERE c:{PROFILED} RETURN collect([{values}]) AS rows"
+    else:
+        rt = REL_TABLES[table]
+        ends = rt.endpoint_columns
+        values = ", ".join(
+            _returned(contract, c, ends.get(c, f"r.{c}")) for c in contract.column_names
+        )
+        body = (
+            f"UNWIND page AS {var} "
+            f"MATCH (a:{rt.source.label})-[r:{rt.rel}]->(b:{rt.target.label}) "
+            f"RETURN collect([{values}]) AS rows"
+        )
+    return f"""MATCH (n:{anchor.label}) WHERE n.{anchor.key} > $after
+WITH n ORDER BY n.{anchor.key} LIMIT $page
+WITH collect(n) AS page
+CALL (page) {{ {body} }}
+RETURN rows, size(page) AS nodes, page[-1].{anchor.key} AS last"""
 
 
 def count_rows(table: str) -> str:
@@ -373,25 +391,14 @@ def count_all() -> str:
 
 
 GET_LOAD_STATE = "MATCH (s:LoadState {table: $table}) RETURN s.load_id AS load_id, s.batches_done AS batches_done, s.rows_changed AS rows_changed"
-
-
-def with_progress(upsert: str) -> str:
-    """`upsert` plus the (:LoadState) bookkeeping, in the same query and so the same transaction.
-
-    Parameters besides the upsert's: `$table`, `$load_id`, `$batches_done`. Returns the
-    batch's `rows`, `changed`, and the load's running total `rows_changed` for the table.
-    """
-    return f"""CALL () {{
-{upsert}
-}}
-MERGE (s:LoadState {{table: $table}})
+#: a load's progress on a table, written in each batch's transaction; returns the running total
+SET_LOAD_STATE = """
+MERGE (s:LoadState {table: $table})
 SET s.rows_changed = CASE WHEN s.load_id = $load_id THEN coalesce(s.rows_changed, 0) ELSE 0 END
-                     + changed,
+                     + $changed,
     s.load_id = $load_id, s.batches_done = $batches_done, s.updated_at = datetime()
-RETURN rows, changed, s.rows_changed AS rows_changed
+RETURN s.rows_changed AS rows_changed
 """
-
-
 CLEAR_LOAD_STATE = "MATCH (s:LoadState) DELETE s"
 #: the load counter, and the progress of every unfinished load (one text per table)
 GET_VERSION = """

@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
@@ -89,12 +89,19 @@ class Neo4jMemoryError(StoreError):
         )
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class Statement:
     """A Cypher text (our constants only) and its parameters (every value)."""
 
     query: str
     parameters: dict[str, Any] = field(default_factory=dict)
+
+
+#: runs one statement inside a transaction and returns its records (see `QueryRunner.transaction`)
+Run = Callable[[Statement], list[dict[str, Any]]]
 
 
 class QueryRunner:
@@ -112,12 +119,13 @@ class QueryRunner:
         self.uri = uri
         self.user = user
         self.database = database
-        self._driver = GraphDatabase.driver(
+        self._new_driver = lambda: GraphDatabase.driver(
             uri,
             auth=(user, password),
             max_transaction_retry_time=max_retry_seconds,
             notifications_min_severity="OFF",
         )
+        self._driver = self._new_driver()
         self._checked = False
 
     # -- the three ways to run Cypher ---------------------------------------------------
@@ -153,6 +161,19 @@ class QueryRunner:
 
         with self._session() as session:
             return session.execute_write(work)
+
+    def transaction(self, work: Callable[[Run], T]) -> T:
+        """`work(run)` in ONE write transaction, where `run(statement)` returns its records.
+
+        For writes whose later statements depend on earlier results. `work` may be run
+        again after a transient failure, so it must be safe to repeat (MERGEs are).
+        """
+
+        def tx_work(tx: neo4j.ManagedTransaction) -> T:
+            return work(lambda s: tx.run(s.query, s.parameters).data())
+
+        with self._session() as session:
+            return session.execute_write(tx_work)
 
     def schema(self, query: str) -> None:
         """A schema statement (constraint, index) in its own auto-commit transaction."""
@@ -202,6 +223,12 @@ class QueryRunner:
             if code.startswith("Neo.TransientError.") or code.startswith("Neo.DatabaseError."):
                 raise StoreError(f"Neo4j at {self.uri} failed: {code}: {exc.message}") from exc
             raise
+
+    def reconnect(self) -> None:
+        """Drop every pooled connection (the server was restarted) and check the server again."""
+        self._driver.close()
+        self._driver = self._new_driver()
+        self._checked = False
 
     def close(self) -> None:
         self._driver.close()

@@ -1,36 +1,62 @@
 """The Neo4j store: the knowledge graph of record, through the official `neo4j` driver.
 
-The graph model is described in `graph.neo4j_queries`. Reads filter `known_on <= $as_of`
-in Cypher, then go through the same `known_at`, `conform` and `sort_by_key` as the
-embedded store, so both return identical frames for identical data.
+The graph model is described in `graph.neo4j_queries`. A table is read in pages of
+rows (one record per page, not per row), then goes through the same `conform`,
+`sort_by_key` and `known_at` as the embedded store, so both return identical frames for
+identical data. Like the embedded store, the store keeps the tables it has read for the
+current load version (`version()`), so reads at many dates cost one pass over Neo4j.
 
-What a load guarantees (Neo4j cannot switch versions atomically like the embedded
-store, so this is the rule instead of all-or-nothing):
+Two ways in:
 
-- Validation is finished before anything is written: `load` takes a validated
-  `Batch`, and the schema (uniqueness constraints) is in place before the first row.
-- Rows are written in batches of `neo4j_batch_size`, one transaction each, as
-  `UNWIND $rows ... MERGE` on the natural key. A reader never sees half a batch.
-- Loads are idempotent: a row identical to the stored one is not rewritten, and a
-  load that finds every row identical reports `changed=False`.
-- A load that stops midway (a crash, a lost connection, a refused constraint)
-  keeps the batches already committed; rerunning the same load completes it and
-  ends with the same graph as an uninterrupted load. Progress per table is kept in
-  a `(:LoadState)` node written in the same transaction as each batch, so the rerun
-  skips finished batches; correctness does not depend on that, only speed does.
+- **The offline importer**, for a first load into an empty database on a server this
+  machine runs with `tools/neo4j` (`NEO4J_LAUNCHER_HOME` names its data directory):
+  the batch is written as the importer's CSV files (`graph.neo4j_import`), the launcher
+  stops the server, runs `neo4j-admin database import full` and starts it again, and the
+  constraints are created. `NEO4J_IMPORT` chooses: `auto` (the default) takes this path
+  for an empty database of such a server when the batch is large; `offline` insists (and
+  refuses a database that holds anything, or a server it cannot stop); `online` never.
+- **`UNWIND` transactions** for everything else: later loads, and any load into a
+  server elsewhere. What they guarantee (Neo4j cannot switch versions atomically like
+  the embedded store, so this is the rule instead of all-or-nothing):
+
+  - Validation is finished before anything is written: `load` takes a validated
+    `Batch`, and the schema (uniqueness constraints) is in place before the first row.
+  - Rows are written in batches of `neo4j_batch_size`, one transaction each, sent as
+    one list per column; both ends of a row are found (or made) by their indexed key
+    before its relationship is MERGEd. A reader never sees half a batch.
+  - Loads are idempotent: a row identical to the stored one is not rewritten, and a
+    load that finds every row identical reports `changed=False`.
+  - A load that stops midway (a crash, a lost connection, a refused constraint) keeps
+    the batches already committed; rerunning the same load completes it and ends with
+    the same graph as an uninterrupted load. Progress per table is kept in a
+    `(:LoadState)` node written in the same transaction as each batch, so the rerun
+    skips finished batches; correctness does not depend on that, only speed does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph import neo4j_queries as q
 from graph.contract import TABLES, Table
-from graph.neo4j_runner import QueryRunner, Statement
+from graph.errors import UsageError
+from graph.neo4j_control import LauncherControl
+from graph.neo4j_import import importer_arguments, write_import_files
+from graph.neo4j_runner import QueryRunner, Run, Statement
+from graph.neo4j_values import key_text, parameter
 from graph.store import (
     LoadResult,
     Progress,
@@ -45,21 +71,46 @@ from graph.validation import Batch, conform
 if TYPE_CHECKING:
     from graph.settings import Settings
 
+log = logging.getLogger(__name__)
+
 #: bump when the graph model changes, so an interrupted load of an older model is not resumed
 MODEL_VERSION = 1
 #: the order tables are written: companies first, so profiles exist before their facts
 LOAD_ORDER: tuple[str, ...] = ("companies", *q.REL_TABLES)
+ImportMode = Literal["auto", "offline", "online"]
+#: below this many rows `auto` loads an empty database with transactions: restarting the
+#: server for the offline importer costs more than it saves
+OFFLINE_MIN_ROWS = 250_000
+#: rows a read page aims at (each page is one record; memory on the server stays bounded)
+PAGE_ROWS = 50_000
 
 
 class Neo4jStore(Store):
     kind = "neo4j"
 
-    def __init__(self, runner: QueryRunner, batch_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        runner: QueryRunner,
+        batch_size: int = 10_000,
+        *,
+        import_mode: ImportMode = "auto",
+        launcher_home: Path | None = None,
+        offline_min_rows: int = OFFLINE_MIN_ROWS,
+        parallel: int = 1,
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
+        if import_mode not in ("auto", "offline", "online"):
+            raise ValueError(f"import_mode must be auto, offline or online, not {import_mode!r}")
         self.runner = runner
         self.batch_size = batch_size
+        self.import_mode = import_mode
+        self.launcher_home = launcher_home
+        self.offline_min_rows = offline_min_rows
+        self.parallel = max(1, parallel)
         self._schema_ready = False
+        self._cache: dict[tuple[str, str], pd.DataFrame] = {}
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Neo4jStore:
@@ -69,15 +120,51 @@ class Neo4jStore(Store):
             settings.neo4j_password.get_secret_value(),
             settings.neo4j_database,
         )
-        return cls(runner, batch_size=settings.neo4j_batch_size)
+        return cls(
+            runner,
+            batch_size=settings.neo4j_batch_size,
+            import_mode=settings.neo4j_import,
+            launcher_home=settings.neo4j_launcher_home,
+            parallel=settings.neo4j_load_threads,
+        )
 
     # -- reads --------------------------------------------------------------------------
     def read(self, table: str, as_of: date | None = None) -> pd.DataFrame:
-        contract = table_of(table)
-        query = q.read_companies() if table == "companies" else q.read_rows(q.REL_TABLES[table])
-        columns, rows = self.runner.read(Statement(query, {"as_of": as_of}))
-        frame = _frame(columns, rows)
-        return known_at(contract, sort_by_key(contract, conform(contract, frame)), as_of)
+        return known_at(table_of(table), self._full(table), as_of)
+
+    def _full(self, name: str) -> pd.DataFrame:
+        """Every row of a table, as of the current load version (read once per version)."""
+        version = self.version()
+        frame = self._cache.get((version, name))
+        if frame is None:
+            frame = self._read_all(TABLES[name])
+            with self._cache_lock:
+                self._cache = {k: v for k, v in self._cache.items() if k[0] == version}
+                self._cache[(version, name)] = frame
+        return frame
+
+    def _read_all(self, table: Table) -> pd.DataFrame:
+        query, page = q.read_page(table.name), self._page_nodes(table.name)
+        rows: list[list[Any]] = []
+        after = ""
+        while True:
+            _, [[part, nodes, last]] = self.runner.read(
+                Statement(query, {"after": after, "page": page})
+            )
+            rows += part
+            if nodes < page:
+                break
+            after = last
+        frame = pd.DataFrame(rows, columns=table.column_names)
+        return sort_by_key(table, conform(table, frame))
+
+    def _page_nodes(self, table: str) -> int:
+        """Company nodes per page, so that a page holds about `PAGE_ROWS` rows."""
+        anchor, _ = q.page_anchor(table)
+        count = f"MATCH (n:{anchor.label}) RETURN count(n) AS n"
+        [[nodes]] = self.runner.read_many([Statement(count)])
+        rows = self.counts()[table]
+        return int(min(max(PAGE_ROWS * nodes["n"] // max(rows, 1), 1_000), 1_000_000))
 
     def counts(self) -> dict[str, int]:
         [[record]] = self.runner.read_many([Statement(q.count_all())])
@@ -117,15 +204,100 @@ class Neo4jStore(Store):
         self._schema_ready = True
 
     def load(self, batch: Batch, progress: Progress | None = None) -> LoadResult:
+        control = self._offline_target(batch)
+        if control is not None:
+            return self._import_offline(batch, control, progress)
+        return self._load_transactions(batch, progress)
+
+    # -- the offline importer -------------------------------------------------------------
+    def _offline_target(self, batch: Batch) -> LauncherControl | None:
+        """The launcher to import through, when this load should use the offline importer."""
+        if self.import_mode == "online":
+            return None
+        rows = sum(len(tb.frame) for tb in batch.tables.values())
+        if self.import_mode == "auto" and rows < self.offline_min_rows:
+            return None
+        where = f"Neo4j at {self.runner.uri}"
+        control = LauncherControl.find(self.launcher_home, self.runner.uri)
+        if control is None or not control.ping():
+            if self.import_mode == "offline":
+                raise UsageError(
+                    f"NEO4J_IMPORT=offline needs a server run by tools/neo4j on this machine, "
+                    f"and {where} is not one: set NEO4J_LAUNCHER_HOME to its data directory, "
+                    "or load with NEO4J_IMPORT=online."
+                )
+            log.info(
+                "%s cannot be stopped from here for the offline importer (no tools/neo4j "
+                "launcher at NEO4J_LAUNCHER_HOME): loading %s rows with UNWIND transactions",
+                where,
+                f"{rows:,}",
+            )
+            return None
+        [[nodes]] = self.runner.read_many([Statement("MATCH (n) RETURN count(n) AS n")])
+        if nodes["n"]:
+            if self.import_mode == "offline":
+                raise UsageError(
+                    f"The offline import only fills an empty database, and database "
+                    f"'{self.runner.database}' of {where} holds {nodes['n']:,} nodes: "
+                    "load with NEO4J_IMPORT=auto or online."
+                )
+            log.info("%s already holds data: loading with UNWIND transactions", where)
+            return None
+        return control
+
+    def _import_offline(
+        self, batch: Batch, control: LauncherControl, progress: Progress | None
+    ) -> LoadResult:
+        """Write the import files, have the launcher import them, then create the schema."""
+        rows = sum(len(tb.frame) for tb in batch.tables.values())
+        log.info("loading %s rows with Neo4j's offline importer", f"{rows:,}")
+        folder = control.import_folder / f"load-{uuid.uuid4().hex[:12]}"
+        try:
+            files = write_import_files(batch, folder, str(batch.directory), progress)
+            if progress:
+                progress("import", 0, 1)
+            seconds = control.import_full(importer_arguments(files))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        log.info("the offline importer loaded %s rows in %.1f s", f"{rows:,}", seconds)
+        # the server was restarted: pooled connections are gone, and the schema with them
+        self.runner.reconnect()
+        self._schema_ready = False
+        if progress:
+            progress("constraints", 0, 1)
+        self.ensure_schema()
+        return LoadResult(dict.fromkeys(TABLES, 0), self.counts(), True, self.version())
+
+    # -- UNWIND transactions --------------------------------------------------------------
+    def _load_transactions(self, batch: Batch, progress: Progress | None) -> LoadResult:
         self.ensure_schema()
         before = self.counts()
         plans = [(name, batch.tables[name].frame) for name in LOAD_ORDER if name in batch.tables]
         total = sum(_batches(len(frame), self.batch_size) for _, frame in plans)
-        done = 0
-        changed_rows = 0
+        offsets, done = {}, 0
         for name, frame in plans:
-            changed_rows += self._load_table(name, frame, progress, done, total)
+            offsets[name] = done
             done += _batches(len(frame), self.batch_size)
+        stop = threading.Event()
+
+        def one(name: str, frame: pd.DataFrame) -> int:
+            try:
+                return self._load_table(name, frame, progress, offsets[name], total, stop)
+            except BaseException:
+                stop.set()
+                raise
+
+        # companies first, alone: the other tables' rows name them
+        changed_rows = sum(one(name, frame) for name, frame in plans if name == "companies")
+        rest = [(name, frame) for name, frame in plans if name != "companies"]
+        if self.parallel == 1:
+            changed_rows += sum(one(name, frame) for name, frame in rest)
+        else:
+            # tables in parallel, each in its own transactions, the largest started first
+            rest.sort(key=lambda plan: -len(plan[1]))
+            with ThreadPoolExecutor(self.parallel, thread_name_prefix="neo4j-load") as pool:
+                futures = [pool.submit(one, name, frame) for name, frame in rest]
+                changed_rows += sum(f.result() for f in futures)
         after = self.counts()
         changed = changed_rows > 0 or after != before
         statements = [Statement(q.CLEAR_LOAD_STATE)]
@@ -137,27 +309,32 @@ class Neo4jStore(Store):
         return LoadResult(before, after, changed, version)
 
     def _load_table(
-        self, name: str, frame: pd.DataFrame, progress: Progress | None, done: int, total: int
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        progress: Progress | None,
+        done: int,
+        total: int,
+        stop: threading.Event,
     ) -> int:
         """Write one table batch by batch; the number of rows that were new or different."""
         table = TABLES[name]
         n_batches = _batches(len(frame), self.batch_size)
         load_id = self._load_id(table, frame)
-        [state] = self.runner.read_many([Statement(q.GET_LOAD_STATE, {"table": name})])
+        [stored] = self.runner.read_many([Statement(q.GET_LOAD_STATE, {"table": name})])
         start, changed = 0, 0
-        if state and state[0]["load_id"] == load_id:
+        if stored and stored[0]["load_id"] == load_id:
             # the same load was interrupted: its first batches are already committed
-            start, changed = int(state[0]["batches_done"]), int(state[0]["rows_changed"])
-        upsert = q.upsert_companies() if name == "companies" else q.upsert_rows(q.REL_TABLES[name])
-        query = q.with_progress(upsert)
+            start, changed = int(stored[0]["batches_done"]), int(stored[0]["rows_changed"])
+        writer = _CompanyBatch() if name == "companies" else _RowBatch(q.REL_TABLES[name])
         for i in range(start, n_batches):
+            if stop.is_set():
+                raise InterruptedError(f"the load of {name} stopped: another table failed")
             if progress:
                 progress(f"load {name}", done + i, total)
             chunk = frame.iloc[i * self.batch_size : (i + 1) * self.batch_size]
-            rows = _company_rows(chunk) if name == "companies" else _rel_rows(name, chunk)
-            params = {"rows": rows, "table": name, "load_id": load_id, "batches_done": i + 1}
-            [records] = self.runner.write([Statement(query, params)])
-            changed = int(records[0]["rows_changed"])
+            state = {"table": name, "load_id": load_id, "batches_done": i + 1}
+            changed = self.runner.transaction(writer.prepare(chunk, state))
         if progress:
             progress(f"load {name}", done + n_batches, total)
         return changed
@@ -177,62 +354,99 @@ class Neo4jStore(Store):
                 [rows] = self.runner.write([Statement(query, {"limit": chunk})])
                 if not rows or rows[0]["deleted"] == 0:
                     break
+        self._cache.clear()
 
     def close(self) -> None:
         self.runner.close()
 
 
-# -- rows to parameters and back ----------------------------------------------------------
+# -- one batch: its parameters (column lists) and its transaction ---------------------------
+Work = Callable[[Run], int]
+
+
+def _bookkeeping(run: Run, state: dict[str, Any], changed: int) -> int:
+    """Record the batch in the table's `(:LoadState)`; the load's running total of changes."""
+    [record] = run(Statement(q.SET_LOAD_STATE, {**state, "changed": changed}))
+    return int(record["rows_changed"])
+
+
+class _CompanyBatch:
+    """Companies: MERGE and profile them, then relink the ones written to region and industry."""
+
+    upsert = q.upsert_companies()
+    link = q.link_companies()
+    merge_regions = q.merge_nodes(q.REGION)
+    merge_industries = q.merge_nodes(q.INDUSTRY)
+
+    def prepare(self, chunk: pd.DataFrame, state: dict[str, Any]) -> Work:
+        """The batch's transaction: its parameters are made here, outside it."""
+        table = TABLES["companies"]
+        params = {c: parameter(table, c, chunk[c]) for c in table.column_names}
+        params[q.PROPS] = chunk[table.column_names].notna().sum(axis=1).tolist()
+
+        def write(run: Run) -> int:
+            [record] = run(Statement(self.upsert, params))
+            rows = record["changed"]
+            if rows:
+                links = ("uscc", "region_code", "industry_code")
+                written = {c: [params[c][i] for i in rows] for c in links}
+                regions = sorted(set(written["region_code"]))
+                run(Statement(self.merge_regions, {"keys": regions}))
+                industries = sorted(set(written["industry_code"]))
+                run(Statement(self.merge_industries, {"keys": industries}))
+                run(Statement(self.link, written))
+            return _bookkeeping(run, state, len(rows))
+
+        return write
+
+
+class _RowBatch:
+    """A relationship table: make sure both ends exist, then MERGE the rows' relationships."""
+
+    def __init__(self, rt: q.RelTable) -> None:
+        self.rt = rt
+        self.upsert = q.upsert_rows(rt)
+        self.merge_source = q.merge_nodes(rt.source)
+        self.merge_target = q.merge_nodes(rt.target)
+        self.same_ends = (rt.source.label, rt.source.key) == (rt.target.label, rt.target.key)
+        attributes = {c for ref in (rt.source, rt.target) for c in ref.attributes.values()}
+        # columns sent as lists of their own (a one-column end travels as its key)
+        self.columns = [
+            c
+            for c in rt.contract.column_names
+            if (c in rt.rel_columns or c in attributes) and c not in rt.endpoint_columns
+        ]
+
+    def prepare(self, chunk: pd.DataFrame, state: dict[str, Any]) -> Work:
+        """The batch's transaction: its parameters are made here, outside it."""
+        rt, table = self.rt, self.rt.contract
+        start = key_text(table, chunk, rt.source.columns)
+        end = key_text(table, chunk, rt.target.columns)
+        params: dict[str, Any] = {
+            q.START_KEY: start.to_pylist(),
+            q.END_KEY: end.to_pylist(),
+            q.ROW_KEY: key_text(table, chunk, table.key).to_pylist(),
+            q.PROPS: (1 + chunk[rt.rel_columns].notna().sum(axis=1)).tolist(),
+        }
+        params |= {c: parameter(table, c, chunk[c]) for c in self.columns}
+        if self.same_ends:
+            ends = [(self.merge_source, pc.unique(pa.concat_arrays([start, end])))]
+        else:
+            ends = [(self.merge_source, pc.unique(start)), (self.merge_target, pc.unique(end))]
+        merges = [Statement(query, {"keys": keys.to_pylist()}) for query, keys in ends]
+
+        def write(run: Run) -> int:
+            for merge in merges:
+                run(merge)
+            [record] = run(Statement(self.upsert, params))
+            return _bookkeeping(run, state, int(record["changed"]))
+
+        return write
+
+
 def _batches(rows: int, size: int) -> int:
     return -(-rows // size)
 
 
 def _version_name(number: int | None) -> str:
     return f"n{int(number or 0):06d}"
-
-
-def _python_values(table: Table, frame: pd.DataFrame) -> dict[str, list[Any]]:
-    """Each column as a list of plain Python values or None; dates as ISO text."""
-    out: dict[str, list[Any]] = {}
-    for col in table.columns:
-        series = frame[col.name]
-        if col.kind == "date":
-            series = series.dt.strftime("%Y-%m-%d")
-        values = series.tolist()
-        missing = series.isna().tolist()
-        out[col.name] = [None if m else v for v, m in zip(values, missing, strict=True)]
-    return out
-
-
-def _keys(values: dict[str, list[Any]], columns: tuple[str, ...]) -> list[str]:
-    """Key text per row: the one column's value, or the columns' values joined by `|`."""
-    parts = [[str(v) for v in values[c]] for c in columns]
-    if len(parts) == 1:
-        return parts[0]
-    return [q.KEY_SEPARATOR.join(p) for p in zip(*parts, strict=True)]
-
-
-def _company_rows(chunk: pd.DataFrame) -> list[list[Any]]:
-    table = TABLES["companies"]
-    values = _python_values(table, chunk)
-    return [list(row) for row in zip(*(values[c] for c in table.column_names), strict=True)]
-
-
-def _rel_rows(name: str, chunk: pd.DataFrame) -> list[list[Any]]:
-    """[source key, target key, row key, *rel columns] per row (see `neo4j_queries`)."""
-    rt = q.REL_TABLES[name]
-    values = _python_values(rt.contract, chunk)
-    columns = [
-        _keys(values, rt.source.columns),
-        _keys(values, rt.target.columns),
-        _keys(values, rt.contract.key),
-        *(values[c] for c in rt.rel_columns),
-    ]
-    return [list(row) for row in zip(*columns, strict=True)]
-
-
-def _frame(columns: list[str], rows: list[list[Any]]) -> pd.DataFrame:
-    """Records as a frame (dates are ISO text here; `conform` parses them)."""
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    return pd.DataFrame(rows, columns=columns)

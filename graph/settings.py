@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     )
     #: rows per UNWIND batch when loading Neo4j
     neo4j_batch_size: int = 10_000
+    #: how a load fills Neo4j: `auto` uses the offline importer for a large first load into an
+    #: empty database of a server run by tools/neo4j here, `offline` insists, `online` never
+    neo4j_import: Literal["auto", "offline", "online"] = Field(
+        "auto", validation_alias=AliasChoices("NEO4J_IMPORT", "DISCOVERY_NEO4J_IMPORT")
+    )
+    #: the data directory of the tools/neo4j launcher running the server (it can stop it)
+    neo4j_launcher_home: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("NEO4J_LAUNCHER_HOME", "DISCOVERY_NEO4J_LAUNCHER_HOME"),
+    )
+    #: tables loaded at once by UNWIND transactions (each table's batches stay in order)
+    neo4j_load_threads: int = Field(1, ge=1, le=16)
     #: the transactional store (keys, invitations, audit); None: SQLite at `home/records.db`
     database_url: str | None = None
 

@@ -12,6 +12,7 @@ Registered from `tests/conftest.py` (`pytest_plugins`). The benchmarks reuse
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
@@ -42,6 +43,8 @@ class Neo4jServer:
     user: str
     password: str
     database: str = "neo4j"
+    #: the data directory of the tools/neo4j launcher running it (None: not ours to stop)
+    home: Path | None = None
 
 
 class LauncherError(RuntimeError):
@@ -104,7 +107,7 @@ class Neo4jLauncher:
         line = self._wait_for_ready(timeout)
         uri = line[len(READY) :].strip()
         log.info("neo4j ready at %s (data %s)", uri, self.data_dir)
-        return Neo4jServer(uri, self.user, self.password)
+        return Neo4jServer(uri, self.user, self.password, home=self.data_dir)
 
     def _wait_for_ready(self, timeout: float) -> str:
         assert self.process is not None and self.process.stdout is not None
@@ -156,26 +159,27 @@ class Neo4jLauncher:
 
 
 def server_from_environment() -> Neo4jServer | None:
-    """The server named by `NEO4J_URI` (with NEO4J_USER/PASSWORD/DATABASE), if any."""
+    """The server named by `NEO4J_URI` (with NEO4J_USER/PASSWORD/DATABASE), if any.
+
+    `NEO4J_LAUNCHER_HOME` says that a tools/neo4j launcher runs it from that directory.
+    """
     uri = os.environ.get("NEO4J_URI")
     if not uri:
         return None
+    home = os.environ.get("NEO4J_LAUNCHER_HOME")
     return Neo4jServer(
         uri,
         os.environ.get("NEO4J_USER", DEFAULT_USER),
         os.environ.get("NEO4J_PASSWORD", DEFAULT_PASSWORD),
         os.environ.get("NEO4J_DATABASE", "neo4j"),
+        Path(home) if home else None,
     )
 
 
-@pytest.fixture(scope="session")
-def neo4j_server() -> Iterator[Neo4jServer]:
-    """A running Neo4j for the session: `NEO4J_URI`'s, or one started here."""
-    given = server_from_environment()
-    if given is not None:
-        yield given
-        return
-    with tempfile.TemporaryDirectory(prefix="discovery-neo4j-") as tmp:
+@contextlib.contextmanager
+def launched_server(prefix: str) -> Iterator[Neo4jServer]:
+    """A server started here with a temporary data directory, stopped again at the end."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         launcher = Neo4jLauncher(Path(tmp) / "data")
         try:
             launcher.build()
@@ -187,3 +191,28 @@ def neo4j_server() -> Iterator[Neo4jServer]:
             yield server
         finally:
             launcher.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_server() -> Iterator[Neo4jServer]:
+    """A running Neo4j for the session: `NEO4J_URI`'s, or one started here."""
+    given = server_from_environment()
+    if given is not None:
+        yield given
+        return
+    with launched_server("discovery-neo4j-") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def launcher_neo4j_server(neo4j_server: Neo4jServer) -> Iterator[Neo4jServer]:
+    """A server whose launcher the tests control (for the offline importer, which stops it).
+
+    The session's server when it is one; otherwise (a `NEO4J_URI` server elsewhere) one
+    started here.
+    """
+    if neo4j_server.home is not None:
+        yield neo4j_server
+        return
+    with launched_server("discovery-neo4j-import-") as server:
+        yield server

@@ -47,10 +47,31 @@ import picocli.CommandLine;
  * Stdout carries exactly one line, "NEO4J READY bolt://127.0.0.1:PORT", once Bolt accepts
  * connections with the configured credentials; all logging goes to stderr (and DATADIR/logs).
  * SIGTERM/SIGINT shut the DBMS down cleanly (shutdown hook) and the process exits 0.
+ *
+ * <p>A local control channel ({@link LauncherControl}, described in DATADIR/control.json) lets
+ * a client on the same machine fill the empty default database with Neo4j's offline bulk
+ * importer: the launcher stops the DBMS, runs {@code neo4j-admin database import full} in this
+ * JVM, and starts the DBMS again on the same port.
  */
 public final class Neo4jLauncher {
 
-    private static final String HOST = "127.0.0.1";
+    static final String HOST = "127.0.0.1";
+    /** Present while an offline import runs: a start that finds it removes the half-built database. */
+    static final String IMPORT_MARKER = "import-in-progress";
+
+    private final Path home;
+    private final int port;
+    private final long pageCache;
+    private final long txTotal;
+    private final AtomicReference<DatabaseManagementService> dbmsRef = new AtomicReference<>();
+    private final long t0 = System.nanoTime();
+
+    private Neo4jLauncher(Path home, int port, long pageCache, long txTotal) {
+        this.home = home;
+        this.port = port;
+        this.pageCache = pageCache;
+        this.txTotal = txTotal;
+    }
 
     public static void main(String[] args) throws Exception {
         // Keep stdout for the single READY line; anything Neo4j or its libraries print goes to stderr.
@@ -78,20 +99,20 @@ public final class Neo4jLauncher {
         Path home = tempHome ? Files.createTempDirectory("neo4j-dev-") : Path.of(dataArg);
         Files.createDirectories(home);
         home = home.toAbsolutePath().normalize();
-        long t0 = System.nanoTime();
+        Neo4jLauncher launcher = new Neo4jLauncher(home, port, pageCache, txTotal);
 
         // Clean shutdown on SIGTERM/SIGINT/exit. Registered before start so a signal during start-up
         // also stops whatever has been started.
-        AtomicReference<DatabaseManagementService> dbmsRef = new AtomicReference<>();
         CountDownLatch stopped = new CountDownLatch(1);
+        AtomicReference<LauncherControl> controlRef = new AtomicReference<>();
         Path homeToDelete = tempHome ? home : null;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                DatabaseManagementService dbms = dbmsRef.getAndSet(null);
-                if (dbms != null) {
-                    System.err.println("neo4j-launcher: shutting down");
-                    dbms.shutdown();
+                LauncherControl control = controlRef.getAndSet(null);
+                if (control != null) {
+                    control.close();
                 }
+                launcher.stopDbms();
                 if (homeToDelete != null) {
                     deleteTree(homeToDelete);
                 }
@@ -105,6 +126,7 @@ public final class Neo4jLauncher {
         exitZeroOn("TERM");
         exitZeroOn("INT");
 
+        launcher.removeUnfinishedImport();
         // Fresh store + default user: write the initial password the way `neo4j-admin dbms
         // set-initial-password` does (data/dbms/auth.ini, read once when the system db is created).
         // Otherwise (existing store, or another user) the password is set through Cypher below.
@@ -116,45 +138,21 @@ public final class Neo4jLauncher {
         System.err.printf("neo4j-launcher: starting Neo4j %s in %s, bolt %s:%d%n",
                 neo4jVersion(), home, HOST, port);
         try {
-            DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
-                    .setConfig(BoltConnector.enabled, true)
-                    .setConfig(BoltConnector.listen_address, new SocketAddress(HOST, port))
-                    .setConfig(BoltConnector.advertised_address, new SocketAddress(HOST, port))
-                    .setConfig(HttpConnector.enabled, false)
-                    .setConfig(HttpsConnector.enabled, false)
-                    .setConfig(GraphDatabaseSettings.auth_enabled, true)
-                    .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
-                    .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txTotal)
-                    .setConfig(GraphDatabaseSettings.memory_transaction_max_size,
-                            Math.min(txTotal, ByteUnit.mebiBytes(128)))
-                    .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
-                    .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
-                    // Netty's default quiet period is 5 s per event-loop group (10 s to stop Bolt).
-                    .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
-                    .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(5))
-                    .build();
-            dbmsRef.set(dbms);
-            log(t0, "DBMS started");
-
+            DatabaseManagementService dbms = launcher.startDbms();
             if (!initialPasswordWritten) {
                 setCredentials(dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME), user, password);
-                log(t0, "credentials set");
+                launcher.log("credentials set");
             }
-            GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
-            if (!db.isAvailable(TimeUnit.MINUTES.toMillis(2))) {
-                throw new IllegalStateException("default database did not become available");
+            if (!exitWhenReady) {
+                controlRef.set(LauncherControl.open(launcher, "bolt://" + HOST + ":" + port));
             }
-            // Warm up the Cypher stack (seconds on a cold JVM) so that a client's first query is fast.
-            db.executeTransactionally("MATCH (n) WITH count(n) AS c RETURN c");
-            log(t0, "cypher warmed up");
-            waitForPort(port, 60_000);
         } catch (Throwable t) {
             System.err.println("neo4j-launcher: start-up failed");
             t.printStackTrace();
             System.exit(1); // runs the shutdown hook
         }
 
-        log(t0, "ready");
+        launcher.log("ready");
         stdout.println("NEO4J READY bolt://" + HOST + ":" + port);
         stdout.flush();
 
@@ -162,6 +160,79 @@ public final class Neo4jLauncher {
             System.exit(0);
         }
         stopped.await(); // released by the shutdown hook; the JVM then exits
+    }
+
+    Path home() {
+        return home;
+    }
+
+    /** Builds and starts the DBMS, waits for the default database and Bolt, warms up Cypher. */
+    synchronized DatabaseManagementService startDbms() throws IOException, InterruptedException {
+        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress(HOST, port))
+                .setConfig(BoltConnector.advertised_address, new SocketAddress(HOST, port))
+                .setConfig(HttpConnector.enabled, false)
+                .setConfig(HttpsConnector.enabled, false)
+                .setConfig(GraphDatabaseSettings.auth_enabled, true)
+                .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
+                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txTotal)
+                .setConfig(GraphDatabaseSettings.memory_transaction_max_size,
+                        Math.min(txTotal, ByteUnit.mebiBytes(128)))
+                .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
+                .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
+                // Netty's default quiet period is 5 s per event-loop group (10 s to stop Bolt).
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(5))
+                .build();
+        dbmsRef.set(dbms);
+        log("DBMS started");
+        GraphDatabaseService db = defaultDatabase();
+        if (!db.isAvailable(TimeUnit.MINUTES.toMillis(2))) {
+            throw new IllegalStateException("default database did not become available");
+        }
+        // Warm up the Cypher stack (seconds on a cold JVM) so that a client's first query is fast.
+        db.executeTransactionally("MATCH (n) WITH count(n) AS c RETURN c");
+        log("cypher warmed up");
+        waitForPort(port, 60_000);
+        return dbms;
+    }
+
+    /** Shuts the DBMS down if it runs (Bolt closes with it). */
+    synchronized void stopDbms() {
+        DatabaseManagementService dbms = dbmsRef.getAndSet(null);
+        if (dbms != null) {
+            System.err.println("neo4j-launcher: shutting down");
+            dbms.shutdown();
+        }
+    }
+
+    GraphDatabaseService defaultDatabase() {
+        DatabaseManagementService dbms = dbmsRef.get();
+        if (dbms == null) {
+            throw new IllegalStateException("the DBMS is not running");
+        }
+        return dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
+    }
+
+    /** The default database's store and transaction-log folders. */
+    Path[] defaultDatabaseFolders() {
+        String name = GraphDatabaseSettings.DEFAULT_DATABASE_NAME;
+        return new Path[] {
+            home.resolve("data/databases").resolve(name), home.resolve("data/transactions").resolve(name)
+        };
+    }
+
+    /** An import was cut short (the process died): the database it was building is discarded. */
+    void removeUnfinishedImport() throws IOException {
+        Path marker = home.resolve("data").resolve(IMPORT_MARKER);
+        if (Files.exists(marker)) {
+            System.err.println("neo4j-launcher: removing the database of an unfinished offline import");
+            for (Path folder : defaultDatabaseFolders()) {
+                deleteTree(folder);
+            }
+            Files.delete(marker);
+        }
     }
 
     /** Equivalent of `neo4j-admin dbms set-initial-password PW` for a store not created yet. */
@@ -220,7 +291,10 @@ public final class Neo4jLauncher {
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
         try (Stream<Path> paths = Files.walk(root)) {
             for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(p);
@@ -234,7 +308,7 @@ public final class Neo4jLauncher {
         return v == null ? "(unknown version)" : v;
     }
 
-    private static void log(long t0, String what) {
+    void log(String what) {
         System.err.printf("neo4j-launcher: %s after %d ms%n", what, (System.nanoTime() - t0) / 1_000_000);
     }
 
