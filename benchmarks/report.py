@@ -55,10 +55,14 @@ def _stage_note(name: str, s: dict) -> str:
         overlap = (
             " (beside the next date's features)" if name.endswith("train") and snaps > 1 else ""
         )
-        bits = [
-            f"{snaps} snapshot(s): features {feat:.1f} s (supply chain {chain:.1f} s), "
-            f"quality estimate {fs.get('quality_estimate', 0.0):.1f} s{overlap}"
-        ]
+        if snaps:
+            bits = [
+                f"{snaps} snapshot(s): features {feat:.1f} s (one read of the store "
+                f"{fs.get('history', 0.0):.1f} s, supply chain {chain:.1f} s), "
+                f"quality estimate {fs.get('quality_estimate', 0.0):.1f} s{overlap}"
+            ]
+        else:
+            bits = ["snapshot read from training's disk cache"]
         if fs.get("lightgbm_fit"):
             bits.append(f"LightGBM fits {fs['lightgbm_fit']:.1f} s")
         if fs.get("reasons"):
