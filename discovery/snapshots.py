@@ -61,8 +61,6 @@ class SnapshotCache:
         self._frames: dict[date, pd.DataFrame] = {}
         self._key: str | None = None
         self._lock = threading.RLock()
-        #: the store's tables read and coded once, for every date built here
-        self._history: features.History | None = None
 
     def _folder(self) -> Path:
         assert self.directory is not None
@@ -113,12 +111,8 @@ class SnapshotCache:
             return
         pending: dict[date, Future[pd.DataFrame]] = {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
-            # every date from one read of the store, kept for the dates asked for later
-            if self._history is None:
-                self._history = features.History(self.store)
-            built = features.iter_features_at(
-                self.store, todo, threshold_specs(self.criteria), history=self._history
-            )
+            # every date from one read of the store (let go once they are built)
+            built = features.iter_features_at(self.store, todo, threshold_specs(self.criteria))
             for i, as_of in enumerate(todo):
                 if progress:
                     progress(f"features {as_of}", i, len(todo))

@@ -143,7 +143,9 @@ def collect_rounds(
 ) -> list[RoundData]:
     snapshots = snapshots or SnapshotCache(store, criteria)
     chosen = select_rounds(store, tier, as_of, criteria, n_rounds, enough_positives)
-    snapshots.prefetch([rnd.as_of for rnd, _ in chosen], progress)
+    # the rounds' dates and the ends of their windows (the standard check reads both),
+    # built together from one read of the store
+    snapshots.prefetch([d for rnd, _ in chosen for d in (rnd.as_of, rnd.window_end)], progress)
     return [RoundData(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
 
 
