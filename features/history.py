@@ -77,9 +77,7 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
     columns: dict[str, dict[str, Any]] = {}
     credit: list[tuple[str, str, np.ndarray, pd.Index]] = []  # coded once the universe is known
     for name, table in TABLES.items():
-        # every row, coded once; the rows known at `latest` are cut below, after coding,
-        # where the cut moves numbers instead of text
-        raw = store.read(name)
+        raw = store.read(name, latest)  # the store's own point-in-time read, once
         columns[name] = cols = {}
         for col in table.columns:
             values = raw[col.name]
@@ -105,9 +103,7 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
             _recode(codes, uniques, universe), categories=universe
         )
     frames = {
-        name: known_at(
-            table, pd.DataFrame({c: columns[name][c] for c in table.column_names}), latest
-        )
+        name: pd.DataFrame({c: columns[name][c] for c in table.column_names})
         for name, table in TABLES.items()
     }
     return frames, universe
