@@ -327,12 +327,14 @@ def upsert_rows(rt: RelTable) -> str:
     return "\n".join(lines)
 
 
-# -- reads: pages of rows, each page one record of row lists -----------------------------
+# -- reads: pages of rows, each page one record of column lists ---------------------------
 # Streaming one record per row costs the driver a Bolt message each (tens of microseconds
-# in Python); a page of rows collected into one list arrives as one message. Pages follow
-# the unique index of the company end of the table's rows, so each page is an index range
-# seek and its memory stays bounded: `$after` is the last key of the previous page ("" for
-# the first), `$page` the number of company nodes per page.
+# in Python); a page arrives as one record holding one list per column, which the
+# driver unpacks fast and pandas takes as is. Pages follow the unique index of the
+# company end of the table's rows, so each page is an index range seek and its memory
+# stays bounded: `$after` is the last key of the previous page ("" for the first),
+# `$page` the number of company nodes per page. Lists keep nulls (a list comprehension
+# does; `collect` would drop them), so the columns stay aligned.
 def _returned(table: Table, column: str, expr: str) -> str:
     """A returned value; dates come back as ISO text (cheaper to unpack than date structs)."""
     if table.column(column).kind == "date":
@@ -352,29 +354,34 @@ def page_anchor(table: str) -> tuple[NodeRef, str]:
 
 
 def read_page(table: str) -> str:
-    """One page of `table`: `rows` (lists of the contract's columns in order), `nodes` (the
+    """One page of `table`: one list per contract column (named after it), `nodes` (the
     company nodes the page covered) and `last` (the last one's key)."""
     contract = TABLES[table]
     anchor, var = page_anchor(table)
     if table == "companies":
-        values = ", ".join(_returned(contract, c, f"c.{c}") for c in contract.column_names)
-        body = f"UNWIND page AS c WITH c WHERE c:{PROFILED} RETURN collect([{values}]) AS rows"
+        body = f"UNWIND page AS c WITH c WHERE c:{PROFILED} RETURN collect(c) AS found"
+        columns = [
+            f"[x IN found | {_returned(contract, c, f'x.{c}')}] AS {c}"
+            for c in contract.column_names
+        ]
     else:
         rt = REL_TABLES[table]
         ends = rt.endpoint_columns
-        values = ", ".join(
-            _returned(contract, c, ends.get(c, f"r.{c}")) for c in contract.column_names
-        )
+        end_lists = "".join(f", collect({e}) AS {c}" for c, e in ends.items())
         body = (
             f"UNWIND page AS {var} "
             f"MATCH (a:{rt.source.label})-[r:{rt.rel}]->(b:{rt.target.label}) "
-            f"RETURN collect([{values}]) AS rows"
+            f"RETURN collect(r) AS found{end_lists}"
         )
+        columns = [
+            c if c in ends else f"[x IN found | {_returned(contract, c, f'x.{c}')}] AS {c}"
+            for c in contract.column_names
+        ]
     return f"""MATCH (n:{anchor.label}) WHERE n.{anchor.key} > $after
 WITH n ORDER BY n.{anchor.key} LIMIT $page
 WITH collect(n) AS page
 CALL (page) {{ {body} }}
-RETURN rows, size(page) AS nodes, page[-1].{anchor.key} AS last"""
+RETURN {", ".join(columns)}, size(page) AS nodes, page[-1].{anchor.key} AS last"""
 
 
 def count_rows(table: str) -> str:

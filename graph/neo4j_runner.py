@@ -180,6 +180,13 @@ class QueryRunner:
         with self._session() as session:
             session.run(query).consume()  # type: ignore[arg-type]  # our constant text
 
+    def schema_many(self, queries: Sequence[str]) -> None:
+        """Schema statements in ONE transaction: Neo4j then fills their indexes together."""
+        with self._session() as session, session.begin_transaction() as tx:
+            for query in queries:
+                tx.run(query).consume()  # type: ignore[arg-type]  # our constant text
+            tx.commit()
+
     # -- plumbing -----------------------------------------------------------------------
     @contextlib.contextmanager
     def _session(self) -> Iterator[neo4j.Session]:

@@ -145,18 +145,17 @@ class Neo4jStore(Store):
 
     def _read_all(self, table: Table) -> pd.DataFrame:
         query, page = q.read_page(table.name), self._page_nodes(table.name)
-        rows: list[list[Any]] = []
+        columns: dict[str, list[Any]] = {c: [] for c in table.column_names}
         after = ""
         while True:
-            _, [[part, nodes, last]] = self.runner.read(
-                Statement(query, {"after": after, "page": page})
-            )
-            rows += part
-            if nodes < page:
+            keys, [record] = self.runner.read(Statement(query, {"after": after, "page": page}))
+            found = dict(zip(keys, record, strict=True))
+            for c, values in columns.items():
+                values += found[c]
+            if found["nodes"] < page:
                 break
-            after = last
-        frame = pd.DataFrame(rows, columns=table.column_names)
-        return sort_by_key(table, conform(table, frame))
+            after = found["last"]
+        return sort_by_key(table, conform(table, pd.DataFrame(columns)))
 
     def _page_nodes(self, table: str) -> int:
         """Company nodes per page, so that a page holds about `PAGE_ROWS` rows."""
@@ -198,8 +197,7 @@ class Neo4jStore(Store):
         """Create the uniqueness constraints (and their indexes) if missing; wait until online."""
         if self._schema_ready:
             return
-        for statement in q.constraint_statements():
-            self.runner.schema(statement)
+        self.runner.schema_many(q.constraint_statements())
         self.runner.schema(q.AWAIT_INDEXES)
         self._schema_ready = True
 

@@ -20,7 +20,10 @@ KEY_SEPARATOR = "|"
 
 def values(table: Table, column: str, series: pd.Series) -> pa.Array:
     """A contract column as Arrow values of its stored type; missing values are null."""
-    kind = table.column(column).kind
+    return _one_chunk(_values(table.column(column).kind, series))
+
+
+def _values(kind: str, series: pd.Series) -> pa.Array | pa.ChunkedArray:
     if kind == "date":
         return pa.array(series, type=pa.timestamp("us"), from_pandas=True).cast(pa.date32())
     if kind == "int":
@@ -29,11 +32,18 @@ def values(table: Table, column: str, series: pd.Series) -> pa.Array:
         return pa.array(series, type=pa.float64(), from_pandas=True)
     if kind == "bool":
         return pa.array(series, type=pa.bool_(), from_pandas=True)
-    return text(series)
+    return pa.array(series, type=pa.string(), from_pandas=True)
 
 
 def text(series: pd.Series) -> pa.Array:
-    return pa.array(series, type=pa.string(), from_pandas=True)
+    return _one_chunk(pa.array(series, type=pa.string(), from_pandas=True))
+
+
+def _one_chunk(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Text columns backed by Arrow arrive in chunks; the writers want one array."""
+    if isinstance(array, pa.ChunkedArray):
+        return array.combine_chunks()
+    return array
 
 
 def key_text(table: Table, frame: pd.DataFrame, columns: tuple[str, ...]) -> pa.Array:

@@ -53,6 +53,30 @@ def test_ingest_and_status_report_the_same_counts_as_the_embedded_store(
     assert again.exit_code == 0 and "no change" in again.stdout
 
 
+def test_ingest_into_an_empty_database_can_use_the_offline_importer(
+    home: Path,
+    tiny_dir: Path,
+    launcher_neo4j_server: Neo4jServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, embedded = ingest_and_status(tiny_dir)
+    empty_neo4j_store(launcher_neo4j_server).close()
+    use_neo4j(monkeypatch, launcher_neo4j_server)
+    monkeypatch.setenv("NEO4J_IMPORT", "offline")
+    monkeypatch.setenv("NEO4J_LAUNCHER_HOME", str(launcher_neo4j_server.home))
+    out, status = ingest_and_status(tiny_dir)
+    assert "stored as n000001" in out
+    assert status["store"]["tables"] == embedded["store"]["tables"]
+    # the database now holds data: the offline importer refuses, and says what to do
+    again = runner.invoke(app, ["ingest", "--data", str(tiny_dir)])
+    assert again.exit_code == 2
+    assert "only fills an empty database" in again.stderr
+    assert "NEO4J_IMPORT=auto or online" in again.stderr
+    monkeypatch.setenv("NEO4J_IMPORT", "auto")
+    auto = runner.invoke(app, ["ingest", "--data", str(tiny_dir)])
+    assert auto.exit_code == 0 and "no change" in auto.stdout
+
+
 def test_a_server_that_is_down_exits_1_with_one_plain_line(
     home: Path, neo4j_server: Neo4jServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

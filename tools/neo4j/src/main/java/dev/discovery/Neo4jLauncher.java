@@ -41,6 +41,7 @@ import picocli.CommandLine;
  *            else a new temp dir that is deleted again on shutdown)
  * Env: NEO4J_USER (default neo4j), NEO4J_PASSWORD (default discovery-test, >= 8 chars),
  *      NEO4J_PAGECACHE (default 256m), NEO4J_TX_MAX (default 256m, all transactions together),
+ *      NEO4J_TX_ONE_MAX (default 128m, one transaction; at most NEO4J_TX_MAX),
  *      NEO4J_EXIT_WHEN_READY=1 (stop again right after READY; used to train the CDS archive).
  * </pre>
  *
@@ -63,14 +64,16 @@ public final class Neo4jLauncher {
     private final int port;
     private final long pageCache;
     private final long txTotal;
+    private final long txOne;
     private final AtomicReference<DatabaseManagementService> dbmsRef = new AtomicReference<>();
     private final long t0 = System.nanoTime();
 
-    private Neo4jLauncher(Path home, int port, long pageCache, long txTotal) {
+    private Neo4jLauncher(Path home, int port, long pageCache, long txTotal, long txOne) {
         this.home = home;
         this.port = port;
         this.pageCache = pageCache;
         this.txTotal = txTotal;
+        this.txOne = Math.min(txTotal, txOne);
     }
 
     public static void main(String[] args) throws Exception {
@@ -84,6 +87,7 @@ public final class Neo4jLauncher {
         String password = env("NEO4J_PASSWORD", "discovery-test");
         long pageCache = ByteUnit.parse(env("NEO4J_PAGECACHE", "256m"));
         long txTotal = ByteUnit.parse(env("NEO4J_TX_MAX", "256m"));
+        long txOne = ByteUnit.parse(env("NEO4J_TX_ONE_MAX", "128m"));
         boolean exitWhenReady = "1".equals(env("NEO4J_EXIT_WHEN_READY", "0"));
 
         if (password.length() < 8) {
@@ -99,7 +103,7 @@ public final class Neo4jLauncher {
         Path home = tempHome ? Files.createTempDirectory("neo4j-dev-") : Path.of(dataArg);
         Files.createDirectories(home);
         home = home.toAbsolutePath().normalize();
-        Neo4jLauncher launcher = new Neo4jLauncher(home, port, pageCache, txTotal);
+        Neo4jLauncher launcher = new Neo4jLauncher(home, port, pageCache, txTotal, txOne);
 
         // Clean shutdown on SIGTERM/SIGINT/exit. Registered before start so a signal during start-up
         // also stops whatever has been started.
@@ -177,8 +181,7 @@ public final class Neo4jLauncher {
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
                 .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txTotal)
-                .setConfig(GraphDatabaseSettings.memory_transaction_max_size,
-                        Math.min(txTotal, ByteUnit.mebiBytes(128)))
+                .setConfig(GraphDatabaseSettings.memory_transaction_max_size, txOne)
                 .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
                 // Netty's default quiet period is 5 s per event-loop group (10 s to stop Bolt).
