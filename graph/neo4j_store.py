@@ -295,7 +295,11 @@ class Neo4jStore(Store):
             rest.sort(key=lambda plan: -len(plan[1]))
             with ThreadPoolExecutor(self.parallel, thread_name_prefix="neo4j-load") as pool:
                 futures = [pool.submit(one, name, frame) for name, frame in rest]
-                changed_rows += sum(f.result() for f in futures)
+                failures = [e for e in (f.exception() for f in futures) if e is not None]
+            # the failure that stopped the others, not a table that stopped because of it
+            for failure in sorted(failures, key=lambda e: isinstance(e, _Stopped)):
+                raise failure
+            changed_rows += sum(f.result() for f in futures)
         after = self.counts()
         changed = changed_rows > 0 or after != before
         statements = [Statement(q.CLEAR_LOAD_STATE)]
@@ -327,7 +331,7 @@ class Neo4jStore(Store):
         writer = _CompanyBatch() if name == "companies" else _RowBatch(q.REL_TABLES[name])
         for i in range(start, n_batches):
             if stop.is_set():
-                raise InterruptedError(f"the load of {name} stopped: another table failed")
+                raise _Stopped(f"the load of {name} stopped: another table failed")
             if progress:
                 progress(f"load {name}", done + i, total)
             chunk = frame.iloc[i * self.batch_size : (i + 1) * self.batch_size]
@@ -356,6 +360,10 @@ class Neo4jStore(Store):
 
     def close(self) -> None:
         self.runner.close()
+
+
+class _Stopped(Exception):
+    """A table's load stopped because another table's failed (loads in parallel)."""
 
 
 # -- one batch: its parameters (column lists) and its transaction ---------------------------

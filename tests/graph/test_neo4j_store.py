@@ -124,6 +124,42 @@ def test_reloading_a_simulated_world_changes_nothing(
     assert graph_shape(sim_store) == shape
 
 
+def test_tables_loaded_in_parallel_give_the_same_graph(
+    neo4j_server: Neo4jServer, simulated_dir: Path, simulated_embedded: EmbeddedStore
+) -> None:
+    store = empty_neo4j_store(neo4j_server, batch_size=500)
+    store.parallel = 3
+    batch = read_directory(simulated_dir)
+    assert store.load(batch).changed
+    assert_same_reads(store, simulated_embedded, (None, date(2022, 6, 30)))
+    assert not store.load(batch).changed
+    store.close()
+
+
+def test_a_failing_table_stops_the_tables_loaded_beside_it(
+    neo4j_server: Neo4jServer, simulated_dir: Path
+) -> None:
+    store = empty_neo4j_store(neo4j_server, batch_size=500)
+    store.parallel = 2
+
+    def progress(step: str, done: int, total: int) -> None:
+        if step == "load patents":
+            raise Interrupted(step)
+
+    batch = read_directory(simulated_dir)
+    with pytest.raises(Interrupted):  # the failure itself, not a table stopped because of it
+        store.load(batch, progress=progress)
+    counts = store.counts()
+    # the table beside it stopped at its next batch; the tables not started never began
+    assert counts["companies"] == SIMULATED_COMPANIES
+    assert counts["patents"] == 0
+    assert counts["supply_links"] < len(batch.tables["supply_links"].frame)
+    assert counts["talents"] == counts["awards"] == 0
+    assert store.load(batch).changed
+    assert store.counts()["patents"] == len(batch.tables["patents"].frame)
+    store.close()
+
+
 # -- resumable loads -----------------------------------------------------------------------
 class Interrupted(Exception):
     pass
