@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     neo4j_load_threads: int = Field(1, ge=1, le=16)
     #: the transactional store (keys, invitations, audit); None: SQLite at `home/records.db`
     database_url: str | None = None
+    #: the engine that builds features: `pandas` (in this process, the default) or `dask`
+    engine: Literal["pandas", "dask"] = "pandas"
+    #: with `dask`, a running scheduler to use (e.g. tcp://host:8786); None: a local cluster
+    dask_scheduler: str | None = None
+    #: worker processes of the local cluster started when no scheduler is given
+    dask_workers: int = Field(2, ge=1, le=256)
+    #: memory limit per worker of the local cluster (dask's notation, e.g. "4GB")
+    dask_memory_limit: str = "4GB"
 
     @property
     def paths(self) -> Paths:
