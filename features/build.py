@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from typing import Literal
 
 import pandas as pd
 
@@ -23,7 +24,11 @@ from features.history import DatedContext, History
 from features.registry import family_of
 from features.standards import ThresholdSpec
 from graph.errors import UsageError
+from graph.settings import get_settings
 from graph.store import Store
+
+#: where a build runs: in this process, or on a Dask cluster (`features.engine`)
+Engine = Literal["pandas", "dask"]
 
 
 def build_features(
@@ -33,6 +38,7 @@ def build_features(
     *,
     families: Sequence[str] | None = None,
     timings: dict[str, dict[str, float]] | None = None,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """The feature table at `as_of`: `uscc`, then each requested family's columns.
 
@@ -40,8 +46,12 @@ def build_features(
     (1.0 met, 0.0 not met, NaN unknown); a threshold's measure is computed even when
     its family is not requested, but only requested families are returned. If
     `timings` is given, it receives per family the wall seconds and peak memory
-    (`seconds`, `peak_rss_mb`, `peak_delta_mb`), plus `total`.
+    (`seconds`, `peak_rss_mb`, `peak_delta_mb`), plus `total`. `engine` is where the
+    work runs (None: the settings' `DISCOVERY_ENGINE`; see `features.engine`).
     """
+    if _engine(engine) == "dask":
+        built = _iter_dask(store, [as_of], thresholds, families, timings, None)
+        return dict(built)[as_of]
     meter = Meter(timings)
     frame = _build(Context(store, as_of), thresholds, families, meter)
     meter.finish()
@@ -56,6 +66,7 @@ def iter_features_at(
     families: Sequence[str] | None = None,
     timings: dict[str, dict[str, float]] | None = None,
     history: History | None = None,
+    engine: Engine | None = None,
 ) -> Iterator[tuple[date, pd.DataFrame]]:
     """`(as_of, build_features(store, as_of, ...))` for each of `dates`, in their order,
     from one read of the store (`features.history`): the same tables, built faster.
@@ -64,27 +75,82 @@ def iter_features_at(
     builds more dates later passes the same `History` of `store` each time. `timings`
     receives `history` (reading and coding the store) and per family the seconds
     summed over the dates (`seconds` only), plus `total` (up to the latest date built).
+    `engine` is where the work runs (None: the settings' `DISCOVERY_ENGINE`).
     """
     days = list(dict.fromkeys(dates))
     if not days:
         return
+    if _engine(engine) == "dask":
+        yield from _iter_dask(store, days, thresholds, families, timings, history)
+        return
     meter = Meter(timings)
     with meter("history"):
-        if history is None:
-            history = History(store, max(days))
-        elif history.store is not store:
-            raise ValueError("the history must be read from the same store")
-        history.load()
+        history = _history(store, days, history)
     for as_of in days:
         steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
         frame = _build(DatedContext(history, as_of), thresholds, families, Meter(steps))
-        if timings is not None and steps is not None:
-            for name, step in steps.items():
-                timings.setdefault(name, {"seconds": 0.0})
-                timings[name]["seconds"] = timings[name].get("seconds", 0.0) + step["seconds"]
-            # so far: a caller may stop asking once it has its dates
-            timings["total"] = {"seconds": time.perf_counter() - meter.start}
+        _add_steps(timings, steps, meter)
         yield as_of, frame
+    meter.finish()
+
+
+def _engine(engine: Engine | None) -> Engine:
+    chosen = get_settings().engine if engine is None else engine
+    if chosen not in ("pandas", "dask"):
+        raise UsageError(f"The feature engine must be pandas or dask, not {chosen!r}.")
+    return chosen
+
+
+def _history(store: Store, days: list[date], history: History | None) -> History:
+    if history is None:
+        history = History(store, max(days))
+    elif history.store is not store:
+        raise ValueError("the history must be read from the same store")
+    return history.load()
+
+
+def _add_steps(
+    timings: dict[str, dict[str, float]] | None,
+    steps: dict[str, dict[str, float]] | None,
+    meter: Meter,
+) -> None:
+    """One date's steps added to the seconds summed over the dates."""
+    if timings is None or steps is None:
+        return
+    for name, step in steps.items():
+        timings.setdefault(name, {"seconds": 0.0})
+        timings[name]["seconds"] = timings[name].get("seconds", 0.0) + step["seconds"]
+    # so far: a caller may stop asking once it has its dates
+    timings["total"] = {"seconds": time.perf_counter() - meter.start}
+
+
+def _iter_dask(
+    store: Store,
+    days: list[date],
+    thresholds: Sequence[ThresholdSpec],
+    families: Sequence[str] | None,
+    timings: dict[str, dict[str, float]] | None,
+    history: History | None,
+) -> Iterator[tuple[date, pd.DataFrame]]:
+    """`iter_features_at` on a Dask cluster (`features.engine`): the same tables."""
+    from features.engine import DaskRun, companies_at, dask_client
+
+    names, wanted, needed = _plan(thresholds, families)
+    meter = Meter(timings)
+    with dask_client() as client:
+        with meter("history"):
+            run = DaskRun(client, _history(store, days, history))
+        try:
+            for as_of in days:
+                steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
+                step = Meter(steps)
+                parts = run.families_at(as_of, needed, step)
+                companies = companies_at(run.history, as_of)
+                frame = _assemble(companies, parts, names, wanted, thresholds, step)
+                _add_steps(timings, steps, meter)
+                yield as_of, frame
+        finally:
+            run.release()
     meter.finish()
 
 
@@ -96,10 +162,11 @@ def build_features_at(
     families: Sequence[str] | None = None,
     timings: dict[str, dict[str, float]] | None = None,
     history: History | None = None,
+    engine: Engine | None = None,
 ) -> dict[date, pd.DataFrame]:
     """The feature table at each of `dates` (see `iter_features_at`), by date."""
     built = iter_features_at(
-        store, dates, thresholds, families=families, timings=timings, history=history
+        store, dates, thresholds, families=families, timings=timings, history=history, engine=engine
     )
     return dict(built)
 
@@ -110,6 +177,27 @@ def _build(
     families: Sequence[str] | None,
     meter: Meter,
 ) -> pd.DataFrame:
+    names, wanted, needed = _plan(thresholds, families)
+    with meter("context"):
+        # reads and code -> id mappings several families share, timed once here
+        companies = ctx.companies
+        if needed & {"profile", "equity", "supply_chain", "embedding"}:
+            ctx.prepare_graph()
+    parts: dict[str, pd.DataFrame] = {}
+    for family in registry.families():
+        name = family.name
+        if name not in needed:
+            continue
+        with meter(name):
+            parts[name] = family.compute(ctx)
+    return _assemble(companies, parts, names, wanted, thresholds, meter)
+
+
+def _plan(
+    thresholds: Sequence[ThresholdSpec], families: Sequence[str] | None
+) -> tuple[list[str], list[str], set[str]]:
+    """The families in output order, those asked for, and those to compute (the asked
+    ones and those whose measures the thresholds read)."""
     order = registry.families()  # as they stand now, with any `registry.replaced` in place
     names = [f.name for f in order]
     wanted = names if families is None else list(families)
@@ -119,27 +207,27 @@ def _build(
     needed = set(wanted) | {family_of(m) for spec in thresholds for m in spec.measures}
     if thresholds:
         needed.add("standards")
-    with meter("context"):
-        # reads and code -> id mappings several families share, timed once here
-        companies = ctx.companies
-        if needed & {"profile", "equity", "supply_chain", "embedding"}:
-            ctx.prepare_graph()
-    parts: dict[str, pd.DataFrame] = {}
-    for family in order:
-        name = family.name
-        if name not in needed:
-            continue
-        with meter(name):
-            part = family.compute(ctx)
-            if name == "standards" and thresholds:
-                # standards run last, so every measure's family is already in `parts`
-                parts[name] = part
-                measures = {
-                    m: parts[family_of(m)][m].to_numpy() for s in thresholds for m in s.measures
-                }
-                part = pd.concat([part, standards.threshold_columns(thresholds, measures)], axis=1)
-        parts[name] = part
+    return names, wanted, needed
+
+
+def _assemble(
+    companies: pd.DataFrame,
+    parts: dict[str, pd.DataFrame],
+    names: list[str],
+    wanted: list[str],
+    thresholds: Sequence[ThresholdSpec],
+    meter: Meter,
+) -> pd.DataFrame:
+    """`uscc`, then the wanted families' columns; the standards family gets one column
+    per threshold, from the measures of the families before it."""
     with meter("assemble"):
+        if "standards" in parts and thresholds:
+            measures = {
+                m: parts[family_of(m)][m].to_numpy() for s in thresholds for m in s.measures
+            }
+            parts["standards"] = pd.concat(
+                [parts["standards"], standards.threshold_columns(thresholds, measures)], axis=1
+            )
         return pd.concat(
             [pd.DataFrame({"uscc": companies["uscc"].astype("str")})]
             + [parts[name] for name in names if name in wanted],

@@ -13,6 +13,8 @@ dimensions comparable between a training date and a scoring date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -42,11 +44,35 @@ def combined_graph(
 ) -> tuple[sp.csr_matrix, np.ndarray]:
     """Symmetric 0/1 adjacency over company nodes + investors + co-filed rights, and the
     random vector of every node (a function of its key: see `random_vectors`)."""
+    coo = active_supply(ctx).tocoo()
+    s, d, total, vectors = combined_edges(
+        ctx, (coo.row.astype(np.int64), coo.col.astype(np.int64)), dimensions, seed
+    )
+    return adjacency_rows(s, d, total, total), vectors
+
+
+def adjacency_rows(src: np.ndarray, dst: np.ndarray, rows: int, columns: int) -> sp.csr_matrix:
+    """0/1 matrix with A[s, d] = 1 for each distinct pair (s, d): the whole combined
+    graph, or a block of its rows when `src` counts from the block's first row."""
+    data = np.ones(len(src), dtype=np.float32)
+    adj = sp.csr_matrix((data, (src, dst)), shape=(rows, columns))
+    adj.sum_duplicates()
+    adj.data[:] = 1.0
+    return adj
+
+
+def combined_edges(
+    ctx: Context,
+    supply: tuple[np.ndarray, np.ndarray],
+    dimensions: int = DIMENSIONS,
+    seed: int = SEED,
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """The edges (src, dst) of the combined graph, both directions, repeats allowed, with
+    its node count and every node's random vector; `supply` holds the (supplier,
+    customer) node pairs of the active links, without self-links."""
     n_nodes = ctx.n_nodes
-    supplies = active_supply(ctx)
-    coo = supplies.tocoo()
-    src = [coo.row.astype(np.int64), coo.col.astype(np.int64)]
-    dst = [coo.col.astype(np.int64), coo.row.astype(np.int64)]
+    src = [supply[0], supply[1]]
+    dst = [supply[1], supply[0]]
 
     def draw(keys: pd.Index | pd.Series) -> np.ndarray:
         return random_vectors(pd.Series(keys, dtype="str"), dimensions, seed)
@@ -85,12 +111,7 @@ def combined_graph(
     vectors.append(draw("ip:" + pd.Series(ip_uniques[ip_order], dtype="str")))
 
     total = offset + len(ip_order)
-    s, d = np.concatenate(src), np.concatenate(dst)
-    data = np.ones(len(s), dtype=np.float32)
-    adj = sp.csr_matrix((data, (s, d)), shape=(total, total))
-    adj.sum_duplicates()
-    adj.data[:] = 1.0
-    return adj, np.concatenate(vectors)
+    return np.concatenate(src), np.concatenate(dst), total, np.concatenate(vectors)
 
 
 def random_vectors(keys: pd.Series, dimensions: int, seed: int) -> np.ndarray:
@@ -120,10 +141,20 @@ def fastrp(adj: sp.csr_matrix, projection: np.ndarray, weights: tuple[float, ...
     inv = np.zeros_like(degree, dtype=np.float32)
     inv[degree > 0] = 1.0 / degree[degree > 0]
     step = (sp.diags(inv) @ adj).tocsr().astype(np.float32)
+    return fastrp_steps(lambda m: step @ m, projection, weights)
+
+
+def fastrp_steps(
+    step_of: Callable[[np.ndarray], np.ndarray],
+    projection: np.ndarray,
+    weights: tuple[float, ...],
+) -> np.ndarray:
+    """The propagations of `fastrp`, given `step_of(m) = D^-1 A @ m`: the product may be
+    computed elsewhere, a block of rows at a time (`features.dask_graph`)."""
     current = projection
     total = np.zeros_like(projection)
     for weight in weights:
-        current = step @ current
+        current = step_of(current)
         total += np.float32(weight) * _normalise(current)
     return _normalise(total)
 

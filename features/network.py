@@ -7,6 +7,8 @@ tens of millions of links) costs a few sparse products.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -52,18 +54,33 @@ def pagerank(
     nodes (networkx's handling of dangling nodes). Power iteration until the L1
     change is below `tol`; the result sums to 1.
     """
-    n = links.shape[0]
-    if n == 0:
+    if links.shape[0] == 0:
         return np.zeros(0)
     out_degree = np.asarray(links.sum(axis=1)).ravel()
+    backward = links.T.tocsr()
+    return pagerank_steps(lambda w: backward @ w, out_degree, damping, tol, max_iter)
+
+
+def pagerank_steps(
+    spread_of: Callable[[np.ndarray], np.ndarray],
+    out_degree: np.ndarray,
+    damping: float = DAMPING,
+    tol: float = PAGERANK_TOL,
+    max_iter: int = PAGERANK_MAX_ITER,
+) -> np.ndarray:
+    """The power iteration of `pagerank`, given `spread_of(w) = links.T @ w` and each
+    node's out-degree: the product may be computed elsewhere, a block of rows at a time
+    (`features.dask_graph`), with the same iterates."""
+    n = len(out_degree)
+    if n == 0:
+        return np.zeros(0)
     dangling = out_degree == 0
     inv = np.zeros(n)
     inv[~dangling] = 1.0 / out_degree[~dangling]
     # x_new = d * (L^T (x / outdeg) + sum(x[dangling]) / n) + (1 - d) / n
-    backward = links.T.tocsr()
     x = np.full(n, 1.0 / n)
     for _ in range(max_iter):
-        spread = backward @ (x * inv)
+        spread = spread_of(x * inv)
         new = damping * (spread + x[dangling].sum() / n) + (1.0 - damping) / n
         new /= new.sum()
         done = np.abs(new - x).sum() < tol

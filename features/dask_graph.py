@@ -1,0 +1,283 @@
+"""The graph families on a Dask cluster: sparse matrices held as blocks of rows.
+
+Each worker holds blocks of rows of the supply adjacency (`[s, c] = 1`: s supplies c),
+of its transpose, and of the embedding's combined graph, built from the edges whose
+row node lies in the block; no process ever holds a whole matrix. A block keeps only
+the columns it uses (`RowBlock.cols`), so a product with a vector or a matrix needs
+only those rows of it, sent to the worker that holds the block:
+
+- counts of flagged neighbours: each block times the flag vector;
+- PageRank: `features.network.pagerank_steps` with the product `L^T w` done block by
+  block (the client keeps the rank vector, one float per node, and sends each block
+  the entries its columns use);
+- two-hop counts: block i of A times A is the sum over blocks p of A[i, p] @ A[p, :],
+  each product done where block p lives, the partial results added where i lives;
+- the embedding: `features.embedding.fastrp_steps` with `D^-1 A @ M` done block by block.
+
+Every row of a block has the same entries in the same order as that row of the whole
+matrix, so each product gives the same floats, bit for bit, as `features.network` and
+`features.embedding` on one machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from features import embedding
+from features.common import as_float
+from features.context import Context
+from features.network import pagerank_steps
+from graph.store import active_at
+
+#: products whose operands add up to more than this are scattered to the blocks' workers
+#: first; smaller ones travel inside the task message (one round trip per step)
+SEND_INLINE_BYTES = 4 * 2**20
+
+
+@dataclass
+class RowBlock:
+    """Rows `lo`..`lo + rows` of a sparse matrix, its columns cut down to `cols` (global ids)."""
+
+    lo: int
+    rows: int
+    columns: int  # the whole matrix's column count
+    matrix: sp.csr_matrix  # rows x len(cols)
+    cols: np.ndarray
+
+
+def _compress(lo: int, full: sp.csr_matrix) -> RowBlock:
+    """A block of rows with its used columns only; the order of entries within a row
+    is kept (an unsorted product stays as the whole matrix's row would be)."""
+    cols = np.unique(full.indices)
+    local = np.searchsorted(cols, full.indices)
+    matrix = sp.csr_matrix((full.data, local, full.indptr), shape=(full.shape[0], len(cols)))
+    return RowBlock(lo, full.shape[0], full.shape[1], matrix, cols.astype(np.int64))
+
+
+def edge_block(lo: int, hi: int, columns: int, src: np.ndarray, dst: np.ndarray) -> RowBlock:
+    """Rows lo..hi of the 0/1 matrix of the edges (src, dst) (those with src in range)."""
+    return _compress(lo, embedding.adjacency_rows(src - lo, dst, hi - lo, columns))
+
+
+def step_block(block: RowBlock) -> RowBlock:
+    """The same rows of D^-1 A, A symmetric (as `features.embedding.fastrp`)."""
+    full = sp.csr_matrix(
+        (block.matrix.data, block.cols[block.matrix.indices], block.matrix.indptr),
+        shape=(block.rows, block.columns),
+    )
+    degree = np.asarray(full.sum(axis=1)).ravel()
+    inv = np.zeros_like(degree, dtype=np.float32)
+    inv[degree > 0] = 1.0 / degree[degree > 0]
+    return _compress(block.lo, (sp.diags(inv) @ full).tocsr().astype(np.float32))
+
+
+def times(block: RowBlock, values: np.ndarray) -> np.ndarray:
+    """The block's rows of (matrix @ x), given x's rows at `block.cols`."""
+    return block.matrix @ values
+
+
+def row_degree(block: RowBlock) -> np.ndarray:
+    return np.diff(block.matrix.indptr).astype(np.int64)
+
+
+def row_sums(block: RowBlock) -> np.ndarray:
+    return np.asarray(block.matrix.sum(axis=1)).ravel()
+
+
+def cols_of(block: RowBlock) -> np.ndarray:
+    return block.cols
+
+
+def columns_in(block: RowBlock, lo: int, hi: int) -> sp.csr_matrix | None:
+    """The block's entries in columns lo..hi, those columns numbered from lo (None: none)."""
+    a, b = np.searchsorted(block.cols, [lo, hi])
+    if a == b:
+        return None
+    sub = block.matrix[:, a:b].tocsr()
+    if sub.nnz == 0:
+        return None
+    return sp.csr_matrix(
+        (sub.data, block.cols[a:b][sub.indices] - lo, sub.indptr), shape=(block.rows, hi - lo)
+    )
+
+
+def through(part: sp.csr_matrix | None, block: RowBlock) -> sp.csr_matrix | None:
+    """`part` (rows of A in the columns of `block`'s rows) times those rows of A, as
+    a matrix over the whole's columns."""
+    if part is None:
+        return None
+    prod = (part @ block.matrix).tocsr()
+    return sp.csr_matrix(
+        (prod.data, block.cols[prod.indices], prod.indptr), shape=(part.shape[0], block.columns)
+    )
+
+
+def two_hop(lo: int, rows: int, *partials: sp.csr_matrix | None) -> np.ndarray:
+    """Distinct nodes two steps away per row, the row's own node left out (as
+    `features.network.two_hop_counts`)."""
+    present = [p for p in partials if p is not None]
+    if not present:
+        return np.zeros(rows, dtype=np.int64)
+    total = present[0]
+    for p in present[1:]:
+        total = total + p
+    total = total.tocsr()
+    total.sum_duplicates()
+    self_loop = total.diagonal(k=lo) != 0
+    return (np.diff(total.indptr) - self_loop).astype(np.int64)
+
+
+class Blocks:
+    """A sparse matrix on the cluster: one `RowBlock` future per range of rows."""
+
+    def __init__(self, client: Any, futures: list[Any], bounds: np.ndarray) -> None:
+        self.client = client
+        self.futures = futures
+        self.bounds = bounds
+        self._cols: list[np.ndarray] | None = None
+
+    @classmethod
+    def of_edges(
+        cls, client: Any, src: np.ndarray, dst: np.ndarray, size: int, parts: int
+    ) -> Blocks:
+        """The 0/1 matrix (size x size) of the edges, `parts` blocks of rows."""
+        bounds = np.linspace(0, size, parts + 1).astype(np.int64)
+        order = np.argsort(src, kind="stable")
+        cut = np.searchsorted(src[order], bounds)
+        futures = []
+        for k in range(parts):
+            rows = np.sort(order[cut[k] : cut[k + 1]])  # the edges in their first order
+            s, d = client.scatter([src[rows], dst[rows]], hash=False)
+            futures.append(
+                client.submit(
+                    edge_block, int(bounds[k]), int(bounds[k + 1]), size, s, d, pure=False
+                )
+            )
+        return cls(client, futures, bounds)
+
+    def map(self, func: Any, *args: Any) -> list[Any]:
+        return [self.client.submit(func, f, *args, pure=False) for f in self.futures]
+
+    def gather(self, func: Any, *args: Any) -> np.ndarray:
+        """`func(block, *args)` per block, the results one after the other."""
+        return np.concatenate(self.client.gather(self.map(func, *args)))
+
+    @property
+    def cols(self) -> list[np.ndarray]:
+        if self._cols is None:
+            self._cols = self.client.gather(self.map(cols_of))
+        return self._cols
+
+    def times(self, values: np.ndarray) -> np.ndarray:
+        """matrix @ values (a vector or a matrix of rows), each block sent its rows only."""
+        sent: list[Any] = [values[cols] for cols in self.cols]
+        if sum(s.nbytes for s in sent) > SEND_INLINE_BYTES:
+            # large: put each next to its block rather than into the task message
+            sent = [
+                self.client.scatter(s, workers=self._where(k), hash=False)
+                for k, s in enumerate(sent)
+            ]
+        futures = self.client.map(times, self.futures, sent, pure=False)
+        return np.concatenate(self.client.gather(futures))
+
+    def _where(self, k: int) -> list[str] | None:
+        key = self.futures[k].key
+        return list(self.client.who_has([self.futures[k]]).get(key, ())) or None
+
+    def two_hop(self) -> np.ndarray:
+        """`features.network.two_hop_counts` of the whole matrix (every row)."""
+        counts = []
+        for i, block in enumerate(self.futures):
+            partials = []
+            for p, other in enumerate(self.futures):
+                part = self.client.submit(
+                    columns_in, block, int(self.bounds[p]), int(self.bounds[p + 1]), pure=False
+                )
+                partials.append(self.client.submit(through, part, other, pure=False))
+            counts.append(
+                self.client.submit(
+                    two_hop,
+                    int(self.bounds[i]),
+                    int(self.bounds[i + 1] - self.bounds[i]),
+                    *partials,
+                    pure=False,
+                )
+            )
+        return np.concatenate(self.client.gather(counts))
+
+    def release(self) -> None:
+        for f in self.futures:
+            f.release()
+
+
+def supply_chain(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
+    """`features.supply_chain.compute(ctx)` with the graph held as blocks on the cluster."""
+    n, n_nodes = ctx.n, ctx.n_nodes
+    links = ctx.table("supply_links")
+    sup, cus = ctx.supply_nodes
+    active = active_at(links, "end_on", ctx.as_of)
+    s, c = sup[active], cus[active]
+    other = s != c
+    supplies = Blocks.of_edges(client, s[other], c[other], n_nodes, parts)
+    bought = Blocks.of_edges(client, c[other], s[other], n_nodes, parts)
+    try:
+        out: dict[str, np.ndarray] = {}
+        out["customers"] = supplies.gather(row_degree)[:n]
+        out["suppliers"] = bought.gather(row_degree)[:n]
+        large = np.zeros(n_nodes, dtype=np.float32)
+        large[:n] = (ctx.companies["size_class"] == "large").to_numpy(dtype=bool, na_value=False)
+        # neighbours carrying each flag, every flag in one product (0/1 sums are exact)
+        groups = list(ctx.node_holds)
+        flags = np.column_stack([large, *(ctx.node_holds[g] for g in groups)]).astype(np.float32)
+        customers = _count(supplies, flags, n)
+        suppliers = _count(bought, flags[:, 1:], n)
+        out["leader_customers"] = customers[:, 0]
+        for k, group in enumerate(groups):
+            out[f"customers_{group}"] = customers[:, k + 1]
+            out[f"suppliers_{group}"] = suppliers[:, k]
+        out["customers_2hop"] = supplies.two_hop()[:n]
+        out["suppliers_2hop"] = bought.two_hop()[:n]
+        amount = np.nan_to_num(as_float(links["amount_wan"]), nan=0.0)
+        sellers = np.where(active & (sup < n), sup, -1)
+        buyers = np.where(active & (cus < n), cus, -1)
+        out["sales_wan"] = np.bincount(
+            sellers[sellers >= 0], weights=amount[sellers >= 0], minlength=n
+        )
+        out["purchases_wan"] = np.bincount(
+            buyers[buyers >= 0], weights=amount[buyers >= 0], minlength=n
+        )
+        # PageRank of `bought` (rank flows customer -> supplier): L^T = supplies
+        out_degree = bought.gather(row_sums)
+        rank = pagerank_steps(supplies.times, out_degree)
+        out["pagerank"] = rank[:n] * n_nodes
+    finally:
+        supplies.release()
+        bought.release()
+    return pd.DataFrame({"chain_" + k: v for k, v in out.items()})
+
+
+def _count(blocks: Blocks, flag: np.ndarray, n: int) -> np.ndarray:
+    return np.rint(blocks.times(flag))[:n].astype(np.int64)
+
+
+def embedding_columns(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
+    """`features.embedding.compute(ctx)` with the combined graph as blocks on the cluster."""
+    sup, cus = ctx.supply_nodes
+    active = active_at(ctx.table("supply_links"), "end_on", ctx.as_of)
+    s, c = sup[active], cus[active]
+    other = s != c
+    src, dst, total, projection = embedding.combined_edges(ctx, (s[other], c[other]))
+    adj = Blocks.of_edges(client, src, dst, total, parts)
+    step = Blocks(client, adj.map(step_block), adj.bounds)
+    adj.release()
+    try:
+        emb = embedding.fastrp_steps(step.times, projection, embedding.ITERATION_WEIGHTS)
+    finally:
+        step.release()
+    dims = projection.shape[1]
+    return pd.DataFrame(emb[: ctx.n], columns=[f"{embedding.PREFIX}{i:02d}" for i in range(dims)])

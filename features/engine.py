@@ -1,0 +1,170 @@
+"""Feature tables on a Dask cluster (`DISCOVERY_ENGINE=dask`): the same tables, spread out.
+
+    with dask_client() as client:  # DISCOVERY_DASK_SCHEDULER, or a LocalCluster
+        run = DaskRun(client, history)  # partitions sent to the workers once
+        families = run.families_at(as_of, needed)  # one frame per family, as on one machine
+
+The client reads the store once (`features.history.History`) and splits it into
+partitions of companies (`features.partitions`), which stay on the workers for every
+date. At a date each worker builds its partitions' companies' families that look at a
+company's own rows; two things look across companies and are done explicitly:
+
+- equity's investor track record: each partition counts its share of every investor's
+  portfolio, the client adds them up, and each partition takes the leave-one-out shares;
+- the graph families (`supply_chain`, `embedding`): the matrices are blocks of rows on
+  the workers (`features.dask_graph`), every propagation step a product per block.
+
+Categoricals whose values a partition sees only in part (industry, region) get the
+union of the partitions' values as categories. The point-in-time rule is the one
+`DatedContext` applies, on each worker. `features.build` assembles the table, so the
+engine changes where the work runs, never the table.
+
+Families swapped in with `features.registry.replaced` are not seen by the workers,
+which import the registry afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from features import dask_graph
+from features.history import DatedContext, History
+from features.partitions import (
+    OWN_ROWS,
+    concat_parts,
+    frames_of,
+    investor_counts,
+    own_rows_at,
+    split_history,
+    track_record,
+)
+from graph.errors import UsageError
+from graph.settings import Settings, get_settings
+
+#: seconds to wait for the scheduler named by DISCOVERY_DASK_SCHEDULER before giving up
+CONNECT_SECONDS = 10.0
+#: at most this many companies per partition (more partitions than workers otherwise)
+PARTITION_COMPANIES = 250_000
+#: families computed on the graph blocks, by name
+GRAPH_FAMILIES = {
+    "supply_chain": dask_graph.supply_chain,
+    "embedding": dask_graph.embedding_columns,
+}
+
+
+@contextmanager
+def dask_client(settings: Settings | None = None) -> Iterator[Any]:
+    """A Dask client for the settings: the scheduler of `DISCOVERY_DASK_SCHEDULER`, or a
+    `LocalCluster` of `DISCOVERY_DASK_WORKERS` processes (one thread each, at most
+    `DISCOVERY_DASK_MEMORY_LIMIT` each). Closed, with the local cluster, on exit."""
+    from distributed import Client, LocalCluster
+
+    settings = settings or get_settings()
+    address = settings.dask_scheduler
+    if address:
+        try:
+            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        except (OSError, TimeoutError, ValueError):
+            raise UsageError(
+                f"No Dask scheduler answers at {address} (DISCOVERY_DASK_SCHEDULER) within "
+                f"{CONNECT_SECONDS:g} seconds: start it, or unset the variable to run a local cluster."
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    try:
+        cluster = LocalCluster(
+            n_workers=settings.dask_workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=settings.dask_memory_limit,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    except ValueError:
+        raise UsageError(
+            f"DISCOVERY_DASK_MEMORY_LIMIT must be a size such as 4GB, not "
+            f"{settings.dask_memory_limit!r}."
+        ) from None
+    try:
+        with Client(cluster, set_as_default=False) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+class DaskRun:
+    """A history's partitions on the workers of `client`, and the families at a date."""
+
+    def __init__(self, client: Any, history: History) -> None:
+        self.client = client
+        self.history = history.load()
+        n = len(self.history.frames["companies"])
+        threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
+        self.parts = max(1, threads, math.ceil(n / PARTITION_COMPANIES))
+        # sent once: the client keeps the whole only as long as its caller keeps `history`
+        self.partitions = client.scatter(split_history(self.history, self.parts), hash=False)
+
+    def families_at(self, as_of: date, needed: set[str], meter: Any) -> dict[str, pd.DataFrame]:
+        """Each family of `needed` at `as_of`, one row per company, as `family.compute`
+        gives it over the whole (the standards family without threshold columns)."""
+        unknown = needed - set(OWN_ROWS) - set(GRAPH_FAMILIES)
+        if unknown:
+            raise UsageError(
+                f"The dask engine does not build the feature families {sorted(unknown)}; "
+                "set DISCOVERY_ENGINE=pandas for them."
+            )
+        client = self.client
+        own = [name for name in OWN_ROWS if name in needed]
+        out: dict[str, pd.DataFrame] = {}
+        if own:
+            with meter("partitions"):
+                ats = [
+                    client.submit(own_rows_at, part, as_of, own, pure=False)
+                    for part in self.partitions
+                ]
+                frames = client.gather([client.submit(frames_of, a, pure=False) for a in ats])
+                if "equity" in own:
+                    investors = len(
+                        self.history.frames["investments"]["investor_id"].cat.categories
+                    )
+                    counts = client.gather(
+                        [client.submit(investor_counts, a, investors, pure=False) for a in ats]
+                    )
+                    whole = {key: sum(c[key] for c in counts) for key in counts[0]}
+                    [sent] = client.scatter([whole], broadcast=True, hash=False)
+                    equity = client.gather(
+                        [client.submit(track_record, a, sent, pure=False) for a in ats]
+                    )
+                    for k, frame in enumerate(equity):
+                        frames[k]["equity"] = frame
+                for a in ats:
+                    a.release()
+            with meter("combine"):
+                for name in own:
+                    out[name] = concat_parts([f[name] for f in frames])
+        graph = [name for name in GRAPH_FAMILIES if name in needed]
+        if graph:
+            ctx = DatedContext(self.history, as_of)
+            for name in graph:
+                with meter(name):
+                    out[name] = GRAPH_FAMILIES[name](client, ctx, self.parts)
+        return out
+
+    def release(self) -> None:
+        for future in self.partitions:
+            future.release()
+
+
+def companies_at(history: History, as_of: date) -> pd.DataFrame:
+    """The companies known at `as_of`, in company-id order."""
+    return DatedContext(history, as_of).companies

@@ -1,0 +1,117 @@
+"""The dask engine builds the pandas engine's feature tables, on a two-worker cluster."""
+
+from __future__ import annotations
+
+import socket
+from datetime import date
+
+import pandas as pd
+import pytest
+from distributed import LocalCluster
+from pydantic import ValidationError
+
+import features
+from discovery import simulation
+from features import History, engine
+from graph.errors import UsageError
+from tests.features.test_history import SPECS
+from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
+
+#: two dates, so the partitions sent once serve both
+DATES = [date(2023, 6, 30), AS_OF]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit="512MB",
+        dashboard_address=None,
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def on_cluster(cluster, monkeypatch):
+    """Builds run on the test cluster, chosen by the settings as a deployment would."""
+    monkeypatch.setenv("DISCOVERY_ENGINE", "dask")
+    monkeypatch.setenv("DISCOVERY_DASK_SCHEDULER", cluster.scheduler_address)
+    return cluster
+
+
+def assert_same(ours: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """Same columns in the same order, same dtypes, floats within 1e-9."""
+    assert list(ours.columns) == list(reference.columns)
+    for column in reference.columns:
+        pd.testing.assert_series_equal(
+            ours[column], reference[column], check_exact=False, rtol=1e-9, atol=1e-9
+        )
+
+
+def test_a_simulated_world_gets_the_pandas_tables(on_cluster, tmp_path):
+    simulation.simulate(1500, 11, tmp_path / "data", tmp_path / "truth.csv", fmt="parquet")
+    store = load_store(tmp_path / "data", tmp_path / "store")
+    history = History(store, max(DATES))
+    reference = features.build_features_at(store, DATES, SPECS, engine="pandas", history=history)
+    timings: dict[str, dict[str, float]] = {}
+    built = features.build_features_at(store, DATES, SPECS, timings=timings, history=history)
+    assert "partitions" in timings  # the settings chose the dask engine
+    for as_of in DATES:
+        assert len(built[as_of]) == len(reference[as_of]) > 1000
+        assert reference[as_of]["chain_customers_2hop"].sum() > 0  # the graph is not empty
+        assert reference[as_of]["equity_investor_portfolio_max"].max() > 1
+        assert_same(built[as_of], reference[as_of])
+
+
+def test_corner_cases_and_later_facts_change_nothing(on_cluster, tmp_path):
+    """Counterparties without a profile, co-filed rights, revocations, facts after the
+    dates, and a company founded after the first date."""
+    world = add_future(small_world(), AS_OF)
+    store = load_store(write_world(world, tmp_path / "data"), tmp_path / "store")
+    built = features.build_features_at(store, DATES, SPECS)
+    for as_of in DATES:
+        assert_same(built[as_of], features.build_features(store, as_of, SPECS, engine="pandas"))
+    one = features.build_features(store, AS_OF, SPECS, families=["supply_chain", "ip"])
+    reference = features.build_features(
+        store, AS_OF, SPECS, families=["supply_chain", "ip"], engine="pandas"
+    )
+    assert [c.split("_")[0] for c in one.columns[:2]] == ["uscc", "ip"]  # registry order
+    assert one.columns[-1] == "chain_pagerank"
+    assert_same(one, reference)
+
+
+def test_the_settings_start_a_local_cluster_of_their_size(monkeypatch):
+    monkeypatch.delenv("DISCOVERY_DASK_SCHEDULER", raising=False)
+    monkeypatch.setenv("DISCOVERY_DASK_WORKERS", "1")
+    monkeypatch.setenv("DISCOVERY_DASK_MEMORY_LIMIT", "300MB")
+    with engine.dask_client() as client:
+        workers = client.scheduler_info()["workers"].values()
+        assert [(w["nthreads"], w["memory_limit"]) for w in workers] == [(1, 300_000_000)]
+        assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_an_unreachable_scheduler_is_one_plain_sentence(small_store, monkeypatch):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("DISCOVERY_ENGINE", "dask")
+    monkeypatch.setenv("DISCOVERY_DASK_SCHEDULER", address)
+    monkeypatch.setattr(engine, "CONNECT_SECONDS", 1.0)
+    with pytest.raises(UsageError) as caught:
+        features.build_features(small_store, AS_OF)
+    message = str(caught.value)
+    assert message == (
+        f"No Dask scheduler answers at {address} (DISCOVERY_DASK_SCHEDULER) within 1 seconds: "
+        "start it, or unset the variable to run a local cluster."
+    )
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_an_unknown_engine_is_refused(small_store, monkeypatch):
+    with pytest.raises(UsageError, match="must be pandas or dask, not 'spark'"):
+        features.build_features(small_store, AS_OF, engine="spark")  # type: ignore[arg-type]
+    monkeypatch.setenv("DISCOVERY_ENGINE", "spark")
+    with pytest.raises(ValidationError, match="engine"):  # the CLI says it in one sentence
+        features.build_features(small_store, AS_OF)
