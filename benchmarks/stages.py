@@ -74,7 +74,7 @@ def _time_feature_builds(acc: dict[str, float]) -> None:
     dm.build_features = timed
     features.iter_features_at = timed_at
     _timed(dm, "estimate_quality", acc, "quality_estimate")
-    _timed(dt, "fit_booster", acc, "lightgbm_fit")
+    _timed(dt, "fit_model", acc, "lightgbm_fit")
     _timed(dr, "explain_reasons", acc, "reasons")
 
 

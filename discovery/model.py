@@ -48,6 +48,11 @@ PARAMS: dict[str, Any] = {
     "force_col_wise": True,
 }
 NUM_ROUNDS = 300
+#: The recipe's fits choose their number of trees (at most `NUM_ROUNDS`) by early
+#: stopping: this share of the examples, drawn per label and seeded, is set aside, and
+#: growing stops once its weighted log-loss has not improved for `STOPPING_PATIENCE` trees.
+STOPPING_SHARE = 0.15
+STOPPING_PATIENCE = 30
 #: the canonical LightGBM name of the number of trees (`num_rounds` and its other aliases)
 TREES = "num_iterations"
 #: the share of the probability each threshold of unknown status costs (see `probability`)
@@ -372,14 +377,93 @@ def booster_params(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]
     return params
 
 
+def trees_given(overrides: Mapping[str, Any] | None) -> bool:
+    """Whether `overrides` set the number of trees (under any of its names)."""
+    names = _canonical_names()
+    return any(names.get(str(k)) == TREES for k in overrides or {})
+
+
+@dataclass
+class Fitted:
+    """A fitted booster, the binned examples it was fitted on, and how its trees were chosen."""
+
+    booster: lgb.Booster
+    #: the binned examples: a later fit of other examples may reuse its bins (`reference`)
+    data: lgb.Dataset
+    #: trees kept by early stopping (None: the number of trees was fixed)
+    stopped_at: int | None = None
+
+
 def fit_booster(
     x: pd.DataFrame, y: np.ndarray, w: np.ndarray, params: Mapping[str, Any] | None = None
 ) -> lgb.Booster:
     """Fit the recipe's booster; `params` as `booster_params` returns them (default: the recipe)."""
+    return fit_model(x, y, w, params).booster
+
+
+def fit_model(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    w: np.ndarray,
+    params: Mapping[str, Any] | None = None,
+    *,
+    stop_early: bool = False,
+    reference: lgb.Dataset | None = None,
+) -> Fitted:
+    """Fit a booster with `params` (`booster_params`; default: the recipe).
+
+    `stop_early` sets `STOPPING_SHARE` of the examples aside (per label, seeded by the
+    recipe's seed) and keeps the trees up to the best weighted log-loss on them, at most
+    the recipe's number. `reference`, the binned examples of an earlier fit, lends its bin
+    boundaries, so the features are not binned anew.
+    """
     chosen = dict(params or booster_params())
-    trees = chosen.pop(TREES)
-    data = lgb.Dataset(x, label=y, weight=w, categorical_feature="auto", free_raw_data=False)
+    trees = int(chosen.pop(TREES))
+    fit_rows = np.arange(len(y))
+    stop_rows = fit_rows[:0]
+    if stop_early:
+        fit_rows, stop_rows = _stopping_split(y, int(chosen.get("seed", 0)))
+    data = lgb.Dataset(
+        x.iloc[fit_rows] if len(stop_rows) else x,
+        label=y[fit_rows],
+        weight=w[fit_rows],
+        categorical_feature="auto",
+        free_raw_data=False,
+        reference=reference,
+    )
     try:
-        return lgb.train(chosen, data, int(trees))
+        if not len(stop_rows):
+            return Fitted(lgb.train(chosen, data, trees), data)
+        held = lgb.Dataset(
+            x.iloc[stop_rows], label=y[stop_rows], weight=w[stop_rows], reference=data
+        )
+        chosen.setdefault("metric", "binary_logloss")
+        booster = lgb.train(
+            chosen,
+            data,
+            trees,
+            valid_sets=[held],
+            callbacks=[lgb.early_stopping(STOPPING_PATIENCE, verbose=False)],
+        )
     except lgb.basic.LightGBMError as exc:
         raise UsageError(f"LightGBM refused the parameters: {str(exc).strip()}") from exc
+    best = booster.best_iteration or booster.current_iteration()
+    # keep the chosen trees only: the model scores, explains and is stored with those
+    kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return Fitted(kept, data, best)
+
+
+def _stopping_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions to fit on and positions to stop on: `STOPPING_SHARE` of each label's."""
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for value in np.unique(y):
+        rows = np.flatnonzero(y == value)
+        take = round(len(rows) * STOPPING_SHARE)
+        if take == 0 or take == len(rows):
+            return np.arange(len(y)), np.arange(0)
+        held.append(rng.choice(rows, take, replace=False))
+    stop = np.sort(np.concatenate(held))
+    keep = np.ones(len(y), dtype=bool)
+    keep[stop] = False
+    return np.flatnonzero(keep), stop

@@ -33,13 +33,17 @@ from discovery.labels import (
     past_rounds,
 )
 from discovery.model import (
+    STOPPING_PATIENCE,
+    STOPPING_SHARE,
     TREES,
     Calibration,
     FeatureSchema,
+    Fitted,
     ScoringModel,
     booster_params,
     feature_choice,
-    fit_booster,
+    fit_model,
+    trees_given,
     unverified_discount,
 )
 from discovery.quality import SCORE_COLUMN, QualityBar
@@ -189,7 +193,11 @@ def train_tier(
     if progress:
         progress("training", 0, 1)
     schema = FeatureSchema.of(valid.candidates).subset(chosen)
-    held_out = _fit(schema, train, recipe)
+    # The held-out model chooses its trees by early stopping on a slice of the training
+    # rounds (unless the caller fixed the number); the serving model reuses that number
+    # and the held-out model's bins.
+    held_fit = _fit(schema, train, recipe, stop_early=not trees_given(params))
+    held_out = held_fit.booster
     bar = QualityBar.fit(valid.features, *quality_cut(criteria, tier))
     scorer = ScoringModel(held_out, schema, Calibration(), bar=bar)
     x_valid = valid.candidates
@@ -222,7 +230,8 @@ def train_tier(
     # The recipe is validated on the held-out round; the serving model is the same
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale).
-    booster = _fit(schema, data, recipe)
+    serving_trees = held_fit.stopped_at or recipe[TREES]
+    booster = _fit(schema, data, {**recipe, TREES: serving_trees}, reference=held_fit.data).booster
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,
@@ -280,6 +289,21 @@ def train_tier(
         "params": {
             **{k: v for k, v in recipe.items() if k != TREES},
             "num_rounds": booster.current_iteration(),
+        },
+        "trees": {
+            "chosen_by": "early stopping" if held_fit.stopped_at else "the parameters",
+            "held_out_model": held_out.current_iteration(),
+            "serving_model": booster.current_iteration(),
+            "cap": recipe[TREES],
+            "rule": (
+                f"the held-out model grows at most {recipe[TREES]} trees on the training "
+                f"rounds less a {STOPPING_SHARE:.0%} slice per label, and keeps those up to "
+                f"the best weighted log-loss on the slice (stopping after "
+                f"{STOPPING_PATIENCE} trees without improvement); the serving model, refit "
+                "on every round with the held-out model's bins, grows as many"
+            )
+            if held_fit.stopped_at
+            else "fixed by the parameters",
         },
         "params_overridden": dict(params or {}),
         "features_chosen": chosen,
@@ -352,14 +376,21 @@ def quality_cut(criteria: Criteria, tier: str) -> tuple[float | None, bool]:
     return top.value, top.op == ">"
 
 
-def _fit(schema: FeatureSchema, rounds: list[RoundData], params: dict[str, Any]) -> lgb.Booster:
+def _fit(
+    schema: FeatureSchema,
+    rounds: list[RoundData],
+    params: dict[str, Any],
+    *,
+    stop_early: bool = False,
+    reference: lgb.Dataset | None = None,
+) -> Fitted:
     chosen = [(d, *_thin(d)) for d in rounds]
     x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep, _ in chosen])
     y = np.concatenate([d.examples["label"].to_numpy()[keep] for d, keep, _ in chosen])
     w = np.concatenate([weights for _, _, weights in chosen])
     if y.sum() < MIN_POSITIVES:
         raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
-    return fit_booster(x, y, w, params)
+    return fit_model(x, y, w, params, stop_early=stop_early, reference=reference)
 
 
 def _thin(data: RoundData) -> tuple[np.ndarray, np.ndarray]:

@@ -324,3 +324,64 @@ def test_each_unknown_threshold_discounts_the_probability(trained_world: Trained
     undiscounted = model.calibration(model.raw(x))
     assert (undiscounted > 0).any()
     np.testing.assert_allclose(model.probability(x), undiscounted * (1 - UNVERIFIED_DISCOUNT) ** 2)
+
+
+def test_trees_are_chosen_by_early_stopping_and_the_serving_model_grows_as_many(
+    trained_world: TrainedWorld,
+) -> None:
+    for result in trained_world.results.values():
+        trees = result.card["trees"]
+        assert trees["chosen_by"] == "early stopping"
+        assert 1 <= trees["held_out_model"] <= trees["cap"] == model_module.NUM_ROUNDS
+        assert trees["serving_model"] == trees["held_out_model"]
+        assert result.card["params"]["num_rounds"] == trees["serving_model"]
+        stored = model_module.lgb.Booster(model_file=str(result.model.booster_path))
+        assert stored.current_iteration() == trees["serving_model"]
+
+
+def _noise_and_signal(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.normal(size=(rows, 4)), columns=["a", "b", "c", "d"])
+    signal = (x["a"] + 0.5 * rng.normal(size=rows) > 1.0).to_numpy(dtype=float)
+    return x, signal, np.ones(rows)
+
+
+def test_early_stopping_stops_sooner_on_noise_than_on_signal() -> None:
+    x, signal, w = _noise_and_signal(4000, 1)
+    noise = np.random.default_rng(2).permutation(signal)
+    on_noise = model_module.fit_model(x, noise, w, stop_early=True)
+    on_signal = model_module.fit_model(x, signal, w, stop_early=True)
+    assert on_noise.stopped_at is not None and on_signal.stopped_at is not None
+    # nothing to learn: the held-aside log-loss is best after a few trees
+    assert on_noise.stopped_at < 60 < on_signal.stopped_at
+    assert on_noise.booster.current_iteration() == on_noise.stopped_at
+    # a fixed number of trees is grown as given
+    fixed = model_module.fit_model(x, signal, w, model_module.booster_params({"num_rounds": 7}))
+    assert fixed.stopped_at is None and fixed.booster.current_iteration() == 7
+
+
+def test_the_stopping_slice_takes_a_share_of_each_label() -> None:
+    y = np.array([1.0] * 40 + [0.0] * 960)
+    fit, stop = model_module._stopping_split(y, 7)
+    assert len(np.intersect1d(fit, stop)) == 0 and len(fit) + len(stop) == len(y)
+    assert y[stop].sum() == 6 and (y[stop] == 0).sum() == 144
+    # the same seed sets the same examples aside
+    assert np.array_equal(stop, model_module._stopping_split(y, 7)[1])
+    # a label too rare to share keeps every example for fitting
+    fit, stop = model_module._stopping_split(np.array([1.0, 1.0] + [0.0] * 100), 7)
+    assert len(stop) == 0 and len(fit) == 102
+
+
+def test_a_fit_with_a_reference_bins_with_the_reference_bins() -> None:
+    x, y, w = _noise_and_signal(2000, 3)
+    first = model_module.fit_model(x, y, w, model_module.booster_params({"num_rounds": 5}))
+    wider = x * 10.0  # other ranges: binned anew, the boundaries would differ
+    own = model_module.fit_model(wider, y, w, model_module.booster_params({"num_rounds": 5}))
+    lent = model_module.fit_model(
+        wider, y, w, model_module.booster_params({"num_rounds": 5}), reference=first.data
+    )
+
+    def infos(fitted: model_module.Fitted) -> list[str]:
+        return list(fitted.booster.dump_model()["feature_infos"].values())
+
+    assert infos(lent) == infos(first) != infos(own)
