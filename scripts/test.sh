@@ -21,4 +21,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+# the slowest tests are listed at the end, to keep the run short where it can be
+.venv/bin/python -m pytest -p no:cacheprovider --durations=25 "$@"
