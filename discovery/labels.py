@@ -149,11 +149,22 @@ def examples(store: Store, tier: str, rnd: Round, criteria: Criteria) -> pd.Data
 
 @dataclass
 class RoundData:
-    """A past round's labelled candidates and the features of every company at its date."""
+    """A past round's labelled candidates and the features of companies at its date.
+
+    `features` holds every company at the date, or (training, to bound memory) only
+    the candidates; `quality` then keeps the published and estimated quality scores of
+    every company, which the quality bar is fitted on (`quality_evidence`).
+    """
 
     round: Round
     examples: pd.DataFrame  # label, weight, source, as_of — indexed by uscc
-    features: pd.DataFrame  # all companies at the round's date, indexed by uscc
+    features: pd.DataFrame  # companies at the round's date (at least the candidates), by uscc
+    quality: pd.DataFrame | None = None
+
+    @property
+    def quality_evidence(self) -> pd.DataFrame:
+        """Every company's published and estimated quality score at the round's date."""
+        return self.features if self.quality is None else self.quality
 
     @property
     def candidates(self) -> pd.DataFrame:

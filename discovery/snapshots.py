@@ -46,17 +46,28 @@ log = logging.getLogger(__name__)
 class SnapshotCache:
     """Feature snapshots per date; shared by every tier trained or ranked with it.
 
-    At most `keep` snapshots stay in memory (the oldest made leaves first); the disk
-    holds every date of the current data. Safe to call from several threads: one
-    builds, the others wait for its result.
+    At most `keep` snapshots stay in memory (the oldest made leaves first): by default
+    `KEEP_WITH_DISK` when the disk holds every date of the current data (a snapshot of
+    a million companies is about a gigabyte in memory, and reads back in a second or
+    two), `KEEP_IN_MEMORY` when there is no disk. Safe to call from several threads:
+    one builds, the others wait for its result.
     """
 
+    KEEP_WITH_DISK = 2
+    KEEP_IN_MEMORY = 8
+
     def __init__(
-        self, store: Store, criteria: Criteria, directory: Path | None = None, keep: int = 8
+        self,
+        store: Store,
+        criteria: Criteria,
+        directory: Path | None = None,
+        keep: int | None = None,
     ) -> None:
         self.store = store
         self.criteria = criteria
         self.directory = Path(directory) if directory else None
+        if keep is None:
+            keep = self.KEEP_WITH_DISK if self.directory else self.KEEP_IN_MEMORY
         self.keep = max(keep, 1)
         self._frames: dict[date, pd.DataFrame] = {}
         self._key: str | None = None
@@ -122,6 +133,12 @@ class SnapshotCache:
                 # one thread while the other core builds the next date's features
                 threads = 1 if i < len(todo) - 1 else None
                 pending[as_of] = pool.submit(self._finish, as_of, frame, threads)
+                del frame, table
+                # the date before is kept (or let go) as soon as it is finished, so at
+                # most two built dates are held here beside the ones the cache keeps
+                while len(pending) > 1:
+                    done = next(iter(pending))
+                    self._keep(done, pending.pop(done).result())
             for as_of, future in pending.items():
                 self._keep(as_of, future.result())
 

@@ -46,7 +46,7 @@ from discovery.model import (
     trees_given,
     unverified_discount,
 )
-from discovery.quality import SCORE_COLUMN, QualityBar
+from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.snapshots import SnapshotCache
 from discovery.standard_check import StandardCheck, check_standard
@@ -150,7 +150,14 @@ def collect_rounds(
     # the rounds' dates and the ends of their windows (the standard check reads both),
     # built together from one read of the store
     snapshots.prefetch([d for rnd, _ in chosen for d in (rnd.as_of, rnd.window_end)], progress)
-    return [RoundData(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
+    # a round keeps its candidates' rows and every company's quality scores, not every
+    # company's features: at national scale the snapshots of the rounds do not fit at once
+    return [_round_data(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
+
+
+def _round_data(rnd: Round, ex: pd.DataFrame, snapshot: pd.DataFrame) -> RoundData:
+    quality = [c for c in (SCORE_COLUMN, ESTIMATE_COLUMN) if c in snapshot]
+    return RoundData(rnd, ex, snapshot.loc[ex.index], snapshot[quality])
 
 
 def train_tier(
@@ -198,7 +205,7 @@ def train_tier(
     # and the held-out model's bins.
     held_fit = _fit(schema, train, recipe, stop_early=not trees_given(params))
     held_out = held_fit.booster
-    bar = QualityBar.fit(valid.features, *quality_cut(criteria, tier))
+    bar = QualityBar.fit(valid.quality_evidence, *quality_cut(criteria, tier))
     scorer = ScoringModel(held_out, schema, Calibration(), bar=bar)
     x_valid = valid.candidates
     raw_valid = scorer.raw(x_valid)

@@ -385,3 +385,28 @@ def test_a_fit_with_a_reference_bins_with_the_reference_bins() -> None:
         return list(fitted.booster.dump_model()["feature_infos"].values())
 
     assert infos(lent) == infos(first) != infos(own)
+
+
+def test_training_rounds_hold_their_candidates_and_the_cache_few_snapshots(
+    trained_world: TrainedWorld, tmp_path: Path
+) -> None:
+    from discovery.snapshots import SnapshotCache
+    from discovery.training import collect_rounds
+
+    w = trained_world
+    cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    rounds = collect_rounds(w.store, "specialized_sme", AS_OF, w.criteria, snapshots=cache)
+    assert len(rounds) >= 2
+    for d in rounds:
+        full = cache(d.round.as_of)
+        # the candidates' rows only, identical to the snapshot's
+        assert d.features.index.equals(d.examples.index)
+        pd.testing.assert_frame_equal(d.features, full.loc[d.examples.index])
+        # and every company's quality scores, for the quality bar
+        assert d.quality_evidence.index.equals(full.index)
+        assert list(d.quality_evidence.columns) == [SCORE_COLUMN, ESTIMATE_COLUMN]
+        assert len(d.features) < len(full)
+    # with a disk, memory keeps two snapshots; every date is on disk
+    assert len(cache._frames) <= SnapshotCache.KEEP_WITH_DISK
+    on_disk = sorted(p.stem for p in (tmp_path / "snaps").glob("*/*.parquet"))
+    assert {d.round.as_of.isoformat() for d in rounds} <= set(on_disk)
