@@ -133,9 +133,10 @@ def _iter_dask(
     history: History | None,
 ) -> Iterator[tuple[date, pd.DataFrame]]:
     """`iter_features_at` on a Dask cluster (`features.engine`): the same tables."""
-    from features.engine import DaskRun, companies_at, dask_client
+    from features.engine import DaskRun, check_families, companies_at, dask_client
 
     names, wanted, needed = _plan(thresholds, families)
+    check_families(needed)
     meter = Meter(timings)
     with dask_client() as client:
         with meter("history"):

@@ -34,10 +34,6 @@ from features.context import Context
 from features.network import pagerank_steps
 from graph.store import active_at
 
-#: products whose operands add up to more than this are scattered to the blocks' workers
-#: first; smaller ones travel inside the task message (one round trip per step)
-SEND_INLINE_BYTES = 4 * 2**20
-
 
 @dataclass
 class RowBlock:
@@ -132,6 +128,16 @@ def two_hop(lo: int, rows: int, *partials: sp.csr_matrix | None) -> np.ndarray:
     return (np.diff(total.indptr) - self_loop).astype(np.int64)
 
 
+class Holder:
+    """A block kept by an actor on its worker, for the products of an iteration."""
+
+    def __init__(self, block: RowBlock) -> None:
+        self.block = block
+
+    def times(self, values: np.ndarray) -> np.ndarray:
+        return times(self.block, values)
+
+
 class Blocks:
     """A sparse matrix on the cluster: one `RowBlock` future per range of rows."""
 
@@ -140,6 +146,7 @@ class Blocks:
         self.futures = futures
         self.bounds = bounds
         self._cols: list[np.ndarray] | None = None
+        self._holders: list[tuple[Any, Any]] | None = None
 
     @classmethod
     def of_edges(
@@ -174,16 +181,21 @@ class Blocks:
         return self._cols
 
     def times(self, values: np.ndarray) -> np.ndarray:
-        """matrix @ values (a vector or a matrix of rows), each block sent its rows only."""
-        sent: list[Any] = [values[cols] for cols in self.cols]
-        if sum(s.nbytes for s in sent) > SEND_INLINE_BYTES:
-            # large: put each next to its block rather than into the task message
-            sent = [
-                self.client.scatter(s, workers=self._where(k), hash=False)
-                for k, s in enumerate(sent)
+        """matrix @ values (a vector or a matrix of rows), each block sent its rows only.
+
+        An iteration asks this many times, so each block is also held by an actor on its
+        worker, which the client calls directly instead of scheduling a task per block."""
+        if self._holders is None:
+            made = [
+                self.client.submit(Holder, f, actor=True, workers=self._where(k), pure=False)
+                for k, f in enumerate(self.futures)
             ]
-        futures = self.client.map(times, self.futures, sent, pure=False)
-        return np.concatenate(self.client.gather(futures))
+            self._holders = [(f, f.result()) for f in made]
+        calls = [
+            holder.times(values[cols])
+            for (_, holder), cols in zip(self._holders, self.cols, strict=True)
+        ]
+        return np.concatenate([call.result() for call in calls])
 
     def _where(self, k: int) -> list[str] | None:
         key = self.futures[k].key
@@ -212,6 +224,8 @@ class Blocks:
 
     def release(self) -> None:
         for f in self.futures:
+            f.release()
+        for f, _ in self._holders or ():
             f.release()
 
 

@@ -20,7 +20,7 @@ union of the partitions' values as categories. The point-in-time rule is the one
 engine changes where the work runs, never the table.
 
 Families swapped in with `features.registry.replaced` are not seen by the workers,
-which import the registry afresh.
+which import the registry afresh: such a build is refused (`check_families`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,19 @@ from typing import Any
 
 import pandas as pd
 
-from features import dask_graph
+from features import (
+    awards,
+    dask_graph,
+    embedding,
+    equity,
+    financial,
+    ip,
+    profile,
+    registry,
+    standards,
+    supply_chain,
+    talent,
+)
 from features.history import DatedContext, History
 from features.partitions import (
     OWN_ROWS,
@@ -59,18 +71,50 @@ GRAPH_FAMILIES = {
 }
 
 
+def check_families(needed: set[str]) -> None:
+    """Refuse, before any work, a family the engine does not build as registered: one it
+    does not know, or one swapped in this process (`registry.replaced`), which its
+    workers would never see."""
+    registered = {
+        "profile": profile.compute,
+        "financial": financial.compute,
+        "ip": ip.compute,
+        "awards": awards.compute,
+        "talent": talent.compute,
+        "equity": equity.compute,
+        "supply_chain": supply_chain.compute,
+        "embedding": embedding.compute,
+        "standards": standards.compute_quality,
+    }
+    unknown = sorted(needed - set(registered))
+    if unknown:
+        raise UsageError(
+            f"The dask engine does not build the feature families {unknown}; "
+            "set DISCOVERY_ENGINE=pandas for them."
+        )
+    swapped = sorted(n for n in needed if registry.family(n).compute is not registered[n])
+    if swapped:
+        raise UsageError(
+            f"The feature families {swapped} are replaced in this process, which the dask "
+            "engine's workers cannot see; set DISCOVERY_ENGINE=pandas for this build."
+        )
+
+
 @contextmanager
 def dask_client(settings: Settings | None = None) -> Iterator[Any]:
     """A Dask client for the settings: the scheduler of `DISCOVERY_DASK_SCHEDULER`, or a
     `LocalCluster` of `DISCOVERY_DASK_WORKERS` processes (one thread each, at most
-    `DISCOVERY_DASK_MEMORY_LIMIT` each). Closed, with the local cluster, on exit."""
+    `DISCOVERY_DASK_MEMORY_LIMIT` each). Closed, with the local cluster, on exit.
+
+    While open it is the process's default client: the actors that hold the graph's
+    blocks (`features.dask_graph`) answer through it."""
     from distributed import Client, LocalCluster
 
     settings = settings or get_settings()
     address = settings.dask_scheduler
     if address:
         try:
-            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+            client = Client(address, timeout=CONNECT_SECONDS)
         except (OSError, TimeoutError, ValueError):
             raise UsageError(
                 f"No Dask scheduler answers at {address} (DISCOVERY_DASK_SCHEDULER) within "
@@ -87,7 +131,7 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             memory_limit=settings.dask_memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",  # no fixed port: the HTTP routes never clash
             silence_logs=logging.ERROR,
         )
     except ValueError:
@@ -96,7 +140,7 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
             f"{settings.dask_memory_limit!r}."
         ) from None
     try:
-        with Client(cluster, set_as_default=False) as client:
+        with Client(cluster) as client:
             yield client
     finally:
         cluster.close()
@@ -117,12 +161,7 @@ class DaskRun:
     def families_at(self, as_of: date, needed: set[str], meter: Any) -> dict[str, pd.DataFrame]:
         """Each family of `needed` at `as_of`, one row per company, as `family.compute`
         gives it over the whole (the standards family without threshold columns)."""
-        unknown = needed - set(OWN_ROWS) - set(GRAPH_FAMILIES)
-        if unknown:
-            raise UsageError(
-                f"The dask engine does not build the feature families {sorted(unknown)}; "
-                "set DISCOVERY_ENGINE=pandas for them."
-            )
+        check_families(needed)
         client = self.client
         own = [name for name in OWN_ROWS if name in needed]
         out: dict[str, pd.DataFrame] = {}

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 import features
 from discovery import simulation
-from features import History, engine
+from features import History, engine, registry
 from graph.errors import UsageError
 from tests.features.test_history import SPECS
 from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
@@ -28,7 +28,7 @@ def cluster():
         threads_per_worker=1,
         processes=True,
         memory_limit="512MB",
-        dashboard_address=None,
+        dashboard_address=":0",
     ) as running:
         yield running
 
@@ -67,19 +67,17 @@ def test_a_simulated_world_gets_the_pandas_tables(on_cluster, tmp_path):
 
 def test_corner_cases_and_later_facts_change_nothing(on_cluster, tmp_path):
     """Counterparties without a profile, co-filed rights, revocations, facts after the
-    dates, and a company founded after the first date."""
+    dates, a company founded after the first date; the families that look across
+    companies, asked for alone (the thresholds' measures come from the others)."""
     world = add_future(small_world(), AS_OF)
     store = load_store(write_world(world, tmp_path / "data"), tmp_path / "store")
-    built = features.build_features_at(store, DATES, SPECS)
+    asked = ["profile", "equity", "supply_chain", "embedding"]
+    built = features.build_features_at(store, DATES, SPECS, families=asked)
     for as_of in DATES:
-        assert_same(built[as_of], features.build_features(store, as_of, SPECS, engine="pandas"))
-    one = features.build_features(store, AS_OF, SPECS, families=["supply_chain", "ip"])
-    reference = features.build_features(
-        store, AS_OF, SPECS, families=["supply_chain", "ip"], engine="pandas"
-    )
-    assert [c.split("_")[0] for c in one.columns[:2]] == ["uscc", "ip"]  # registry order
-    assert one.columns[-1] == "chain_pagerank"
-    assert_same(one, reference)
+        reference = features.build_features(store, as_of, SPECS, families=asked, engine="pandas")
+        assert [c.split("_")[0] for c in reference.columns[:2]] == ["uscc", "profile"]
+        assert reference.columns[-1] == "emb_31"
+        assert_same(built[as_of], reference)
 
 
 def test_the_settings_start_a_local_cluster_of_their_size(monkeypatch):
@@ -115,3 +113,13 @@ def test_an_unknown_engine_is_refused(small_store, monkeypatch):
     monkeypatch.setenv("DISCOVERY_ENGINE", "spark")
     with pytest.raises(ValidationError, match="engine"):  # the CLI says it in one sentence
         features.build_features(small_store, AS_OF)
+
+
+def test_a_family_replaced_in_this_process_is_refused(small_store):
+    """Workers import the registry afresh: a swapped family would silently be the original."""
+    original = registry.family("supply_chain").compute
+    with (
+        registry.replaced("supply_chain", original.__call__),
+        pytest.raises(UsageError, match=r"\['supply_chain'\] are replaced"),
+    ):
+        features.build_features(small_store, AS_OF, engine="dask")
