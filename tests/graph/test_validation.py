@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,9 @@ from hypothesis import strategies as st
 from stdnum.cn import uscc as stdnum_uscc
 
 from graph import uscc
-from graph.contract import TABLES
+from graph.contract import TABLES, Column, Table
 from graph.errors import MissingColumnError, MissingTableError, UnreadableFileError
-from graph.validation import read_directory
+from graph.validation import read_directory, sort_by_key
 from tests.factories import codes, tiny_tables, write_tables
 
 
@@ -219,3 +220,33 @@ def test_a_header_naming_a_column_twice_stops_the_read(tmp_path: Path, second: s
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(UnreadableFileError, match="'name' twice"):
         read_directory(directory)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from(["甲", "乙", "a", "B", "b", "é", "𠀀", ""])),
+            st.one_of(st.none(), st.dates(min_value=date(2000, 1, 1), max_value=date(2000, 1, 5))),
+            st.integers(0, 3),
+        ),
+        max_size=40,
+    )
+)
+def test_the_key_order_is_pandas_stable_sort_with_missing_values_last(
+    rows: list[tuple[str | None, date | None, int]],
+) -> None:
+    # text in code-point order (CJK, accents, a character outside the BMP), then dates
+    frame = pd.DataFrame(
+        {
+            "k": pd.Series([r[0] for r in rows], dtype="str"),
+            "d": pd.to_datetime(pd.Series([r[1] for r in rows], dtype="object")).astype(
+                "datetime64[us]"
+            ),
+            "row": pd.Series([r[2] for r in rows], dtype="Int64"),
+        }
+    )
+    columns = (Column("k", "str"), Column("d", "date"), Column("row", "int"))
+    table = Table("t", columns, ("k", "d"), known_on="d")
+    expected = frame.sort_values(["k", "d"], kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(sort_by_key(table, frame), expected)
