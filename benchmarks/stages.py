@@ -201,6 +201,7 @@ def rank_lists(a: argparse.Namespace, variant: str) -> dict:
     from discovery.registry import Registry
     from discovery.snapshots import SnapshotCache
     from features.build import Meter
+    from features.context import TablesAt
 
     world, store, criteria, acc = setup(a)
     registry = Registry(world / f"models_{variant}")
@@ -209,13 +210,17 @@ def rank_lists(a: argparse.Namespace, variant: str) -> dict:
     with meter("snapshot"):
         snap = SnapshotCache(store, criteria, snapshot_folder(world, variant))(AS_OF)
     out: dict[str, Any] = {"tiers": {}}
+    tables = TablesAt(store, AS_OF)
     for tier, top in TOPS.items():
         if registry.serving(tier) is None:
             out["tiers"][tier] = {"error": "no model (training had too little evidence)"}
             write_list(world, variant, tier, [])
             continue
         with meter(f"rank_{tier}"):
-            ranked = rank(store, tier, AS_OF, registry, criteria, top=top, features=snap)
+            # the tiers share one read of the tables, as `discovery.Workspace` shares it
+            ranked = rank(
+                store, tier, AS_OF, registry, criteria, top=top, features=snap, tables=tables
+            )
         write_list(world, variant, tier, [str(c) for c in ranked.frame["uscc"]])
         out["tiers"][tier] = {
             "candidates": ranked.summary["candidates"],

@@ -14,7 +14,9 @@ without a profile, written as its code) is recorded beside the sentences as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +61,22 @@ def channel_contributions(contrib: pd.DataFrame) -> pd.DataFrame:
 Mention = tuple[str, str]
 
 
+#: the feature values the sentences quote
+QUOTED_FEATURES = (
+    "chain_pagerank",
+    "ip_class1_self_top3",
+    "ip_class1_filed_3y",
+    "fin_revenue_latest_wan",
+    "fin_revenue_growth_1y",
+    "fin_latest_year",
+    "std_quality_score",
+    "qs_estimate",
+    "profile_niche_years",
+)
+#: one company's quoted feature values
+Row = Mapping[str, Any]
+
+
 @dataclass
 class Reasons:
     """One company's reason sentences and every company they name."""
@@ -94,7 +112,13 @@ class Evidence:
     def __init__(self, tables: TablesAt, codes: list[str], features: pd.DataFrame) -> None:
         self.as_of = tables.as_of
         self.codes = codes
-        self.features = features
+        # the few feature values the sentences quote, as one plain mapping per company:
+        # looking a company's row up in the wide frame for every sentence cost more
+        # than everything else the reasons do
+        quoted = [c for c in QUOTED_FEATURES if c in features.columns]
+        self.rows: dict[str, dict[str, Any]] = {
+            str(code): row for code, row in features[quoted].to_dict("index").items()
+        }
         self.mentions: dict[str, list[Mention]] = {}
         links = tables("supply_links")
         active = active_at(links, "end_on", tables.as_of)
@@ -124,7 +148,7 @@ class Evidence:
         self.specialized = set(held.index[held["specialized_sme"].to_numpy()])
 
     def sentence(self, code: str, channel: str) -> str | None:
-        return getattr(self, f"_{channel}")(code, self.features.loc[code])
+        return getattr(self, f"_{channel}")(code, self.rows[code])
 
     def _names(self, code: str, others: pd.Series) -> str:
         """The first few of `others` by name (by code when unprofiled), recorded as mentions."""
@@ -132,7 +156,7 @@ class Evidence:
         self.mentions.setdefault(code, []).extend(shown)
         return "、".join(text for _, text in shown)
 
-    def _supply_chain(self, code: str, f: pd.Series) -> str | None:
+    def _supply_chain(self, code: str, f: Row) -> str | None:
         customers = self.customers.get(code, _EMPTY)["customer_uscc"].drop_duplicates()
         # a company has few customers: test them against the (large) sets one by one,
         # rather than `isin`, which would convert a whole set per call
@@ -164,7 +188,7 @@ class Evidence:
             )
         return None
 
-    def _equity(self, code: str, f: pd.Series) -> str | None:
+    def _equity(self, code: str, f: Row) -> str | None:
         rows = self.investments.get(code, _EMPTY)
         if rows.empty:
             return None
@@ -185,7 +209,7 @@ class Evidence:
             f"{f', {len(rows)} rounds in all' if len(rows) > 1 else ''})"
         )
 
-    def _ip(self, code: str, f: pd.Series) -> str | None:
+    def _ip(self, code: str, f: Row) -> str | None:
         top3 = int(f.get("ip_class1_self_top3", 0) or 0)
         recent = int(f.get("ip_class1_filed_3y", 0) or 0)
         if top3 == 0 and recent == 0:
@@ -195,7 +219,7 @@ class Evidence:
             f"({top3} self-filed class-I IP rights as a top-3 applicant; {recent} class-I filings in 3 years)"
         )
 
-    def _awards(self, code: str, f: pd.Series) -> str | None:
+    def _awards(self, code: str, f: Row) -> str | None:
         rows = self.awards.get(code, _EMPTY)
         if rows.empty:
             return None
@@ -206,7 +230,7 @@ class Evidence:
             f"(won {top['name']} in {year}; {len(rows)} award(s) in all)"
         )
 
-    def _talent(self, code: str, f: pd.Series) -> str | None:
+    def _talent(self, code: str, f: Row) -> str | None:
         rows = self.talents.get(code, _EMPTY)
         if rows.empty:
             return None
@@ -216,12 +240,12 @@ class Evidence:
             f"({len(rows)} talent-programme hire(s) on staff: {programs})"
         )
 
-    def _profile(self, code: str, f: pd.Series) -> str | None:
+    def _profile(self, code: str, f: Row) -> str | None:
         revenue = f.get("fin_revenue_latest_wan")
         growth = f.get("fin_revenue_growth_1y")
         score = f.get("std_quality_score")
         if revenue is not None and not pd.isna(revenue):
-            year = int(f.get("fin_latest_year"))
+            year = int(f["fin_latest_year"])
             grow = "" if growth is None or pd.isna(growth) else f"，同比增长{growth:.0%}"
             grow_en = "" if growth is None or pd.isna(growth) else f", {growth:+.0%} on the year"
             return f"{year}年营业收入{revenue:,.0f}万元{grow} (revenue {revenue:,.0f} wan yuan in {year}{grow_en})"

@@ -410,3 +410,10 @@ def test_training_rounds_hold_their_candidates_and_the_cache_few_snapshots(
     assert len(cache._frames) <= SnapshotCache.KEEP_WITH_DISK
     on_disk = sorted(p.stem for p in (tmp_path / "snaps").glob("*/*.parquet"))
     assert {d.round.as_of.isoformat() for d in rounds} <= set(on_disk)
+
+
+def test_every_feature_a_reason_quotes_is_in_the_snapshot(trained_world: TrainedWorld) -> None:
+    from discovery.explain import QUOTED_FEATURES
+
+    snap = trained_world.snapshots(AS_OF)
+    assert set(QUOTED_FEATURES) <= set(snap.columns)
