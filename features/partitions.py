@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, cast
 
 import numpy as np
@@ -67,14 +68,24 @@ def split_history(history: History, parts: int) -> list[PartHistory]:
             for c in table.columns
             if c.kind == "uscc"
         ]
-        rows[name] = [
-            np.flatnonzero(np.logical_or.reduce([o == k for o in owners])) for k in range(parts)
-        ]
+        rows[name] = _rows_by_part(owners, len(frame), parts)
     out = []
     for k in range(parts):
         part = {name: frames[name].iloc[rows[name][k]].reset_index(drop=True) for name in TABLES}
         out.append(PartHistory(*_local_codes(part, universe), history.latest))
     return out
+
+
+def _rows_by_part(owners: list[np.ndarray], n_rows: int, parts: int) -> list[np.ndarray]:
+    """Per partition, in their order, the rows that any of `owners` (a partition per row
+    and code column) gives it: one sort, whatever the number of partitions."""
+    size = max(n_rows, 1)
+    part = np.concatenate(owners)
+    row = np.tile(np.arange(n_rows, dtype=np.int64), len(owners))
+    keep = part >= 0
+    part_of, row_of = np.divmod(np.unique(part[keep] * size + row[keep]), size)
+    cut = np.searchsorted(part_of, np.arange(parts + 1))
+    return [row_of[cut[k] : cut[k + 1]] for k in range(parts)]
 
 
 def _local_codes(
@@ -97,19 +108,30 @@ def _local_codes(
 # -- on a worker: one partition at one date ---------------------------------------------
 @dataclass
 class PartAt:
-    """A partition's context at a date, its families' columns, and its share of the
-    investors' portfolios (kept on the worker between the steps of one date)."""
+    """A partition at a date: its families' columns and its (investor, investee) pairs,
+    kept on the workers between the steps of one date."""
 
-    ctx: DatedContext
-    frames: dict[str, pd.DataFrame]
+    part: History
+    as_of: date
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @cached_property
+    def ctx(self) -> DatedContext:
+        return DatedContext(self.part, self.as_of)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # sent to another worker without its context (which holds a lock): rebuilt there
+        state = dict(self.__dict__)
+        state.pop("ctx", None)
+        return state
 
 
 def own_rows_at(part: History, as_of: date, names: list[str]) -> PartAt:
     """The families `names` (all in `OWN_ROWS`) for the partition's companies at `as_of`."""
-    ctx = DatedContext(part, as_of)
-    frames = {name: registry.family(name).compute(ctx) for name in names}
-    done = PartAt(ctx, frames)
+    done = PartAt(part, as_of)
+    ctx = done.ctx
+    done.frames = {name: registry.family(name).compute(ctx) for name in names}
     if "equity" in names:
         inv = ctx.table("investments")
         investor = inv["investor_id"].cat.codes.to_numpy(dtype=np.int64)  # the whole's codes
@@ -150,7 +172,7 @@ def track_record(at: PartAt, counts: dict[str, np.ndarray]) -> pd.DataFrame:
             loo = (counts[group][p_inv] - h) / others
         out[f"investor_{group}_share_max"] = _agg_max(p_comp, loo, n, empty=np.nan)
         out[f"investor_{group}_share_mean"] = _agg_mean(p_comp, loo, n)
-    frame = at.frames["equity"]
+    frame = at.frames["equity"].copy()
     for name, values in out.items():
         frame["equity_" + name] = values
     return frame

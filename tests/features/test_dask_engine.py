@@ -17,6 +17,9 @@ from graph.errors import UsageError
 from tests.features.test_history import SPECS
 from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
 
+#: a cluster that stops answering fails the test instead of holding CI up
+pytestmark = pytest.mark.timeout(300)
+
 #: two dates, so the partitions sent once serve both
 DATES = [date(2023, 6, 30), AS_OF]
 
@@ -27,7 +30,7 @@ def cluster():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        memory_limit="512MB",
+        memory_limit="1GB",
         dashboard_address=":0",
     ) as running:
         yield running
@@ -65,10 +68,12 @@ def test_a_simulated_world_gets_the_pandas_tables(on_cluster, tmp_path):
         assert_same(built[as_of], reference[as_of])
 
 
-def test_corner_cases_and_later_facts_change_nothing(on_cluster, tmp_path):
+def test_corner_cases_and_later_facts_change_nothing(on_cluster, tmp_path, monkeypatch):
     """Counterparties without a profile, co-filed rights, revocations, facts after the
     dates, a company founded after the first date; the families that look across
-    companies, asked for alone (the thresholds' measures come from the others)."""
+    companies, asked for alone (the thresholds' measures come from the others); more
+    partitions than workers, some without a company at the first date."""
+    monkeypatch.setattr(engine, "PARTITION_COMPANIES", 20)
     world = add_future(small_world(), AS_OF)
     store = load_store(write_world(world, tmp_path / "data"), tmp_path / "store")
     asked = ["profile", "equity", "supply_chain", "embedding"]
