@@ -5,6 +5,7 @@
     python benchmarks/run.py --ladder 5000,10000 --seeds 1,2,3,4,5 --out seeds.json
     python benchmarks/run.py --companies 5000 --scenarios file_standard,looser_review \
         --seeds 1,2 --held-out looser_review --format parquet --out scen.json
+    python benchmarks/run.py --companies 200000 --engine dask --workers 2 --out dask.json
 
 Every world is simulated under a scenario of the simulator (`--scenarios`, default
 file_standard: the hidden review standard, self-selection, data coverage, label noise
@@ -111,6 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="OMP_WAIT_POLICY for every child; passive stops LightGBM's OpenMP threads "
         "spin-waiting, which costs ~8x on a machine busier than its cores",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["pandas", "dask"],
+        default=None,
+        help="DISCOVERY_ENGINE for every child: where features are built (default: the "
+        "environment's, pandas unless set); dask starts a local cluster of --workers",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="DISCOVERY_DASK_WORKERS for every child (with --engine dask); each worker's "
+        "memory limit is DISCOVERY_DASK_MEMORY_LIMIT",
+    )
     parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--world", help=argparse.SUPPRESS)
     parser.add_argument("--world-scenario", default=DEFAULT_SCENARIO, help=argparse.SUPPRESS)
@@ -136,6 +151,16 @@ def main() -> None:
     args.skip_peers = {p for p in skip.split(",") if p}
     if args.omp_wait_policy == "passive":
         CHILD_ENV["OMP_WAIT_POLICY"] = "PASSIVE"
+    if args.workers is not None and args.engine != "dask":
+        parser.error("--workers is the number of Dask workers: give it with --engine dask")
+    if args.engine:
+        CHILD_ENV["DISCOVERY_ENGINE"] = args.engine
+    if args.engine == "dask" and "networkx" not in args.skip_peers:
+        # that peer swaps a family in its own process, which Dask's workers never see
+        print("--engine dask: the networkx peer is skipped (it runs on the pandas engine only)")
+        args.skip_peers.add("networkx")
+    if args.workers is not None:
+        CHILD_ENV["DISCOVERY_DASK_WORKERS"] = str(args.workers)
     sizes = (
         [int(s.replace("_", "")) for s in args.ladder.split(",")]
         if args.ladder
