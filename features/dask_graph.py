@@ -32,6 +32,7 @@ from features import embedding
 from features.common import as_float
 from features.context import Context
 from features.network import pagerank_steps
+from features.partitions import sorted_unique
 from graph.store import active_at
 
 
@@ -49,7 +50,7 @@ class RowBlock:
 def _compress(lo: int, full: sp.csr_matrix) -> RowBlock:
     """A block of rows with its used columns only; the order of entries within a row
     is kept (an unsorted product stays as the whole matrix's row would be)."""
-    cols = np.unique(full.indices)
+    cols = sorted_unique(full.indices)
     local = np.searchsorted(cols, full.indices)
     matrix = sp.csr_matrix((full.data, local, full.indptr), shape=(full.shape[0], len(cols)))
     return RowBlock(lo, full.shape[0], full.shape[1], matrix, cols.astype(np.int64))

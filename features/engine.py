@@ -140,7 +140,7 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
             f"{settings.dask_memory_limit!r}."
         ) from None
     try:
-        with Client(cluster) as client:
+        with Client(cluster, direct_to_workers=True) as client:  # actors answer directly
             yield client
     finally:
         cluster.close()
