@@ -8,6 +8,7 @@ learn.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -385,13 +386,24 @@ def trees_given(overrides: Mapping[str, Any] | None) -> bool:
 
 @dataclass
 class Fitted:
-    """A fitted booster, the binned examples it was fitted on, and how its trees were chosen."""
+    """A fitted booster and how its trees were chosen."""
 
     booster: lgb.Booster
-    #: the binned examples: a later fit of other examples may reuse its bins (`reference`)
-    data: lgb.Dataset
     #: trees kept by early stopping (None: the number of trees was fixed)
     stopped_at: int | None = None
+    #: examples the booster was fitted on (the stopping slice left out)
+    rows: int = 0
+
+    def trees_for(self, rows: int, cap: int) -> int:
+        """Trees for a refit of the same recipe on `rows` examples, at most `cap`.
+
+        At a fixed learning rate more examples carry more trees before they overfit: the
+        count found by early stopping grows in proportion to the examples (the usual
+        refit after early stopping); a fixed count stays as it was.
+        """
+        if self.stopped_at is None or self.rows == 0:
+            return cap
+        return max(1, min(cap, math.ceil(self.stopped_at * rows / self.rows)))
 
 
 def fit_booster(
@@ -408,14 +420,14 @@ def fit_model(
     params: Mapping[str, Any] | None = None,
     *,
     stop_early: bool = False,
-    reference: lgb.Dataset | None = None,
 ) -> Fitted:
     """Fit a booster with `params` (`booster_params`; default: the recipe).
 
     `stop_early` sets `STOPPING_SHARE` of the examples aside (per label, seeded by the
     recipe's seed) and keeps the trees up to the best weighted log-loss on them, at most
-    the recipe's number. `reference`, the binned examples of an earlier fit, lends its bin
-    boundaries, so the features are not binned anew.
+    the recipe's number. (Each fit bins its own examples: bins lent by a fit on older
+    rounds lose resolution where the newest values outgrow the older ones, which is
+    where a list's top companies are.)
     """
     chosen = dict(params or booster_params())
     trees = int(chosen.pop(TREES))
@@ -429,11 +441,10 @@ def fit_model(
         weight=w[fit_rows],
         categorical_feature="auto",
         free_raw_data=False,
-        reference=reference,
     )
     try:
         if not len(stop_rows):
-            return Fitted(lgb.train(chosen, data, trees), data)
+            return Fitted(lgb.train(chosen, data, trees), rows=len(fit_rows))
         held = lgb.Dataset(
             x.iloc[stop_rows], label=y[stop_rows], weight=w[stop_rows], reference=data
         )
@@ -450,7 +461,7 @@ def fit_model(
     best = booster.best_iteration or booster.current_iteration()
     # keep the chosen trees only: the model scores, explains and is stored with those
     kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return Fitted(kept, data, best)
+    return Fitted(kept, best, len(fit_rows))
 
 
 def _stopping_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -73,6 +73,12 @@ MAX_UNLABELED = 50_000
 MIN_POSITIVES = 5
 
 Progress = Callable[[str, int, int], None]
+TREES_RULE = (
+    "the held-out model keeps its trees up to the best weighted log-loss on a {:.0%} slice "
+    "per label of the training rounds (stopping {} trees after it, within the cap); the "
+    "serving model, refit on every round, grows that many times its examples over the "
+    "held-out model's, within the cap"
+)
 
 
 class NotEnoughEvidence(DiscoveryError):
@@ -147,8 +153,7 @@ def collect_rounds(
 ) -> list[RoundData]:
     snapshots = snapshots or SnapshotCache(store, criteria)
     chosen = select_rounds(store, tier, as_of, criteria, n_rounds, enough_positives)
-    # the rounds' dates and the ends of their windows (the standard check reads both),
-    # built together from one read of the store
+    # the rounds' dates and their windows' ends (the standard check reads both) in one go
     snapshots.prefetch([d for rnd, _ in chosen for d in (rnd.as_of, rnd.window_end)], progress)
     # a round keeps its candidates' rows and every company's quality scores, not every
     # company's features: at national scale the snapshots of the rounds do not fit at once
@@ -200,9 +205,7 @@ def train_tier(
     if progress:
         progress("training", 0, 1)
     schema = FeatureSchema.of(valid.candidates).subset(chosen)
-    # The held-out model chooses its trees by early stopping on a slice of the training
-    # rounds (unless the caller fixed the number); the serving model reuses that number
-    # and the held-out model's bins.
+    # trees by early stopping on a slice of the training rounds, unless the caller fixed them
     held_fit = _fit(schema, train, recipe, stop_early=not trees_given(params))
     held_out = held_fit.booster
     bar = QualityBar.fit(valid.quality_evidence, *quality_cut(criteria, tier))
@@ -237,8 +240,8 @@ def train_tier(
     # The recipe is validated on the held-out round; the serving model is the same
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale).
-    serving_trees = held_fit.stopped_at or recipe[TREES]
-    booster = _fit(schema, data, {**recipe, TREES: serving_trees}, reference=held_fit.data).booster
+    serving_trees = held_fit.trees_for(sum(len(_thin(d)[0]) for d in data), recipe[TREES])
+    booster = _fit(schema, data, {**recipe, TREES: serving_trees}).booster
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,
@@ -302,13 +305,7 @@ def train_tier(
             "held_out_model": held_out.current_iteration(),
             "serving_model": booster.current_iteration(),
             "cap": recipe[TREES],
-            "rule": (
-                f"the held-out model grows at most {recipe[TREES]} trees on the training "
-                f"rounds less a {STOPPING_SHARE:.0%} slice per label, and keeps those up to "
-                f"the best weighted log-loss on the slice (stopping after "
-                f"{STOPPING_PATIENCE} trees without improvement); the serving model, refit "
-                "on every round with the held-out model's bins, grows as many"
-            )
+            "rule": TREES_RULE.format(STOPPING_SHARE, STOPPING_PATIENCE)
             if held_fit.stopped_at
             else "fixed by the parameters",
         },
@@ -389,7 +386,6 @@ def _fit(
     params: dict[str, Any],
     *,
     stop_early: bool = False,
-    reference: lgb.Dataset | None = None,
 ) -> Fitted:
     chosen = [(d, *_thin(d)) for d in rounds]
     x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep, _ in chosen])
@@ -397,7 +393,7 @@ def _fit(
     w = np.concatenate([weights for _, _, weights in chosen])
     if y.sum() < MIN_POSITIVES:
         raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
-    return fit_model(x, y, w, params, stop_early=stop_early, reference=reference)
+    return fit_model(x, y, w, params, stop_early=stop_early)
 
 
 def _thin(data: RoundData) -> tuple[np.ndarray, np.ndarray]:

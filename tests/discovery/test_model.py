@@ -333,7 +333,10 @@ def test_trees_are_chosen_by_early_stopping_and_the_serving_model_grows_as_many(
         trees = result.card["trees"]
         assert trees["chosen_by"] == "early stopping"
         assert 1 <= trees["held_out_model"] <= trees["cap"] == model_module.NUM_ROUNDS
-        assert trees["serving_model"] == trees["held_out_model"]
+        # more examples (every round, no stopping slice) carry proportionally more trees
+        assert trees["held_out_model"] < trees["serving_model"] <= trees["cap"] or (
+            trees["held_out_model"] == trees["serving_model"] == trees["cap"]
+        )
         assert result.card["params"]["num_rounds"] == trees["serving_model"]
         stored = model_module.lgb.Booster(model_file=str(result.model.booster_path))
         assert stored.current_iteration() == trees["serving_model"]
@@ -358,6 +361,12 @@ def test_early_stopping_stops_sooner_on_noise_than_on_signal() -> None:
     # a fixed number of trees is grown as given
     fixed = model_module.fit_model(x, signal, w, model_module.booster_params({"num_rounds": 7}))
     assert fixed.stopped_at is None and fixed.booster.current_iteration() == 7
+    # a refit on more examples grows proportionally more trees, within the cap
+    assert on_signal.rows == 4000 - 600
+    grown = on_signal.trees_for(2 * on_signal.rows, 10_000)
+    assert grown == 2 * on_signal.stopped_at
+    assert on_signal.trees_for(2 * on_signal.rows, 50) == 50
+    assert fixed.trees_for(10**6, 7) == 7
 
 
 def test_the_stopping_slice_takes_a_share_of_each_label() -> None:
@@ -370,21 +379,6 @@ def test_the_stopping_slice_takes_a_share_of_each_label() -> None:
     # a label too rare to share keeps every example for fitting
     fit, stop = model_module._stopping_split(np.array([1.0, 1.0] + [0.0] * 100), 7)
     assert len(stop) == 0 and len(fit) == 102
-
-
-def test_a_fit_with_a_reference_bins_with_the_reference_bins() -> None:
-    x, y, w = _noise_and_signal(2000, 3)
-    first = model_module.fit_model(x, y, w, model_module.booster_params({"num_rounds": 5}))
-    wider = x * 10.0  # other ranges: binned anew, the boundaries would differ
-    own = model_module.fit_model(wider, y, w, model_module.booster_params({"num_rounds": 5}))
-    lent = model_module.fit_model(
-        wider, y, w, model_module.booster_params({"num_rounds": 5}), reference=first.data
-    )
-
-    def infos(fitted: model_module.Fitted) -> list[str]:
-        return list(fitted.booster.dump_model()["feature_infos"].values())
-
-    assert infos(lent) == infos(first) != infos(own)
 
 
 def test_training_rounds_hold_their_candidates_and_the_cache_few_snapshots(
