@@ -4,6 +4,11 @@
     python benchmarks/neo4j_ingest_bench.py --companies 200000 --run 5000 --run 10000 \\
         --run 50000 --run 10000x2 --no-train
     python benchmarks/neo4j_ingest_bench.py --companies 1000000 --no-incremental
+    python benchmarks/neo4j_ingest_bench.py --companies 200000 --no-train --reuse-initial
+
+`--reuse-initial` keeps the database as the initial load left it under --workdir and
+starts later runs from a copy of it (no initial load then); `--server-jvm` passes JVM
+options to the server (NEO4J_JVM_OPTS).
 
 Steps:
 1. Simulate a world of N companies (Parquet, reused under --workdir) and validate it.
@@ -151,8 +156,10 @@ def rows_of(batch: Batch) -> int:
 class Server:
     """A launcher-run server whose data directory can be saved and put back between runs."""
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], data: Path | None = None) -> None:
         self.home = workdir / f"neo4j-{time.time_ns()}"
+        if data is not None:
+            shutil.copytree(data, self.home / "data")
         self.launcher = Neo4jLauncher(self.home, extra_env=env)
         self.launcher.build()
         self.server: Neo4jServer = self.launcher.start()
@@ -167,9 +174,9 @@ class Server:
         runner = QueryRunner(s.uri, s.user, s.password, s.database)
         return Neo4jStore(runner, launcher_home=self.home, **kw)
 
-    def save(self) -> None:
+    def save(self, to: Path | None = None) -> None:
         self.launcher.stop()
-        shutil.copytree(self.home / "data", self.home.with_name(self.home.name + "-saved"))
+        shutil.copytree(self.home / "data", to or self.home.with_name(self.home.name + "-saved"))
         self.server = self.launcher.start()
 
     def restore(self) -> None:
@@ -295,7 +302,16 @@ def main() -> None:
     parser.add_argument("--no-train", action="store_true", help="no training and ranking")
     parser.add_argument("--heap", default="2g", help="the server's JVM heap (NEO4J_HEAP)")
     parser.add_argument("--pagecache", default="2g", help="the server's page cache")
+    parser.add_argument(
+        "--server-jvm", default="", help="more JVM options of the server (NEO4J_JVM_OPTS)"
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "n4j-bench")
+    parser.add_argument(
+        "--reuse-initial",
+        action="store_true",
+        help="keep the database as the initial load left it under --workdir, and start from "
+        "that copy instead of loading again when it is there (incremental runs only)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     runs = [] if args.no_incremental else [parse_run(r) for r in args.run or ["10000"]]
@@ -313,11 +329,19 @@ def main() -> None:
         "NEO4J_PAGECACHE": args.pagecache,
         "NEO4J_TX_MAX": "1g",
         "NEO4J_TX_ONE_MAX": "512m",  # room for batches of 50,000 rows
+        "NEO4J_JVM_OPTS": args.server_jvm,
     }
-    server = Server(args.workdir, env)
+    kept = args.workdir / f"initial_{args.companies}_{args.seed}_{args.cut}"
+    reuse = args.reuse_initial and (kept / "databases").is_dir()
+    server = Server(args.workdir, env, kept if reuse else None)
     results: dict[str, Any] = {"companies": args.companies, "cut": str(args.cut)}
     try:
-        results["initial"] = initial_load(server, initial)
+        if reuse:
+            print(f"\ninitial load: reused {kept}")
+        else:
+            results["initial"] = initial_load(server, initial)
+            if args.reuse_initial:
+                server.save(kept)
         if len(runs) > 1:
             server.save()
         results["incremental"] = []

@@ -213,7 +213,9 @@ AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 # recognised with one comparison per column and not rewritten. Column lists pack much
 # faster in the driver than a list or a map per row.
 START_KEY, END_KEY, ROW_KEY, PROPS = "start_key", "end_key", "row_key", "props"
-assert not {START_KEY, END_KEY, ROW_KEY, PROPS, "keys", "i"} & {
+#: the element ids of a row's two nodes and of its stored relationship (`create_rows`, `update_rows`)
+START_ID, END_ID, REL_ID = "start_id", "end_id", "rel_id"
+assert not {START_KEY, END_KEY, ROW_KEY, PROPS, START_ID, END_ID, REL_ID, "keys", "i"} & {
     c for t in TABLES.values() for c in t.column_names
 }
 
@@ -238,8 +240,15 @@ def _unchanged(var: str, exprs: dict[str, str]) -> str:
 
 
 def merge_nodes(ref: NodeRef) -> str:
-    """Make sure a node exists for each key in `$keys` (distinct); an index seek when it does."""
-    return f"UNWIND $keys AS k MERGE (:{ref.label} {{{ref.key}: k}})"
+    """Make sure a node exists for each key in `$keys` (distinct); an index seek when it does.
+
+    Returns `keys` and `ids`: each key with its node's element id, so that the rows'
+    relationships are created between nodes found by id, not by a second index seek.
+    """
+    return (
+        f"UNWIND $keys AS k MERGE (n:{ref.label} {{{ref.key}: k}}) "
+        "RETURN collect(k) AS keys, collect(elementId(n)) AS ids"
+    )
 
 
 def _company_exprs() -> dict[str, str]:
@@ -325,6 +334,65 @@ def upsert_rows(rt: RelTable) -> str:
             lines.append(f"SET {var} += {{{attrs}}}")
     lines.append("RETURN count(*) AS changed")
     return "\n".join(lines)
+
+
+# A batch of rows is split by what the graph already holds, so that most rows skip the
+# MERGE (a locking seek, both ends' keys compared, a read/write `Eager`): `stored_rows`
+# finds the batch's keys through the relationship key index and returns what they hold;
+# the client leaves identical rows out, `create_rows` writes the new ones between nodes
+# found by element id (`merge_nodes` returned them) and `update_rows` rewrites the
+# changed ones by their relationship's element id. Anything else (a row moved to other
+# nodes, a key held by a relationship this loader did not write) goes through
+# `upsert_rows`, which deletes the moved row or meets the uniqueness constraint.
+def stored_rows(rt: RelTable) -> str:
+    """The stored relationships of the keys in `$row_key`, one list per column: `i` (the
+    row's number in the batch), the keys of both ends, `rel_id`, `props` and each column."""
+    src, dst = rt.source, rt.target
+    columns = "".join(
+        f", [x IN found | {_returned(rt.contract, c, f'x.{c}')}] AS {c}" for c in rt.rel_columns
+    )
+    return f"""UNWIND range(0, size(${ROW_KEY}) - 1) AS i
+MATCH ()-[r:{rt.rel} {{key: ${ROW_KEY}[i]}}]->()
+WITH collect(i) AS i, collect(r) AS found
+RETURN i, [x IN found | startNode(x).{src.key}] AS {START_KEY},
+       [x IN found | endNode(x).{dst.key}] AS {END_KEY}, [x IN found | elementId(x)] AS {REL_ID},
+       [x IN found | size(keys(x))] AS {PROPS}{columns}"""
+
+
+def _row_lines(rt: RelTable, write: str) -> str:
+    """`write` (the relationship `r`), then its nodes' attributes, then the count."""
+    exprs = rel_exprs(rt)
+    lines = [f"UNWIND range(0, size(${ROW_KEY}) - 1) AS i", write]
+    for var, ref in (("a", rt.source), ("b", rt.target)):
+        if ref.attributes:
+            attrs = ", ".join(f"{p}: {exprs[c]}" for p, c in ref.attributes.items())
+            # `+=` with a null value removes a stale attribute
+            lines.append(f"SET {var} += {{{attrs}}}")
+    lines.append("RETURN count(*) AS changed")
+    return "\n".join(lines)
+
+
+def _row_props(rt: RelTable) -> str:
+    exprs = rel_exprs(rt)
+    values = {"key": f"${ROW_KEY}[i]", **{c: exprs[c] for c in rt.rel_columns}}
+    return ", ".join(f"{p}: {e}" for p, e in values.items())
+
+
+def create_rows(rt: RelTable) -> str:
+    """CREATE each row's relationship (no relationship holds its key yet); a null value in
+    the map is no property, as with `SET r = {...}`."""
+    write = (
+        f"MATCH (a) WHERE elementId(a) = ${START_ID}[i]\n"
+        f"MATCH (b) WHERE elementId(b) = ${END_ID}[i]\n"
+        f"CREATE (a)-[r:{rt.rel} {{{_row_props(rt)}}}]->(b)"
+    )
+    return _row_lines(rt, write)
+
+
+def update_rows(rt: RelTable) -> str:
+    """Rewrite each row's relationship, found by its element id (between the row's ends)."""
+    write = f"MATCH (a)-[r]->(b) WHERE elementId(r) = ${REL_ID}[i]\nSET r = {{{_row_props(rt)}}}"
+    return _row_lines(rt, write)
 
 
 # -- reads: pages of rows, each page one record of column lists ---------------------------

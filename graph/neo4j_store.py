@@ -22,8 +22,10 @@ Two ways in:
   - Validation is finished before anything is written: `load` takes a validated
     `Batch`, and the schema (uniqueness constraints) is in place before the first row.
   - Rows are written in batches of `neo4j_batch_size`, one transaction each, sent as
-    one list per column; both ends of a row are found (or made) by their indexed key
-    before its relationship is MERGEd. A reader never sees half a batch.
+    one list per column (`graph.neo4j_batches`): both ends of the rows are found (or
+    made) once per batch by their indexed key, the rows the graph already holds are
+    read by the relationship key index, and only new rows are CREATEd (between nodes
+    found by id) and changed ones rewritten. A reader never sees half a batch.
   - Loads are idempotent: a row identical to the stored one is not rewritten, and a
     load that finds every row identical reports `changed=False`.
   - A load that stops midway (a crash, a lost connection, a refused constraint) keeps
@@ -40,23 +42,20 @@ import logging
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from graph import neo4j_queries as q
 from graph.contract import TABLES, Table
 from graph.errors import UsageError
+from graph.neo4j_batches import CompanyBatch, RowBatch
 from graph.neo4j_control import LauncherControl
 from graph.neo4j_import import importer_arguments, write_import_files
-from graph.neo4j_runner import QueryRunner, Run, Statement
-from graph.neo4j_values import key_text, parameter
+from graph.neo4j_runner import QueryRunner, Statement
 from graph.store import (
     LoadResult,
     Progress,
@@ -328,7 +327,7 @@ class Neo4jStore(Store):
         if stored and stored[0]["load_id"] == load_id:
             # the same load was interrupted: its first batches are already committed
             start, changed = int(stored[0]["batches_done"]), int(stored[0]["rows_changed"])
-        writer = _CompanyBatch() if name == "companies" else _RowBatch(q.REL_TABLES[name])
+        writer = CompanyBatch() if name == "companies" else RowBatch(q.REL_TABLES[name])
         for i in range(start, n_batches):
             if stop.is_set():
                 raise _Stopped(f"the load of {name} stopped: another table failed")
@@ -364,90 +363,6 @@ class Neo4jStore(Store):
 
 class _Stopped(Exception):
     """A table's load stopped because another table's failed (loads in parallel)."""
-
-
-# -- one batch: its parameters (column lists) and its transaction ---------------------------
-Work = Callable[[Run], int]
-
-
-def _bookkeeping(run: Run, state: dict[str, Any], changed: int) -> int:
-    """Record the batch in the table's `(:LoadState)`; the load's running total of changes."""
-    [record] = run(Statement(q.SET_LOAD_STATE, {**state, "changed": changed}))
-    return int(record["rows_changed"])
-
-
-class _CompanyBatch:
-    """Companies: MERGE and profile them, then relink the ones written to region and industry."""
-
-    upsert = q.upsert_companies()
-    link = q.link_companies()
-    merge_regions = q.merge_nodes(q.REGION)
-    merge_industries = q.merge_nodes(q.INDUSTRY)
-
-    def prepare(self, chunk: pd.DataFrame, state: dict[str, Any]) -> Work:
-        """The batch's transaction: its parameters are made here, outside it."""
-        table = TABLES["companies"]
-        params = {c: parameter(table, c, chunk[c]) for c in table.column_names}
-        params[q.PROPS] = chunk[table.column_names].notna().sum(axis=1).tolist()
-
-        def write(run: Run) -> int:
-            [record] = run(Statement(self.upsert, params))
-            rows = record["changed"]
-            if rows:
-                links = ("uscc", "region_code", "industry_code")
-                written = {c: [params[c][i] for i in rows] for c in links}
-                regions = sorted(set(written["region_code"]))
-                run(Statement(self.merge_regions, {"keys": regions}))
-                industries = sorted(set(written["industry_code"]))
-                run(Statement(self.merge_industries, {"keys": industries}))
-                run(Statement(self.link, written))
-            return _bookkeeping(run, state, len(rows))
-
-        return write
-
-
-class _RowBatch:
-    """A relationship table: make sure both ends exist, then MERGE the rows' relationships."""
-
-    def __init__(self, rt: q.RelTable) -> None:
-        self.rt = rt
-        self.upsert = q.upsert_rows(rt)
-        self.merge_source = q.merge_nodes(rt.source)
-        self.merge_target = q.merge_nodes(rt.target)
-        self.same_ends = (rt.source.label, rt.source.key) == (rt.target.label, rt.target.key)
-        attributes = {c for ref in (rt.source, rt.target) for c in ref.attributes.values()}
-        # columns sent as lists of their own (a one-column end travels as its key)
-        self.columns = [
-            c
-            for c in rt.contract.column_names
-            if (c in rt.rel_columns or c in attributes) and c not in rt.endpoint_columns
-        ]
-
-    def prepare(self, chunk: pd.DataFrame, state: dict[str, Any]) -> Work:
-        """The batch's transaction: its parameters are made here, outside it."""
-        rt, table = self.rt, self.rt.contract
-        start = key_text(table, chunk, rt.source.columns)
-        end = key_text(table, chunk, rt.target.columns)
-        params: dict[str, Any] = {
-            q.START_KEY: start.to_pylist(),
-            q.END_KEY: end.to_pylist(),
-            q.ROW_KEY: key_text(table, chunk, table.key).to_pylist(),
-            q.PROPS: (1 + chunk[rt.rel_columns].notna().sum(axis=1)).tolist(),
-        }
-        params |= {c: parameter(table, c, chunk[c]) for c in self.columns}
-        if self.same_ends:
-            ends = [(self.merge_source, pc.unique(pa.concat_arrays([start, end])))]
-        else:
-            ends = [(self.merge_source, pc.unique(start)), (self.merge_target, pc.unique(end))]
-        merges = [Statement(query, {"keys": keys.to_pylist()}) for query, keys in ends]
-
-        def write(run: Run) -> int:
-            for merge in merges:
-                run(merge)
-            [record] = run(Statement(self.upsert, params))
-            return _bookkeeping(run, state, int(record["changed"]))
-
-        return write
 
 
 def _batches(rows: int, size: int) -> int:

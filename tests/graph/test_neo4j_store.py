@@ -19,6 +19,7 @@ from graph import neo4j_queries as q
 from graph.contract import TABLES
 from graph.embedded import EmbeddedStore
 from graph.errors import ConstraintViolationError, StoreError, StoreUnavailableError
+from graph.neo4j_batches import RowBatch
 from graph.neo4j_runner import QueryRunner, Run, Statement
 from graph.neo4j_store import Neo4jStore
 from graph.settings import get_settings
@@ -240,6 +241,35 @@ def count_writes(store: Neo4jStore) -> dict[str, int]:
     return seen
 
 
+def test_a_batch_is_split_into_new_changed_and_moved_rows_and_identical_ones_are_left() -> None:
+    """The client-side split of a batch by what the graph returned for its keys."""
+    rows = {
+        q.START_KEY: ["A", "A", "B", "C", "D"],
+        q.END_KEY: ["X", "Y", "Z", "W", "V"],
+        q.ROW_KEY: ["A|X|d1", "A|Y|d2", "B|Z|d3", "C|W|d4", "D|V|d5"],
+        q.PROPS: [3, 3, 2, 2, 2],
+        "start_on": ["d1", "d2", "d3", "d4", "d5"],
+        "end_on": [None, "2025-01-01", None, None, None],
+        "amount_wan": [1.5, 2.5, None, None, None],
+    }
+    # rows 1..4 are stored: 1 as it is, 2 with another amount, 3 between other nodes,
+    # 4 with the same values but one property more (someone added it)
+    stored = {
+        "i": [3, 1, 2, 4],
+        q.START_KEY: ["Q", "A", "B", "D"],
+        q.END_KEY: ["W", "Y", "Z", "V"],
+        q.REL_ID: ["r3", "r1", "r2", "r4"],
+        q.PROPS: [2, 3, 3, 3],
+        "start_on": ["d4", "d2", "d3", "d5"],
+        "end_on": [None, "2025-01-01", None, None],
+        "amount_wan": [None, 2.5, 9.0, None],
+    }
+    new, changed, other = RowBatch(q.REL_TABLES["supply_links"]).split(rows, stored)
+    assert new == [0]
+    assert changed == [(2, 2), (4, 3)]  # (row, its place in what was returned)
+    assert other == [3]
+
+
 # -- the graph model -------------------------------------------------------------------------
 def test_the_graph_model(neo4j_store: Neo4jStore, tiny_dir: Path) -> None:
     neo4j_store.load(read_directory(tiny_dir))
@@ -361,7 +391,11 @@ def test_values_never_enter_the_query_text() -> None:
     queries = [q.upsert_companies(), q.link_companies(), q.SET_LOAD_STATE]
     queries += [q.read_page(name) for name in TABLES]
     queries += [q.merge_nodes(ref) for ref in q.node_refs()]
-    queries += [q.upsert_rows(rt) for rt in q.REL_TABLES.values()]
+    queries += [
+        make(rt)
+        for rt in q.REL_TABLES.values()
+        for make in (q.upsert_rows, q.stored_rows, q.create_rows, q.update_rows)
+    ]
     for query in queries:
         assert "$" in query
         assert "'" not in query and '"' not in query  # no literal strings at all
