@@ -218,6 +218,8 @@ def test_command_line_and_child_stages():
         "--peer-budget",
         "--peer-timeout",
         "--omp-wait-policy",
+        "--engine",
+        "--workers",
         "--stage",
         "--world",
         "--world-scenario",
