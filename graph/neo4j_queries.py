@@ -307,9 +307,7 @@ def upsert_rows(rt: RelTable) -> str:
     src, dst = rt.source, rt.target
     exprs = rel_exprs(rt)
     values = {c: exprs[c] for c in rt.rel_columns}
-    props = ", ".join(f"{p}: {e}" for p, e in {"key": f"${ROW_KEY}[i]", **values}.items())
     lines = [
-        f"UNWIND range(0, size(${ROW_KEY}) - 1) AS i",
         f"MATCH (a:{src.label} {{{src.key}: ${START_KEY}[i]}})",
         f"MATCH (b:{dst.label} {{{dst.key}: ${END_KEY}[i]}})",
     ]
@@ -325,15 +323,9 @@ def upsert_rows(rt: RelTable) -> str:
     lines += [
         f"MERGE (a)-[r:{rt.rel} {{key: ${ROW_KEY}[i]}}]->(b)",
         f"WITH a, b, r, i WHERE NOT ({_unchanged('r', values)})",
-        f"SET r = {{{props}}}",
+        f"SET r = {{{_row_props(rt)}}}",
     ]
-    for var, ref in (("a", src), ("b", dst)):
-        if ref.attributes:
-            attrs = ", ".join(f"{p}: {exprs[c]}" for p, c in ref.attributes.items())
-            # `+=` with a null value removes a stale attribute
-            lines.append(f"SET {var} += {{{attrs}}}")
-    lines.append("RETURN count(*) AS changed")
-    return "\n".join(lines)
+    return _row_lines(rt, "\n".join(lines))
 
 
 # A batch of rows is split by what the graph already holds, so that most rows skip the
