@@ -54,6 +54,13 @@ NUM_ROUNDS = 300
 #: growing stops once its weighted log-loss has not improved for `STOPPING_PATIENCE` trees.
 STOPPING_SHARE = 0.15
 STOPPING_PATIENCE = 30
+#: how the trees were chosen, in the card's words
+TREES_RULE = (
+    f"the held-out model keeps its trees up to the best weighted log-loss on a "
+    f"{STOPPING_SHARE:.0%} slice per label of the training rounds (stopping "
+    f"{STOPPING_PATIENCE} trees after it, within the cap); the serving model, refit on "
+    "every round, grows that many times its examples over the held-out model's, within the cap"
+)
 #: the canonical LightGBM name of the number of trees (`num_rounds` and its other aliases)
 TREES = "num_iterations"
 #: the share of the probability each threshold of unknown status costs (see `probability`)

@@ -33,9 +33,8 @@ from discovery.labels import (
     past_rounds,
 )
 from discovery.model import (
-    STOPPING_PATIENCE,
-    STOPPING_SHARE,
     TREES,
+    TREES_RULE,
     Calibration,
     FeatureSchema,
     Fitted,
@@ -73,12 +72,6 @@ MAX_UNLABELED = 50_000
 MIN_POSITIVES = 5
 
 Progress = Callable[[str, int, int], None]
-TREES_RULE = (
-    "the held-out model keeps its trees up to the best weighted log-loss on a {:.0%} slice "
-    "per label of the training rounds (stopping {} trees after it, within the cap); the "
-    "serving model, refit on every round, grows that many times its examples over the "
-    "held-out model's, within the cap"
-)
 
 
 class NotEnoughEvidence(DiscoveryError):
@@ -240,8 +233,7 @@ def train_tier(
     # The recipe is validated on the held-out round; the serving model is the same
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale).
-    serving_trees = held_fit.trees_for(sum(len(_thin(d)[0]) for d in data), recipe[TREES])
-    booster = _fit(schema, data, {**recipe, TREES: serving_trees}).booster
+    booster = _fit(schema, data, recipe, grow_as=held_fit).booster
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,
@@ -305,9 +297,7 @@ def train_tier(
             "held_out_model": held_out.current_iteration(),
             "serving_model": booster.current_iteration(),
             "cap": recipe[TREES],
-            "rule": TREES_RULE.format(STOPPING_SHARE, STOPPING_PATIENCE)
-            if held_fit.stopped_at
-            else "fixed by the parameters",
+            "rule": TREES_RULE if held_fit.stopped_at else "fixed by the parameters",
         },
         "params_overridden": dict(params or {}),
         "features_chosen": chosen,
@@ -386,13 +376,17 @@ def _fit(
     params: dict[str, Any],
     *,
     stop_early: bool = False,
+    grow_as: Fitted | None = None,
 ) -> Fitted:
+    """Fit on the rounds' thinned examples; `grow_as` (`Fitted.trees_for`) sets the trees."""
     chosen = [(d, *_thin(d)) for d in rounds]
     x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep, _ in chosen])
     y = np.concatenate([d.examples["label"].to_numpy()[keep] for d, keep, _ in chosen])
     w = np.concatenate([weights for _, _, weights in chosen])
     if y.sum() < MIN_POSITIVES:
         raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
+    if grow_as is not None:
+        params = {**params, TREES: grow_as.trees_for(len(y), params[TREES])}
     return fit_model(x, y, w, params, stop_early=stop_early)
 
 
