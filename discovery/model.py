@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.criteria import Criteria
+from discovery.missing_figures import MissingFigures, unverified_discount
 from discovery.quality import ESTIMATE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import RegisteredModel, SchemaMismatchError
 from discovery.standard_check import Floor
@@ -63,8 +64,6 @@ TREES_RULE = (
 )
 #: the canonical LightGBM name of the number of trees (`num_rounds` and its other aliases)
 TREES = "num_iterations"
-#: the share of the probability each threshold of unknown status costs (see `probability`)
-UNVERIFIED_DISCOUNT = 0.01
 
 
 def threshold_specs(criteria: Criteria) -> list[ThresholdSpec]:
@@ -139,6 +138,9 @@ class FeatureSchema:
 
     def to_json(self) -> dict[str, Any]:
         return {"names": list(self.names), "kinds": list(self.kinds), "categories": self.categories}
+
+    def numeric(self) -> tuple[str, ...]:
+        return tuple(n for n, k in zip(self.names, self.kinds, strict=True) if k == "numeric")
 
     def subset(self, wanted: Sequence[str] | str | None) -> FeatureSchema:
         """The schema restricted to `wanted`: column names, family names (`ip`, `financial`,
@@ -282,10 +284,14 @@ class ScoringModel:
         bar: QualityBar | None = None,
         floors: tuple[Floor, ...] = (),
         unverified: tuple[str, ...] = (),
+        missing: MissingFigures | None = None,
     ) -> None:
         self.booster = booster
         #: threshold-status columns whose unknown values discount the probability
         self.unverified = unverified
+        #: the learned chance that a threshold of unknown status is met (None: the flat
+        #: discount of models registered before it was learned)
+        self.missing = missing
         #: the empirical floors learned with the model (well evidenced only)
         self.floors = floors
         self.schema = schema
@@ -311,6 +317,9 @@ class ScoringModel:
             # models registered before the floors existed carry none
             tuple(Floor.from_json(f) for f in bundle.get("floors", [])),
             tuple(bundle.get("unverified_thresholds", [])),
+            MissingFigures.from_json(bundle["missing_figures"])
+            if "missing_figures" in bundle
+            else None,
         )
 
     def booster_raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -321,12 +330,17 @@ class ScoringModel:
         return self.booster_raw(frame) * self.bar(frame)
 
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability of approval, discounted for each threshold whose status
-        is unknown (`UNVERIFIED_DISCOUNT` each): applicants, on whom the calibration is
-        fitted, select themselves on the thresholds, while a missing figure in the
-        population a list goes to may hide a miss. Among companies the model scores
-        alike, the one whose thresholds are verified is the safer invitation."""
-        return self.calibration(self.raw(frame)) * unverified_discount(frame, self.unverified)
+        """Calibrated probability of approval times the chance that the thresholds whose
+        figure is not on file are met (`MissingFigures`): applicants, on whom the
+        calibration is fitted, select themselves on the thresholds, while a missing figure
+        in the population a list goes to may hide a miss."""
+        return self.calibration(self.raw(frame)) * self.unknown_factor(frame)
+
+    def unknown_factor(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row, the factor its thresholds of unknown status put on the probability."""
+        if self.missing is not None:
+            return self.missing.chance(frame)
+        return unverified_discount(frame, self.unverified)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions (log-odds, LightGBM `pred_contrib`), plus the `bias` column."""
@@ -334,14 +348,6 @@ class ScoringModel:
         return pd.DataFrame(
             np.asarray(values), index=frame.index, columns=[*self.schema.names, "bias"]
         )
-
-
-def unverified_discount(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:
-    """Per row: (1 − `UNVERIFIED_DISCOUNT`) to the power of its unknown statuses in `columns`."""
-    if not columns:
-        return np.ones(len(frame))
-    unknown = frame[list(columns)].isna().to_numpy().sum(axis=1)
-    return (1.0 - UNVERIFIED_DISCOUNT) ** unknown
 
 
 @cache

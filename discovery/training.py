@@ -32,6 +32,8 @@ from discovery.labels import (
     gate,
     past_rounds,
 )
+from discovery.missing_figures import RULE as MISSING_RULE
+from discovery.missing_figures import MissingFigures, unverified_columns
 from discovery.model import (
     TREES,
     TREES_RULE,
@@ -43,7 +45,6 @@ from discovery.model import (
     feature_choice,
     fit_model,
     trees_given,
-    unverified_discount,
 )
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
@@ -222,7 +223,10 @@ def train_tier(
     # the training rounds alone; the serving model's from every round
     held_out_check = check_standard(train, criteria, tier, valid.round.as_of)
     full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots)
-    ours = raw_valid * unverified_discount(x_valid, unverified_columns(criteria, tier))
+    statuses = unverified_columns(criteria, tier)
+    inputs = FeatureSchema.of(valid.candidates).numeric()
+    held_missing = MissingFigures.fit([d.candidates for d in train], statuses, inputs)
+    ours = calibration(raw_valid) * held_missing.chance(x_valid)
     invited = invited_population(
         x_valid, valid.examples, ours, criteria, tier, held_out_check.used_floors, top
     )
@@ -234,6 +238,7 @@ def train_tier(
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale).
     booster = _fit(schema, data, recipe, grow_as=held_fit).booster
+    missing = MissingFigures.fit([d.candidates for d in data], statuses, inputs)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,
@@ -284,6 +289,7 @@ def train_tier(
             ),
         },
         "invited_population": invited,
+        "missing_figures": {"rule": MISSING_RULE, "thresholds": missing.summary(x_valid)},
         "standard_check": full_check.to_json(),
         "fairness": fairness(raw_valid, valid, store, top),
         "importance_by_channel": _importance_by_channel(importance),
@@ -311,7 +317,8 @@ def train_tier(
         "schema": schema.to_json(),
         "calibration": calibration.to_json(),
         "quality_bar": bar.to_json(),
-        "unverified_thresholds": unverified_columns(criteria, tier),
+        "unverified_thresholds": statuses,
+        "missing_figures": missing.to_json(),
         "floors": [f.to_json() for f in full_check.used_floors],
         "metrics": card["metrics"],
         "card": card,
@@ -353,12 +360,6 @@ def standard_check_at(
     gates = gate(store, tier, as_of, criteria)
     today = snapshots(as_of).loc[gates.index[gates["eligible"].to_numpy()]]
     return check_standard(data, criteria, tier, as_of, today, at_end=snapshots)
-
-
-def unverified_columns(criteria: Criteria, tier: str) -> list[str]:
-    """The status columns of the tier's thresholds whose unknown value discounts the
-    probability: all but the quality score's, whose uncertainty the quality bar carries."""
-    return [f"std_{t.id}" for t in criteria.thresholds_for(tier) if t.measure != SCORE_COLUMN]
 
 
 def quality_cut(criteria: Criteria, tier: str) -> tuple[float | None, bool]:

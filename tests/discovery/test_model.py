@@ -309,20 +309,41 @@ def test_calibration_keeps_no_chance_at_zero_and_fits_on_the_rest() -> None:
     assert out[0] == 0.0 and ((out[1:] > 0) & (out[1:] < 1)).all()
 
 
-def test_each_unknown_threshold_discounts_the_probability(trained_world: TrainedWorld) -> None:
-    from discovery.model import UNVERIFIED_DISCOUNT
-
+def test_thresholds_of_unknown_status_cost_their_learned_chance(
+    trained_world: TrainedWorld,
+) -> None:
     w = trained_world
     model = ScoringModel.load(w.registry.serving("little_giant"))
-    assert "std_lg_revenue" in model.unverified
-    assert "std_lg_quality_score" not in model.unverified  # the quality bar carries that one
+    assert model.missing is not None
+    assert "std_lg_revenue" in model.missing.statuses
+    assert "std_lg_quality_score" not in model.missing.statuses  # the quality bar carries it
     x = w.snapshots(AS_OF).head(50).copy()
-    x[list(model.unverified)] = 1.0
+    x[list(model.missing.statuses)] = 1.0
     np.testing.assert_allclose(model.probability(x), model.calibration(model.raw(x)))
     x["std_lg_revenue"] = np.nan
     x["std_lg_niche_years"] = np.nan
     undiscounted = model.calibration(model.raw(x))
     assert (undiscounted > 0).any()
+    chances = {c.status: c.predict(x) for c in model.missing.chances}
+    expected = np.minimum(chances["std_lg_revenue"], chances["std_lg_niche_years"])
+    assert ((expected > 0) & (expected < 1)).all()
+    np.testing.assert_allclose(model.probability(x), undiscounted * expected)
+    card = w.results["little_giant"].card["missing_figures"]
+    assert {t["status"] for t in card["thresholds"]} == set(model.missing.statuses)
+
+
+def test_models_registered_before_the_learned_chance_keep_the_flat_discount(
+    trained_world: TrainedWorld,
+) -> None:
+    from discovery.missing_figures import UNVERIFIED_DISCOUNT
+
+    model = ScoringModel.load(trained_world.registry.serving("little_giant"))
+    model.missing = None  # as a bundle without `missing_figures` loads
+    x = trained_world.snapshots(AS_OF).head(50).copy()
+    x[list(model.unverified)] = 1.0
+    x["std_lg_revenue"] = np.nan
+    x["std_lg_niche_years"] = np.nan
+    undiscounted = model.calibration(model.raw(x))
     np.testing.assert_allclose(model.probability(x), undiscounted * (1 - UNVERIFIED_DISCOUNT) ** 2)
 
 

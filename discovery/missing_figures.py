@@ -1,0 +1,192 @@
+"""The chance that a threshold whose figure is not on file is met.
+
+A list goes to companies that did not apply, and many of them have no annual
+statements on the platform: their revenue, R&D or main-business status is unknown.
+Applicants, on whom the model and its calibration are fitted, select themselves on
+the thresholds, so the model's probability does not say how often an unknown figure
+hides a miss. That chance depends on the tier: most specialized-SME candidates clear a
+revenue bar of 1,000 万元, few clear the little giants' 5,000 万元.
+
+It is read from the candidates whose figure *is* on file: per threshold, a small
+LightGBM classifier learns from the other visible facts (patents, staff, links,
+awards, …) whether the threshold is met, and predicts it for the candidates whose
+status is unknown. Inputs that are mostly missing wherever the status is unknown
+(the statements' own figures) are left out, so the classifier reads only what it
+will see. A company's factor is the smallest chance among its unknown thresholds:
+figures read from one set of statements go together, and the chance that all are met
+is at most the smallest of them (it is the smallest when they are fully dependent).
+A company whose thresholds are all known keeps its probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from discovery.criteria import Criteria
+from discovery.quality import SCORE_COLUMN
+
+#: inputs seen in fewer than this share of the unknown-status rows are left out
+SEEN_SHARE = 0.5
+#: fewer known rows, or only one class among them: the share met is used instead
+MIN_KNOWN = 40
+#: at most this many known rows per threshold are learned from (seeded sample)
+MAX_ROWS = 50_000
+ROUNDS = 150
+PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 5.0,
+    "verbose": -1,
+    "seed": 3,
+    "num_threads": 2,
+    "deterministic": True,
+    "force_col_wise": True,
+}
+#: the share of the probability each threshold of unknown status costs in models
+#: registered before the chance was learned (`unverified_discount`)
+UNVERIFIED_DISCOUNT = 0.01
+#: the rule, in the card's words
+RULE = (
+    "probability × the smallest chance, among the thresholds whose figure is not on "
+    "file, that the threshold is met; each chance is learned from the candidates whose "
+    "figure is on file, from their other visible facts"
+)
+
+
+def unverified_columns(criteria: Criteria, tier: str) -> list[str]:
+    """The status columns of the tier's thresholds whose unknown value discounts the
+    probability: all but the quality score's, whose uncertainty the quality bar carries."""
+    return [f"std_{t.id}" for t in criteria.thresholds_for(tier) if t.measure != SCORE_COLUMN]
+
+
+def unverified_discount(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Per row: (1 − `UNVERIFIED_DISCOUNT`) to the power of its unknown statuses in `columns`."""
+    if not columns:
+        return np.ones(len(frame))
+    unknown = frame[list(columns)].isna().to_numpy().sum(axis=1)
+    return (1.0 - UNVERIFIED_DISCOUNT) ** unknown
+
+
+@dataclass(frozen=True)
+class FigureChance:
+    """One threshold's chance of being met when its status is unknown."""
+
+    status: str  # the threshold's status column (`std_<id>`)
+    known: int  # rows with a known status learned from
+    met: int  # of which met
+    inputs: tuple[str, ...] = ()
+    booster: lgb.Booster | None = None  # None: the share met (smoothed) is the chance
+
+    @property
+    def share_met(self) -> float:
+        return (self.met + 1) / (self.known + 2)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.booster is None:
+            return np.full(len(frame), self.share_met)
+        x = frame.reindex(columns=list(self.inputs)).to_numpy(dtype=float)
+        return np.asarray(self.booster.predict(x), dtype=float)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "known": self.known,
+            "met": self.met,
+            "inputs": list(self.inputs),
+            "booster": None if self.booster is None else self.booster.model_to_string(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FigureChance:
+        text = raw.get("booster")
+        booster = None if text is None else lgb.Booster(model_str=text)
+        return cls(raw["status"], raw["known"], raw["met"], tuple(raw["inputs"]), booster)
+
+
+def _learn(status: str, rows: pd.DataFrame, inputs: Sequence[str]) -> FigureChance:
+    values = rows[status].to_numpy(dtype=float)
+    known = ~np.isnan(values)
+    met = values[known] == 1.0
+    n_known, n_met = int(known.sum()), int(met.sum())
+    unknown = ~known
+    if n_known < MIN_KNOWN or n_met in (0, n_known) or not unknown.any():
+        return FigureChance(status, n_known, n_met)
+    seen = rows.loc[unknown, list(inputs)].notna().mean()
+    chosen = tuple(c for c in inputs if seen[c] >= SEEN_SHARE)
+    if not chosen:
+        return FigureChance(status, n_known, n_met)
+    x = rows.loc[known, list(chosen)].to_numpy(dtype=float)
+    y = met.astype(float)
+    if len(y) > MAX_ROWS:
+        keep = np.sort(np.random.default_rng(0).choice(len(y), MAX_ROWS, replace=False))
+        x, y = x[keep], y[keep]
+    booster = lgb.train(PARAMS, lgb.Dataset(x, label=y, free_raw_data=True), ROUNDS)
+    return FigureChance(status, n_known, n_met, chosen, booster)
+
+
+@dataclass(frozen=True)
+class MissingFigures:
+    """Per threshold of unknown status, the chance it is met (see the module's text)."""
+
+    chances: tuple[FigureChance, ...] = ()
+
+    @classmethod
+    def fit(
+        cls, frames: Sequence[pd.DataFrame], statuses: Sequence[str], inputs: Sequence[str]
+    ) -> MissingFigures:
+        """Learn from the candidates in `frames` (each with the `statuses` columns and the
+        numeric model `inputs`); status columns are never inputs."""
+        usable = [c for c in dict.fromkeys(inputs) if not c.startswith("std_")]
+        rows = pd.concat([f[[*statuses, *usable]] for f in frames], ignore_index=True)
+        return cls(tuple(_learn(s, rows, usable) for s in statuses))
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return tuple(c.status for c in self.chances)
+
+    def chance(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row: the smallest chance among its thresholds of unknown status (1 if none)."""
+        out = np.ones(len(frame))
+        for c in self.chances:
+            unknown = frame[c.status].isna().to_numpy()
+            if unknown.any():
+                out[unknown] = np.minimum(out[unknown], c.predict(frame.loc[unknown]))
+        return out
+
+    def summary(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+        """For the card: per threshold, the evidence and the chances given to `frame`'s
+        rows of unknown status."""
+        out = []
+        for c in self.chances:
+            unknown = frame[c.status].isna().to_numpy()
+            p = c.predict(frame.loc[unknown]) if unknown.any() else np.array([])
+            out.append(
+                {
+                    "status": c.status,
+                    "known": c.known,
+                    "met_share": round(c.met / c.known, 3) if c.known else None,
+                    "learned_from": "the share met" if c.booster is None else "other visible facts",
+                    "inputs": len(c.inputs),
+                    "unknown_rows": int(unknown.sum()),
+                    "mean_chance": round(float(p.mean()), 3) if len(p) else None,
+                }
+            )
+        return out
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in self.chances]
+
+    @classmethod
+    def from_json(cls, raw: Sequence[dict[str, Any]]) -> MissingFigures:
+        return cls(tuple(FigureChance.from_json(r) for r in raw))
