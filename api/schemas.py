@@ -53,7 +53,10 @@ class ThresholdCheck(BaseModel):
     short_en: str = Field(description="the same in English, e.g. revenue")
     status: CheckStatus
     text: str = Field(
-        description="达标 met / 未达标 not met / 未知 unknown, with an estimate if any"
+        description=(
+            "达标 met / 未达标 not met / 未知 unknown; an unknown check carries the quality "
+            "score's estimate, or the chance the threshold is met, if any"
+        )
     )
 
 

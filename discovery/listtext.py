@@ -37,7 +37,9 @@ class ListToWrite(Protocol):
 ALL_REGIONS = "全国（全部地区） all regions"
 OUTSIDE_ZH, OUTSIDE_EN = OUTSIDE_LABEL.split(" ", 1)[0], "company outside your region"
 #: the estimate a check of an unknown quality score carries (`discovery.ranking.check_texts`)
-ESTIMATE = re.compile(r"估计 est\. (\d+)(?:，达标把握 chance (\d+%))?")
+ESTIMATE = re.compile(r"估计 est\. (\d+)")
+#: the chance an unknown check carries: of the quality bar, or of a missing figure
+CHANCE = re.compile(r"达标把握 chance (\d+%)")
 UNIT = re.compile(r"\((万元|项)\)$|\s*\(10k yuan\)$")
 
 GATES = {
@@ -87,15 +89,15 @@ def display_width(text: str) -> int:
 
 
 def check_zh(text: object) -> str:
-    """A threshold check in Chinese: `达标`, `未达标`, `未知`, or `未知（估计47分，达标把握62%）`."""
+    """A threshold check in Chinese: `达标`, `未达标`, `未知`, `未知（估计47分，达标把握62%）`
+    or `未知（达标把握38%）`."""
     if not isinstance(text, str) or not text:
         return ""
     word = text.split(" ", 1)[0]
-    found = ESTIMATE.search(text)
-    if found is None:
-        return word
-    chance = f"，达标把握{found[2]}" if found[2] else ""
-    return f"{word}（估计{found[1]}分{chance}）"
+    estimate, chance = ESTIMATE.search(text), CHANCE.search(text)
+    parts = [f"估计{estimate[1]}分"] if estimate else []
+    parts += [f"达标把握{chance[1]}"] if chance else []
+    return f"{word}（{'，'.join(parts)}）" if parts else word
 
 
 def split_reasons(text: object) -> list[str]:

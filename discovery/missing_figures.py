@@ -155,13 +155,23 @@ class MissingFigures:
     def statuses(self) -> tuple[str, ...]:
         return tuple(c.status for c in self.chances)
 
+    def per_threshold(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per status column: each row's chance that the threshold is met where its status
+        is unknown, NaN where it is known."""
+        out = {}
+        for c in self.chances:
+            unknown = frame[c.status].isna().to_numpy()
+            values = np.full(len(frame), np.nan)
+            if unknown.any():
+                values[unknown] = c.predict(frame.loc[unknown])
+            out[c.status] = values
+        return out
+
     def chance(self, frame: pd.DataFrame) -> np.ndarray:
         """Per row: the smallest chance among its thresholds of unknown status (1 if none)."""
         out = np.ones(len(frame))
-        for c in self.chances:
-            unknown = frame[c.status].isna().to_numpy()
-            if unknown.any():
-                out[unknown] = np.minimum(out[unknown], c.predict(frame.loc[unknown]))
+        for values in self.per_threshold(frame).values():
+            out = np.fmin(out, values)  # NaN (known) leaves the row's factor alone
         return out
 
     def summary(self, frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from discovery.explain import reasons as explain_reasons
 from discovery.labels import gate
 from discovery.listfile import write_list as write_list
 from discovery.metrics import list_order
+from discovery.missing_figures import MissingFigures
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import RegisteredModel, Registry
@@ -63,43 +64,50 @@ def threshold_status(features: pd.DataFrame, thresholds: list[Threshold]) -> pd.
     )
 
 
+def _unknown_text(estimate: float, chance: float) -> str:
+    parts = [] if np.isnan(estimate) else [f"估计 est. {estimate:.0f}"]
+    parts += [] if np.isnan(chance) else [f"达标把握 chance {chance:.0%}"]
+    return f"{UNKNOWN_TEXT} ({'，'.join(parts)})" if parts else UNKNOWN_TEXT
+
+
 def _status_text(
     values: pd.Series, estimate: pd.Series | None = None, chance: np.ndarray | None = None
 ) -> pd.Series:
     text = values.map(STATUS_TEXT).astype(object)
     unknown = values.isna().to_numpy()
-    text[unknown] = UNKNOWN_TEXT
-    if estimate is not None:
-        est = estimate.to_numpy(dtype=float)
-        odds = chance if chance is not None else np.full(len(est), np.nan)
-        text[unknown] = [
-            UNKNOWN_TEXT
-            if np.isnan(e)
-            else f"{UNKNOWN_TEXT} (估计 est. {e:.0f}"
-            + ("" if np.isnan(p) else f"，达标把握 chance {p:.0%}")
-            + ")"
-            for e, p in zip(est[unknown], odds[unknown], strict=True)
-        ]
+    none = np.full(len(values), np.nan)
+    est = none if estimate is None else estimate.to_numpy(dtype=float)
+    odds = none if chance is None else np.asarray(chance, dtype=float)
+    text[unknown] = [_unknown_text(e, p) for e, p in zip(est[unknown], odds[unknown], strict=True)]
     return text
 
 
 def check_texts(
-    features: pd.DataFrame, thresholds: list[Threshold], bar: QualityBar | None = None
+    features: pd.DataFrame,
+    thresholds: list[Threshold],
+    bar: QualityBar | None = None,
+    missing: MissingFigures | None = None,
 ) -> pd.DataFrame:
     """Per company and threshold, the check as the list shows it.
 
-    `达标 met`, `未达标 not met` or `未知 unknown`; an unknown quality score shows our
-    estimate and, given the model's quality bar, the chance that it clears the bar.
+    `达标 met`, `未达标 not met` or `未知 unknown`. An unknown quality score shows our
+    estimate and, given the model's quality bar, the chance that it clears the bar; any
+    other unknown threshold shows the model's learned chance that it is met
+    (`MissingFigures`), when the model has one.
     """
     status = threshold_status(features, thresholds)
     estimate = features.get(ESTIMATE_COLUMN)
     chance = bar(features) if bar is not None and bar.cut is not None else None
+    if chance is not None:  # a chance is quoted beside its estimate only
+        est = np.full(len(features), np.nan) if estimate is None else estimate.to_numpy(float)
+        chance = np.where(np.isnan(est), np.nan, chance)
+    learned = missing.per_threshold(features) if missing is not None else {}
     out = {}
     for t in thresholds:
-        on_score = t.measure == SCORE_COLUMN
-        out[t.id] = _status_text(
-            status[t.id], estimate if on_score else None, chance if on_score else None
-        ).to_numpy()
+        if t.measure == SCORE_COLUMN:
+            out[t.id] = _status_text(status[t.id], estimate, chance).to_numpy()
+        else:
+            out[t.id] = _status_text(status[t.id], None, learned.get(f"std_{t.id}")).to_numpy()
     return pd.DataFrame(out, index=features.index)
 
 
@@ -143,7 +151,7 @@ def describe(
     )
     estimate = x.get(ESTIMATE_COLUMN)
     published = x[SCORE_COLUMN]
-    texts = check_texts(x, thresholds, model.bar)
+    texts = check_texts(x, thresholds, model.bar, model.missing)
     for t in thresholds:
         frame[f"check_{t.id}"] = texts[t.id].to_numpy()
     # the published score where there is one, our estimate elsewhere, and which it is

@@ -94,10 +94,12 @@ function pct(x) {
 function badge(check) {
   const [zh, en] = STATUS[check.status];
   const est = /est\. ([\d.]+)/.exec(check.text);
+  const odds = /chance (\d+)%/.exec(check.text);
+  const note = est ? ` 估${Math.round(Number(est[1]))}` : odds ? ` 把握${odds[1]}%` : null;
   return el("span", {
     class: `badge ${check.status}`, "data-check": check.id,
     title: `${check.label_zh}\n${check.label_en}\n${check.text}`,
-  }, `${check.short_zh} ${zh}`, est ? el("small", {}, ` 估${Math.round(Number(est[1]))}`) : null,
+  }, `${check.short_zh} ${zh}`, note ? el("small", {}, note) : null,
   el("span", { class: "en" }, ` ${check.short_en} ${en}`));
 }
 

@@ -116,6 +116,7 @@ def test_an_unknown_suffix_is_refused_before_anything_is_written(tmp_path: Path)
         ("未知 unknown", "未知"),
         ("未知 unknown (估计 est. 47，达标把握 chance 62%)", "未知（估计47分，达标把握62%）"),
         ("未知 unknown (估计 est. 47)", "未知（估计47分）"),
+        ("未知 unknown (达标把握 chance 38%)", "未知（达标把握38%）"),
         (None, ""),
     ],
 )

@@ -83,6 +83,36 @@ def test_an_unknown_quality_score_shows_the_estimate_and_its_chance_of_the_bar(
 
 
 @pytest.mark.parametrize("tier", list(TOPS))
+def test_an_unknown_figure_shows_the_learned_chance_that_it_is_met(
+    trained_world: TrainedWorld, lists: dict, tier: str
+) -> None:
+    model = ScoringModel.load(trained_world.registry.serving(tier))
+    assert model.missing is not None
+    frame = lists[tier].frame.set_index("uscc")
+    x = trained_world.snapshots(AS_OF).loc[frame.index]
+    learned = model.missing.per_threshold(x)
+    pattern = re.compile(r"未知 unknown \(达标把握 chance (\d+)%\)")
+    shown = 0
+    for t in lists[tier].thresholds:
+        if t.measure == "std_quality_score":
+            continue
+        text = frame[f"check_{t.id}"]
+        unknown = x[f"std_{t.id}"].isna().to_numpy()
+        for uscc, chance in zip(x.index[unknown], learned[f"std_{t.id}"][unknown], strict=True):
+            m = pattern.fullmatch(text[uscc])
+            assert m, text[uscc]
+            assert m[1] == f"{100 * chance:.0f}"
+            shown += 1
+        assert text[~unknown].isin(["达标 met"]).all()
+    assert shown  # some listed company has a figure not on file
+    # the listed score carries the smallest of a row's chances
+    undiscounted = model.calibration(model.raw(x))
+    smallest = np.fmin.reduce([np.ones(len(x)), *learned.values()])
+    expected = undiscounted * smallest  # the list shows 4 decimals
+    np.testing.assert_allclose(frame["score"].to_numpy(), expected, rtol=0, atol=5.01e-5)
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
 def test_scores_are_probabilities_best_first(lists: dict, tier: str) -> None:
     frame = lists[tier].frame
     scores = frame["score"].to_numpy()
