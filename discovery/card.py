@@ -181,6 +181,7 @@ def render_card(card: dict[str, Any]) -> str:
             f"{_pct_ci(base)} | {_pct(base['recall'])} | {_num(lift, 2)} | {_gap_text(gaps.get(k))} |"
         )
     lines += _invited_lines(card)
+    lines += _missing_lines(card)
     if card.get("standard_check"):
         lines += [
             "",
@@ -271,6 +272,29 @@ def _invited_lines(card: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {name} | {r['listed']} | {r['visible_miss']} | {r['below_floor']} | "
             f"{r['later_applicants']} | {r['approved']} | {_pct(r['approval_rate'])} |"
+        )
+    return lines
+
+
+def _missing_lines(card: dict[str, Any]) -> list[str]:
+    """Per threshold, the learned chance that it is met where its figure is not on file."""
+    missing = card.get("missing_figures")
+    if not missing:
+        return []
+    lines = [
+        "",
+        "## 缺失数据的达标把握 Thresholds whose figure is not on file",
+        "",
+        f"Score = {missing['rule']}.",
+        "",
+        "| threshold | candidates with the figure | of which met | learned from "
+        "| candidates without it | mean chance |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    for t in missing["thresholds"]:
+        lines.append(
+            f"| `{t['status']}` | {t['known']:,} | {_pct(t['met_share'])} | {t['learned_from']} "
+            f"| {t['unknown_rows']:,} | {_pct(t['mean_chance'])} |"
         )
     return lines
 

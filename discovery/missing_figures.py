@@ -7,7 +7,8 @@ the thresholds, so the model's probability does not say how often an unknown fig
 hides a miss. That chance depends on the tier: most specialized-SME candidates clear a
 revenue bar of 1,000 万元, few clear the little giants' 5,000 万元.
 
-It is read from the candidates whose figure *is* on file: per threshold, a small
+It is read from the candidates whose figure *is* on file, at the date of the list
+(training reads it from the candidates at its decision date): per threshold, a small
 LightGBM classifier learns from the other visible facts (patents, staff, links,
 awards, …) whether the threshold is met, and predicts it for the candidates whose
 status is unknown. Inputs that are mostly missing wherever the status is unknown
@@ -59,8 +60,8 @@ UNVERIFIED_DISCOUNT = 0.01
 #: the rule, in the card's words
 RULE = (
     "probability × the smallest chance, among the thresholds whose figure is not on "
-    "file, that the threshold is met; each chance is learned from the candidates whose "
-    "figure is on file, from their other visible facts"
+    "file, that the threshold is met; each chance is learned from the candidates at the "
+    "decision date whose figure is on file, from their other visible facts"
 )
 
 

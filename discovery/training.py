@@ -147,8 +147,10 @@ def collect_rounds(
 ) -> list[RoundData]:
     snapshots = snapshots or SnapshotCache(store, criteria)
     chosen = select_rounds(store, tier, as_of, criteria, n_rounds, enough_positives)
-    # the rounds' dates and their windows' ends (the standard check reads both) in one go
-    snapshots.prefetch([d for rnd, _ in chosen for d in (rnd.as_of, rnd.window_end)], progress)
+    # the rounds' dates, their windows' ends (the standard check reads both) and the
+    # decision date (the population a list goes to) in one go
+    dates = [d for rnd, _ in chosen for d in (rnd.as_of, rnd.window_end)]
+    snapshots.prefetch([*dates, as_of], progress)
     # a round keeps its candidates' rows and every company's quality scores, not every
     # company's features: at national scale the snapshots of the rounds do not fit at once
     return [_round_data(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
@@ -225,7 +227,7 @@ def train_tier(
     full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots)
     statuses = unverified_columns(criteria, tier)
     inputs = FeatureSchema.of(valid.candidates).numeric()
-    held_missing = MissingFigures.fit([d.candidates for d in train], statuses, inputs)
+    held_missing = MissingFigures.fit([x_valid], statuses, inputs)
     ours = calibration(raw_valid) * held_missing.chance(x_valid)
     invited = invited_population(
         x_valid, valid.examples, ours, criteria, tier, held_out_check.used_floors, top
@@ -238,7 +240,10 @@ def train_tier(
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale).
     booster = _fit(schema, data, recipe, grow_as=held_fit).booster
-    missing = MissingFigures.fit([d.candidates for d in data], statuses, inputs)
+    # the chance of a missing figure is read from the candidates the list goes to
+    gates = gate(store, tier, as_of, criteria)
+    today = snapshots(as_of).loc[gates.index[gates["eligible"].to_numpy()]]
+    missing = MissingFigures.fit([today], statuses, inputs)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,
@@ -289,7 +294,7 @@ def train_tier(
             ),
         },
         "invited_population": invited,
-        "missing_figures": {"rule": MISSING_RULE, "thresholds": missing.summary(x_valid)},
+        "missing_figures": {"rule": MISSING_RULE, "thresholds": missing.summary(today)},
         "standard_check": full_check.to_json(),
         "fairness": fairness(raw_valid, valid, store, top),
         "importance_by_channel": _importance_by_channel(importance),

@@ -330,6 +330,8 @@ def test_thresholds_of_unknown_status_cost_their_learned_chance(
     np.testing.assert_allclose(model.probability(x), undiscounted * expected)
     card = w.results["little_giant"].card["missing_figures"]
     assert {t["status"] for t in card["thresholds"]} == set(model.missing.statuses)
+    rendered = (w.registry.serving("little_giant").path / "card.md").read_text(encoding="utf-8")
+    assert "缺失数据的达标把握" in rendered and "`std_lg_revenue`" in rendered
 
 
 def test_models_registered_before_the_learned_chance_keep_the_flat_discount(
