@@ -21,11 +21,13 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 import features
 from discovery import model, quality
 from discovery.criteria import Criteria
 from discovery.model import add_estimate, threshold_specs
+from features.memory import release_memory
 from graph.store import Store
 
 
@@ -55,6 +57,9 @@ class SnapshotCache:
 
     KEEP_WITH_DISK = 2
     KEEP_IN_MEMORY = 8
+    #: columns decoded at a time when a snapshot is read back: the decoded pages of one
+    #: slice, not of every column, sit beside the frame being made
+    READ_COLUMNS = 40
 
     def __init__(
         self,
@@ -109,18 +114,30 @@ class SnapshotCache:
     def _prefetch(
         self, dates: list[date], progress: Callable[[str, int, int], None] | None
     ) -> None:
-        todo = []
+        todo: list[date] = []
+        found: list[date] = []
         for as_of in dates:
-            if as_of in self._frames:
-                continue
-            frame = self._read(as_of) if self.directory else None
-            if frame is None:
+            if as_of not in self._frames:
+                (found if self._path(as_of).is_file() else todo).append(as_of)
+        # the dates on disk are read now only if they stay in memory beside those to build
+        room = self.keep - min(len(todo), self.keep)
+        for as_of in found[max(len(found) - room, 0) :]:
+            frame = self._read(as_of)
+            if frame is None:  # gone since: built instead
                 todo.append(as_of)
             else:
                 self._keep(as_of, frame)
+            del frame
         if not todo:
             return
-        pending: dict[date, Future[pd.DataFrame]] = {}
+        # Only the last `keep` dates built stay in memory (the others would leave as the
+        # later ones come in, and with a disk they are read back when asked for); the
+        # dates those push out leave before the build instead of after it. So the build
+        # holds the date being built, the one being finished and the dates that stay.
+        held = min(len(todo), self.keep)
+        while len(self._frames) > self.keep - held:
+            self._frames.pop(next(iter(self._frames)))
+        pending: dict[date, tuple[Future[pd.DataFrame], bool]] = {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
             # every date from one read of the store (let go once they are built)
             built = features.iter_features_at(self.store, todo, threshold_specs(self.criteria))
@@ -128,19 +145,30 @@ class SnapshotCache:
                 if progress:
                     progress(f"features {as_of}", i, len(todo))
                 _, table = next(built)
+                if i == len(todo) - 1:
+                    built.close()  # the coded store goes before the last estimate is made
                 frame = table.set_index(pd.Index(table["uscc"].astype("str"), name="uscc"))
                 frame = frame.drop(columns=["uscc"])
                 # one thread while the other core builds the next date's features
                 threads = 1 if i < len(todo) - 1 else None
-                pending[as_of] = pool.submit(self._finish, as_of, frame, threads)
-                del frame, table
+                future = pool.submit(self._finish, as_of, frame, threads)
+                pending[as_of] = (future, i >= len(todo) - held)
+                del frame, table, future
                 # the date before is kept (or let go) as soon as it is finished, so at
                 # most two built dates are held here beside the ones the cache keeps
                 while len(pending) > 1:
-                    done = next(iter(pending))
-                    self._keep(done, pending.pop(done).result())
-            for as_of, future in pending.items():
-                self._keep(as_of, future.result())
+                    self._settle(pending)
+            while pending:
+                self._settle(pending)
+
+    def _settle(self, pending: dict[date, tuple[Future[pd.DataFrame], bool]]) -> None:
+        """The oldest pending date finished, and kept if it is one of those that stay."""
+        as_of = next(iter(pending))
+        future, stays = pending.pop(as_of)
+        if stays:
+            self._keep(as_of, future.result())
+        else:
+            future.result()  # raises what the estimate raised
 
     def _finish(self, as_of: date, frame: pd.DataFrame, threads: int | None) -> pd.DataFrame:
         frame = add_estimate(frame, self.criteria, threads)
@@ -149,13 +177,38 @@ class SnapshotCache:
                 self._write(as_of, frame)
             except OSError as exc:  # a read-only or full disk costs speed, not the answer
                 log.warning("feature snapshot of %s not kept on disk: %s", as_of, exc)
+        release_memory()  # in this thread, whose allocations Arrow made for the write
         return frame
 
+    def _path(self, as_of: date) -> Path:
+        """Where the snapshot of `as_of` is kept (a path that never exists without a disk)."""
+        if self.directory is None:
+            return Path(os.devnull) / as_of.isoformat()
+        return self._folder() / f"{as_of.isoformat()}.parquet"
+
     def _read(self, as_of: date) -> pd.DataFrame | None:
-        path = self._folder() / f"{as_of.isoformat()}.parquet"
-        if not path.is_file():
+        """The snapshot of `as_of` from disk, `READ_COLUMNS` columns at a time (None if absent).
+
+        Each column is a block of its own, so a few columns taken from the snapshot (a
+        round's quality scores) hold those columns alone, not every float column.
+        """
+        path = self._path(as_of)
+        try:
+            schema = pq.read_schema(path)
+        except FileNotFoundError:
             return None
-        return pd.read_parquet(path)
+        index = set(
+            schema.pandas_metadata.get("index_columns", []) if schema.pandas_metadata else []
+        )
+        names = [n for n in schema.names if n not in index]
+        parts = []
+        for start in range(0, max(len(names), 1), self.READ_COLUMNS):
+            columns = names[start : start + self.READ_COLUMNS]
+            parts.append(
+                pd.read_parquet(path, columns=columns, to_pandas_kwargs={"split_blocks": True})
+            )
+            release_memory()  # the slice's pages, decoded and let go
+        return parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
 
     def _write(self, as_of: date, frame: pd.DataFrame) -> None:
         folder = self._folder()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Literal
 
@@ -21,6 +21,7 @@ import pandas as pd
 from features import registry, standards
 from features.context import Context
 from features.history import DatedContext, History
+from features.memory import release_memory
 from features.registry import family_of
 from features.standards import ThresholdSpec
 from graph.errors import UsageError
@@ -67,7 +68,7 @@ def iter_features_at(
     timings: dict[str, dict[str, float]] | None = None,
     history: History | None = None,
     engine: Engine | None = None,
-) -> Iterator[tuple[date, pd.DataFrame]]:
+) -> Generator[tuple[date, pd.DataFrame], None, None]:
     """`(as_of, build_features(store, as_of, ...))` for each of `dates`, in their order,
     from one read of the store (`features.history`): the same tables, built faster.
 
@@ -89,8 +90,10 @@ def iter_features_at(
     for as_of in days:
         steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
         frame = _build(DatedContext(history, as_of), thresholds, families, Meter(steps))
+        release_memory()  # the date's tables and the families' working arrays, let go
         _add_steps(timings, steps, meter)
         yield as_of, frame
+        del frame  # the caller holds the table as long as it needs it, not this loop
     meter.finish()
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.context import Context, TablesAt
+from features.memory import release_memory
 from graph.contract import TABLES
 from graph.store import Store, known_at
 
@@ -87,12 +88,15 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
             elif col.kind in ("str", "enum"):
                 codes, uniques = pd.factorize(values)
                 categories = pd.Index(uniques, dtype="str")
-                # every value of an enum is a category, so `known_at` may write "pending"
-                extra = pd.Index(col.values, dtype="str").difference(categories)
-                categories = categories.append(extra) if len(extra) else categories
+                if col.values:  # every value of an enum is a category, so `known_at`
+                    # may write "pending" (free text is not looked up: a long column's
+                    # hash table would live as long as its categories)
+                    extra = pd.Index(col.values, dtype="str").difference(categories)
+                    categories = categories.append(extra) if len(extra) else categories
                 cols[col.name] = pd.Categorical.from_codes(codes, categories=categories)
-            else:  # numbers, dates and flags keep the store's dtypes
+            else:  # numbers, dates and flags keep the store's dtypes and arrays
                 cols[col.name] = values
+        del raw, values
     universe = (
         pd.Index(np.concatenate([u.to_numpy(dtype=object) for *_, u in credit]), dtype="str")
         .unique()
@@ -102,10 +106,13 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
         columns[name][column] = pd.Categorical.from_codes(
             _recode(codes, uniques, universe), categories=universe
         )
+    # not copied: the numbers and dates are the store's own arrays (reads never modify
+    # them), and the text is held as codes
     frames = {
-        name: pd.DataFrame({c: columns[name][c] for c in table.column_names})
+        name: pd.DataFrame({c: columns[name][c] for c in table.column_names}, copy=False)
         for name, table in TABLES.items()
     }
+    release_memory()  # the text read and hashed once, let go
     return frames, universe
 
 

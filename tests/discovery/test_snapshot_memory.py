@@ -1,0 +1,71 @@
+"""The snapshot cache holds few dates while it builds, and reads back what it wrote."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN
+from discovery.snapshots import SnapshotCache
+from tests.discovery.conftest import TrainedWorld
+
+DATES = [date(2021, 12, 31), date(2022, 12, 31), date(2023, 12, 31), date(2024, 12, 31)]
+
+
+def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = trained_world
+    cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    assert cache.keep == 2
+    held_while_building: list[set[date]] = []
+    finish = SnapshotCache._finish
+
+    def watched(self, as_of, frame, threads):
+        held_while_building.append(set(self._frames))
+        return finish(self, as_of, frame, threads)
+
+    monkeypatch.setattr(SnapshotCache, "_finish", watched)
+    cache.prefetch(DATES)
+    assert len(held_while_building) == len(DATES)
+    # the first dates are written and let go: only the last two ever sit in memory
+    assert set().union(*held_while_building) <= set(DATES[-2:])
+    assert list(cache._frames) == DATES[-2:]
+    assert sorted(p.stem for p in (tmp_path / "snaps").glob("*/*.parquet")) == [
+        d.isoformat() for d in DATES
+    ]
+
+    # every date on disk: a new cache reads back the two that stay, not all four
+    reads: list[date] = []
+    read = SnapshotCache._read
+
+    def counted(self, as_of):
+        reads.append(as_of)
+        return read(self, as_of)
+
+    monkeypatch.setattr(SnapshotCache, "_read", counted)
+    again = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    again.prefetch(DATES)
+    assert reads == DATES[-2:]
+    for as_of in DATES[-2:]:
+        pd.testing.assert_frame_equal(again(as_of), cache(as_of))
+    assert list(again(DATES[0]).columns) == list(cache(DATES[-1]).columns)  # read when asked
+    assert reads == [*DATES[-2:], DATES[0]]
+
+
+def test_a_snapshot_read_back_in_slices_is_the_one_built_a_block_per_column(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = trained_world
+    built = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
+    monkeypatch.setattr(SnapshotCache, "READ_COLUMNS", 7)
+    back = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
+    assert built.shape[1] > 7 * 3  # several slices
+    pd.testing.assert_frame_equal(back, built, check_exact=True)
+    # a column per block: a round's two quality columns hold no other column alive
+    assert back._mgr.nblocks == back.shape[1]
+    quality = back[[SCORE_COLUMN, ESTIMATE_COLUMN]]
+    assert quality._mgr.nblocks == 2
