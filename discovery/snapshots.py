@@ -51,8 +51,10 @@ class SnapshotCache:
     At most `keep` snapshots stay in memory (the oldest made leaves first): by default
     `KEEP_WITH_DISK` when the disk holds every date of the current data (a snapshot of
     a million companies is about a gigabyte in memory, and reads back in a second or
-    two), `KEEP_IN_MEMORY` when there is no disk. Safe to call from several threads:
-    one builds, the others wait for its result.
+    two), `KEEP_IN_MEMORY` when there is no disk. A date about to be read or built
+    pushes the oldest out first, so memory never holds more than `keep` snapshots
+    beside the one being made (and, while many are built, the one being finished).
+    Safe to call from several threads: one builds, the others wait for its result.
     """
 
     KEEP_WITH_DISK = 2
@@ -94,7 +96,11 @@ class SnapshotCache:
 
     def _keep(self, as_of: date, frame: pd.DataFrame) -> None:
         self._frames[as_of] = frame
-        while len(self._frames) > self.keep:
+        self._make_room(0)
+
+    def _make_room(self, coming: int) -> None:
+        """Let the oldest dates go until `coming` more fit within `keep`."""
+        while self._frames and len(self._frames) + coming > self.keep:
             self._frames.pop(next(iter(self._frames)))
 
     def prefetch(
@@ -122,6 +128,7 @@ class SnapshotCache:
         # the dates on disk are read now only if they stay in memory beside those to build
         room = self.keep - min(len(todo), self.keep)
         for as_of in found[max(len(found) - room, 0) :]:
+            self._make_room(1)  # the date it pushes out goes before it is read, not after
             frame = self._read(as_of)
             if frame is None:  # gone since: built instead
                 todo.append(as_of)
@@ -135,8 +142,7 @@ class SnapshotCache:
         # dates those push out leave before the build instead of after it. So the build
         # holds the date being built, the one being finished and the dates that stay.
         held = min(len(todo), self.keep)
-        while len(self._frames) > self.keep - held:
-            self._frames.pop(next(iter(self._frames)))
+        self._make_room(held)
         pending: dict[date, tuple[Future[pd.DataFrame], bool]] = {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
             # every date from one read of the store (let go once they are built)

@@ -40,10 +40,12 @@ def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
 
     # every date on disk: a new cache reads back the two that stay, not all four
     reads: list[date] = []
+    held_while_reading: list[int] = []
     read = SnapshotCache._read
 
     def counted(self, as_of):
         reads.append(as_of)
+        held_while_reading.append(len(self._frames))
         return read(self, as_of)
 
     monkeypatch.setattr(SnapshotCache, "_read", counted)
@@ -54,6 +56,8 @@ def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
         pd.testing.assert_frame_equal(again(as_of), cache(as_of))
     assert list(again(DATES[0]).columns) == list(cache(DATES[-1]).columns)  # read when asked
     assert reads == [*DATES[-2:], DATES[0]]
+    # the date a read pushes out goes first: one kept beside the one being read
+    assert held_while_reading == [0, 1, 1]
 
 
 def test_a_snapshot_read_back_in_slices_is_the_one_built_a_block_per_column(
