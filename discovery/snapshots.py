@@ -61,7 +61,7 @@ class SnapshotCache:
     KEEP_IN_MEMORY = 8
     #: columns decoded at a time when a snapshot is read back: the decoded pages of one
     #: slice, not of every column, sit beside the frame being made
-    READ_COLUMNS = 40
+    READ_COLUMNS = 30
 
     def __init__(
         self,
@@ -195,8 +195,10 @@ class SnapshotCache:
     def _read(self, as_of: date) -> pd.DataFrame | None:
         """The snapshot of `as_of` from disk, `READ_COLUMNS` columns at a time (None if absent).
 
-        Each column is a block of its own, so a few columns taken from the snapshot (a
-        round's quality scores) hold those columns alone, not every float column.
+        A slice's columns of one type share a block, so a few columns taken from the
+        snapshot (a round's quality scores) hold their slice's block, not one block of
+        every float column (and the frame has few enough blocks for pandas to insert a
+        column without copying them all).
         """
         path = self._path(as_of)
         try:
@@ -210,9 +212,7 @@ class SnapshotCache:
         parts = []
         for start in range(0, max(len(names), 1), self.READ_COLUMNS):
             columns = names[start : start + self.READ_COLUMNS]
-            parts.append(
-                pd.read_parquet(path, columns=columns, to_pandas_kwargs={"split_blocks": True})
-            )
+            parts.append(pd.read_parquet(path, columns=columns))
             release_memory()  # the slice's pages, decoded and let go
         return parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
 
