@@ -206,13 +206,13 @@ EDGE_SHARE = 0.1
 
 
 def _decisions(
-    rounds: Sequence[RoundData], at_end: Snapshots | None = None
+    rounds: Sequence[RoundData], at_end: Snapshots | None = None, columns: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Approvals, rejections and all candidates, pooled over the rounds.
 
     Features are those of the round's date, or with `at_end` those of the end of its
-    window: by then the fiscal year and the quality score the reviewers used are on
-    file, while at the round's date they are a year older.
+    window (only `columns` of them): by then the fiscal year and the quality score the
+    reviewers used are on file, while at the round's date they are a year older.
     """
     approved, rejected, candidates = [], [], []
     for d in rounds:
@@ -220,7 +220,10 @@ def _decisions(
         positive = (d.examples["label"] == 1).to_numpy()
         x = d.candidates
         if at_end is not None:
-            x = at_end(d.round.window_end).reindex(d.examples.index)
+            x = at_end(d.round.window_end)
+            if columns is not None:
+                x = x[[c for c in columns if c in x.columns]]
+            x = x.reindex(d.examples.index)
         approved.append(x.loc[labelled & positive])
         rejected.append(x.loc[labelled & ~positive])
         candidates.append(x)
@@ -328,7 +331,9 @@ def check_standard(
     empty = pd.DataFrame()
     approved, rejected, candidates = _decisions(rounds) if rounds else (empty, empty, empty)
     if rounds and at_end is not None:
-        approved_end, rejected_end, _ = _decisions(rounds, at_end)
+        # the threshold checks read the status columns alone
+        status = [f"std_{t.id}" for t in thresholds]
+        approved_end, rejected_end, _ = _decisions(rounds, at_end, status)
     else:
         approved_end, rejected_end = approved, rejected
     checks = [

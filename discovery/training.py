@@ -158,7 +158,7 @@ def collect_rounds(
 
 def _round_data(rnd: Round, ex: pd.DataFrame, snapshot: pd.DataFrame) -> RoundData:
     quality = [c for c in (SCORE_COLUMN, ESTIMATE_COLUMN) if c in snapshot]
-    return RoundData(rnd, ex, snapshot.loc[ex.index], snapshot[quality])
+    return RoundData(rnd, ex, snapshot.loc[ex.index], snapshot[quality].copy())  # not a view
 
 
 def train_tier(
