@@ -223,7 +223,9 @@ def test_the_workbook_can_be_forwarded_as_it_is(
         assert set(rows["企业规模 Size"]) <= {"微型", "小型", "中型", "未知"}
         checks = rows[[h for h in head if "门槛 Threshold" in h]]
         assert (
-            checks.stack().str.match(r"^(达标|未达标|未知)(（估计\d+分(，达标把握\d+%)?）)?$").all()
+            checks.stack()
+            .str.match(r"^(达标|未达标|未知)(（(估计\d+分(，达标把握\d+%)?|达标把握\d+%)）)?$")
+            .all()
         )
         # reasons: Chinese, one per line, no English sentence left
         lines = rows["推荐理由 Reasons"].str.split("\n")
