@@ -78,7 +78,7 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
     columns: dict[str, dict[str, Any]] = {}
     credit: list[tuple[str, str, np.ndarray, pd.Index]] = []  # coded once the universe is known
     for name, table in TABLES.items():
-        raw = store.read(name, latest)  # the store's own point-in-time read, once
+        raw = store.read_once(name, latest)  # the store's own point-in-time read, once
         columns[name] = cols = {}
         for col in table.columns:
             values = raw[col.name]

@@ -58,13 +58,14 @@ class EmbeddedStore(Store):
         return json.loads(path.read_text(encoding="utf-8"))
 
     # -- reads --------------------------------------------------------------------------
-    def _full(self, name: str) -> pd.DataFrame:
+    def _full(self, name: str, keep: bool = True) -> pd.DataFrame:
         table = table_of(name)
         version = self.current_version()
         if version is None:
             return conform(table, pd.DataFrame(columns=table.column_names))
         key = (version, name)
-        if key not in self._cache:
+        frame = self._cache.get(key)
+        if frame is None:
             path = self.versions_dir / version / f"{name}.parquet"
             if path.exists():
                 frame = conform(table, pd.read_parquet(path))
@@ -72,11 +73,17 @@ class EmbeddedStore(Store):
                 frame = conform(table, pd.DataFrame(columns=table.column_names))
             # keep only the current version's frames in memory
             self._cache = {k: v for k, v in self._cache.items() if k[0] == version}
-            self._cache[key] = frame
-        return self._cache[key]
+            if keep:
+                self._cache[key] = frame
+        return frame
 
     def read(self, table: str, as_of: date | None = None) -> pd.DataFrame:
         return known_at(table_of(table), self._full(table), as_of)
+
+    def read_once(self, table: str, as_of: date | None = None) -> pd.DataFrame:
+        # a table held already is shared; one read for a feature history is not kept
+        # (at a million companies the tables' text alone is about 1.5 GB)
+        return known_at(table_of(table), self._full(table, keep=False), as_of)
 
     def counts(self) -> dict[str, int]:
         held = self.manifest().get("tables", {})

@@ -102,6 +102,11 @@ class Store(ABC):
     def read(self, table: str, as_of: date | None = None) -> pd.DataFrame:
         """One contract table as known at `as_of`, canonical dtypes, sorted by its key."""
 
+    def read_once(self, table: str, as_of: date | None = None) -> pd.DataFrame:
+        """As `read`, for a caller that keeps what it needs of the table itself (a
+        feature history): a store that keeps tables in memory does not keep this one."""
+        return self.read(table, as_of)
+
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Rows held per contract table (every table, zero when empty)."""

@@ -9,6 +9,8 @@ import pytest
 
 from features import History, ThresholdSpec, build_features, build_features_at, iter_features_at
 from features.history import DatedContext
+from graph.contract import TABLES
+from graph.embedded import EmbeddedStore
 from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
 
 SPECS = [
@@ -80,3 +82,13 @@ def test_facts_after_every_date_change_no_table(tmp_path):
     for as_of in dates:
         assert_same(built[as_of], build_features(base, as_of, SPECS))
         assert_same(built[as_of], build_features(later, as_of, SPECS))
+
+
+def test_a_history_leaves_no_table_in_the_stores_memory(simulated):
+    """The history keeps its coded tables; the store does not keep a second, text copy."""
+    store = EmbeddedStore(simulated.root)
+    History(store, AS_OF).load()
+    assert store._cache == {}
+    for name in TABLES:  # a one-off read is the store's read
+        pd.testing.assert_frame_equal(store.read_once(name, AS_OF), store.read(name, AS_OF))
+    assert {name for _, name in store._cache} == set(TABLES)  # reads still keep theirs
