@@ -28,6 +28,7 @@ from discovery import model, quality
 from discovery.criteria import Criteria
 from discovery.model import add_estimate, threshold_specs
 from features.memory import release_memory
+from graph.settings import Settings
 from graph.store import Store
 
 
@@ -69,8 +70,11 @@ class SnapshotCache:
         criteria: Criteria,
         directory: Path | None = None,
         keep: int | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.store = store
+        #: the workspace's settings (the feature engine); None: the environment's
+        self.settings = settings
         self.criteria = criteria
         self.directory = Path(directory) if directory else None
         if keep is None:
@@ -146,7 +150,9 @@ class SnapshotCache:
         pending: dict[date, tuple[Future[pd.DataFrame], bool]] = {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
             # every date from one read of the store (let go once they are built)
-            built = features.iter_features_at(self.store, todo, threshold_specs(self.criteria))
+            built = features.iter_features_at(
+                self.store, todo, threshold_specs(self.criteria), settings=self.settings
+            )
             for i, as_of in enumerate(todo):
                 if progress:
                     progress(f"features {as_of}", i, len(todo))

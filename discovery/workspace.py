@@ -166,7 +166,9 @@ class Workspace(ModelMethods):
         cache = self._snapshots
         if cache is None or self._snapshot_version != version:
             folder = self.paths.snapshots if self._disk_cache else None
-            cache = self._snapshots = SnapshotCache(self.store, self.criteria, folder)
+            cache = self._snapshots = SnapshotCache(
+                self.store, self.criteria, folder, settings=self.settings
+            )
             self._snapshot_version = version
         return cache
 

@@ -25,7 +25,7 @@ from features.memory import release_memory
 from features.registry import family_of
 from features.standards import ThresholdSpec
 from graph.errors import UsageError
-from graph.settings import get_settings
+from graph.settings import Settings, get_settings
 from graph.store import Store
 
 #: where a build runs: in this process, or on a Dask cluster (`features.engine`)
@@ -40,6 +40,7 @@ def build_features(
     families: Sequence[str] | None = None,
     timings: dict[str, dict[str, float]] | None = None,
     engine: Engine | None = None,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """The feature table at `as_of`: `uscc`, then each requested family's columns.
 
@@ -48,10 +49,11 @@ def build_features(
     its family is not requested, but only requested families are returned. If
     `timings` is given, it receives per family the wall seconds and peak memory
     (`seconds`, `peak_rss_mb`, `peak_delta_mb`), plus `total`. `engine` is where the
-    work runs (None: the settings' `DISCOVERY_ENGINE`; see `features.engine`).
+    work runs (None: `settings.engine`; see `features.engine`). `settings` are those of
+    the caller's workspace (None: the environment's, `graph.settings.get_settings`).
     """
-    if _engine(engine) == "dask":
-        built = _iter_dask(store, [as_of], thresholds, families, timings, None)
+    if _engine(engine, settings) == "dask":
+        built = _iter_dask(store, [as_of], thresholds, families, timings, None, settings)
         return dict(built)[as_of]
     meter = Meter(timings)
     frame = _build(Context(store, as_of), thresholds, families, meter)
@@ -68,6 +70,7 @@ def iter_features_at(
     timings: dict[str, dict[str, float]] | None = None,
     history: History | None = None,
     engine: Engine | None = None,
+    settings: Settings | None = None,
 ) -> Generator[tuple[date, pd.DataFrame], None, None]:
     """`(as_of, build_features(store, as_of, ...))` for each of `dates`, in their order,
     from one read of the store (`features.history`): the same tables, built faster.
@@ -76,13 +79,13 @@ def iter_features_at(
     builds more dates later passes the same `History` of `store` each time. `timings`
     receives `history` (reading and coding the store) and per family the seconds
     summed over the dates (`seconds` only), plus `total` (up to the latest date built).
-    `engine` is where the work runs (None: the settings' `DISCOVERY_ENGINE`).
+    `engine` is where the work runs (None: `settings.engine`, as in `build_features`).
     """
     days = list(dict.fromkeys(dates))
     if not days:
         return
-    if _engine(engine) == "dask":
-        yield from _iter_dask(store, days, thresholds, families, timings, history)
+    if _engine(engine, settings) == "dask":
+        yield from _iter_dask(store, days, thresholds, families, timings, history, settings)
         return
     meter = Meter(timings)
     with meter("history"):
@@ -97,8 +100,8 @@ def iter_features_at(
     meter.finish()
 
 
-def _engine(engine: Engine | None) -> Engine:
-    chosen = get_settings().engine if engine is None else engine
+def _engine(engine: Engine | None, settings: Settings | None) -> Engine:
+    chosen = (settings or get_settings()).engine if engine is None else engine
     if chosen not in ("pandas", "dask"):
         raise UsageError(f"The feature engine must be pandas or dask, not {chosen!r}.")
     return chosen
@@ -134,6 +137,7 @@ def _iter_dask(
     families: Sequence[str] | None,
     timings: dict[str, dict[str, float]] | None,
     history: History | None,
+    settings: Settings | None,
 ) -> Iterator[tuple[date, pd.DataFrame]]:
     """`iter_features_at` on a Dask cluster (`features.engine`): the same tables."""
     from features.engine import DaskRun, check_families, companies_at, dask_client
@@ -141,7 +145,7 @@ def _iter_dask(
     names, wanted, needed = _plan(thresholds, families)
     check_families(needed)
     meter = Meter(timings)
-    with dask_client() as client:
+    with dask_client(settings) as client:
         with meter("history"):
             run = DaskRun(client, _history(store, days, history))
         try:
