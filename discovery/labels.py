@@ -73,6 +73,15 @@ def gate(store: Store, tier: str, as_of: date, criteria: Criteria) -> pd.DataFra
     return out
 
 
+def candidates_at(
+    store: Store, tier: str, as_of: date, criteria: Criteria, snapshot: pd.DataFrame
+) -> pd.DataFrame:
+    """The rows of `snapshot` (features at `as_of`) of the companies a list for `tier`
+    may go to: those the gate finds eligible."""
+    gates = gate(store, tier, as_of, criteria)
+    return snapshot.loc[gates.index[gates["eligible"].to_numpy()]]
+
+
 def outcomes(store: Store, tier: str, rnd: Round) -> pd.DataFrame:
     """Evidence observed in the round's window, one row per company: label, weight, source."""
     start, end = pd.Timestamp(rnd.as_of), pd.Timestamp(rnd.window_end)

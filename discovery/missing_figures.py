@@ -179,9 +179,8 @@ class MissingFigures:
         """For the card: per threshold, the evidence and the chances given to `frame`'s
         rows of unknown status."""
         out = []
-        for c in self.chances:
-            unknown = frame[c.status].isna().to_numpy()
-            p = c.predict(frame.loc[unknown]) if unknown.any() else np.array([])
+        for c, values in zip(self.chances, self.per_threshold(frame).values(), strict=True):
+            p = values[~np.isnan(values)]  # the rows of unknown status
             out.append(
                 {
                     "status": c.status,
@@ -189,7 +188,7 @@ class MissingFigures:
                     "met_share": round(c.met / c.known, 3) if c.known else None,
                     "learned_from": "the share met" if c.booster is None else "other visible facts",
                     "inputs": len(c.inputs),
-                    "unknown_rows": int(unknown.sum()),
+                    "unknown_rows": len(p),
                     "mean_chance": round(float(p.mean()), 3) if len(p) else None,
                 }
             )

@@ -28,8 +28,8 @@ from discovery.labels import (
     UNLABELED_WEIGHT,
     Round,
     RoundData,
+    candidates_at,
     examples,
-    gate,
     past_rounds,
 )
 from discovery.missing_figures import RULE as MISSING_RULE
@@ -241,8 +241,7 @@ def train_tier(
     # calibration is the held-out model's map (same recipe, same score scale).
     booster = _fit(schema, data, recipe, grow_as=held_fit).booster
     # the chance of a missing figure is read from the candidates the list goes to
-    gates = gate(store, tier, as_of, criteria)
-    today = snapshots(as_of).loc[gates.index[gates["eligible"].to_numpy()]]
+    today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
     missing = MissingFigures.fit([today], statuses, inputs)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
@@ -362,8 +361,7 @@ def standard_check_at(
     data = collect_rounds(
         store, tier, as_of, criteria, n_rounds, snapshots, progress, enough_positives=10**9
     )
-    gates = gate(store, tier, as_of, criteria)
-    today = snapshots(as_of).loc[gates.index[gates["eligible"].to_numpy()]]
+    today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
     return check_standard(data, criteria, tier, as_of, today, at_end=snapshots)
 
 
