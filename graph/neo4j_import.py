@@ -11,6 +11,14 @@ Each node label or relationship type is one header file (`<name>.header.csv`) an
 one data file (`<name>.csv`), written column-wise by Arrow's CSV writer: no Python
 loop over rows. Strings are always quoted and missing values are empty, unquoted
 fields, which the importer leaves out (as the transactional loader does).
+
+The importer finds a relationship's ends by their import ids. Those are numbers
+given here (`_Ids`): 0, 1, 2, ... across every node file, one per node, not stored
+as a property (the node's key is an ordinary text property beside it). With
+`--id-type=actual` they are the store's own node ids, so the importer neither
+sorts nor searches ids: the relationship files name their ends by these numbers,
+looked up column-wise from the keys. (At 200,000 companies the relationship phase
+took 40 s with text ids, 25 s with `integer` ids and 17 s with `actual` ones.)
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,6 +52,8 @@ PROPERTY_TYPES: dict[str, str] = {
 }
 #: rows Arrow's CSV writer formats at a time
 WRITE_BATCH_ROWS = 65_536
+#: the importer's node ids: the store's node ids, numbered here without gaps (see `_Ids`)
+ID_TYPE = "actual"
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def importer_arguments(files: Iterable[ImportFile], max_memory: str | None = Non
     """The arguments of `neo4j-admin database import full` for `files` (database name aside)."""
     files = list(files)
     args = [f.argument for f in files]
-    args += ["--id-type=string", "--bad-tolerance=0", "--skip-bad-entries-logging=true"]
+    args += [f"--id-type={ID_TYPE}", "--bad-tolerance=0", "--skip-bad-entries-logging=true"]
     multiline = [str(f.data) for f in files if f.multiline]
     if multiline:
         args += ["--multiline-fields-format=v2", f"--multiline-fields={','.join(multiline)}"]
@@ -111,18 +122,22 @@ def _plan(
 ) -> Iterable[tuple[Literal["nodes", "relationships"], str, str, Columns]]:
     """(section, group, file name, columns) of every file, nodes first."""
     companies = frames.get("companies")
+    ids = _Ids()
     nodes: dict[str, list[Columns]] = {}
-    relationships: list[tuple[str, str, Columns]] = []
+    #: (type, file name, {end: (label, keys)}, properties)
+    relationships: list[tuple[str, str, dict[str, tuple[str, pa.Array]], Columns]] = []
     if companies is not None:
-        yield "nodes", f"{q.COMPANY.label}:{q.PROFILED}", "companies", _profiles(companies)
+        profiles = _profiles(companies)
+        label = f"{q.COMPANY.label}:{q.PROFILED}"
+        yield "nodes", label, "companies", _with_id(ids, q.COMPANY.label, profiles)
         for ref, rel in ((q.REGION, "IN_REGION"), (q.INDUSTRY, "IN_INDUSTRY")):
             codes = _text(companies[ref.columns[0]])
             nodes.setdefault(ref.label, []).append({ref.key: codes})
             ends = {
-                f":START_ID({q.COMPANY.label})": _text(companies["uscc"]),
-                f":END_ID({ref.label})": codes,
+                "START": (q.COMPANY.label, profiles[q.COMPANY.key]),
+                "END": (ref.label, codes),
             }
-            relationships.append((rel, rel.lower(), ends))
+            relationships.append((rel, rel.lower(), ends, {}))
     for name, rt in q.REL_TABLES.items():
         frame = frames.get(name)
         if frame is None:
@@ -135,10 +150,10 @@ def _plan(
             for prop, column in ref.attributes.items():
                 node[_header(table, column, prop)] = _values(table, column, frame[column])
             nodes.setdefault(ref.label, []).append(node)
-            ends[f":{end}_ID({ref.label})"] = keys
+            ends[end] = (ref.label, keys)
         row = {"key": _key_text(table, frame, table.key)}
         row |= {_header(table, c, c): _values(table, c, frame[c]) for c in rt.rel_columns}
-        relationships.append((rt.rel, name, ends | row))
+        relationships.append((rt.rel, name, ends, row))
 
     profiled = _text(companies["uscc"]) if companies is not None else pa.array([], pa.string())
     for label, parts in nodes.items():
@@ -147,24 +162,63 @@ def _plan(
             # companies met only as a counterparty: a node without the profile label
             keep = pc.invert(pc.is_in(columns[q.COMPANY.key], value_set=profiled))
             columns = {k: v.filter(keep) for k, v in columns.items()}
-        yield "nodes", label, label.lower(), _with_id(label, columns)
-    yield "nodes", q.STORE_STATE.label, "store_state", _store_state(source)
-    for rel, name, columns in relationships:
-        yield "relationships", rel, f"rel_{name}", columns
+        yield "nodes", label, label.lower(), _with_id(ids, label, columns)
+    yield "nodes", q.STORE_STATE.label, "store_state", _with_id(ids, *_store_state(source))
+    for rel, name, ends, row in relationships:
+        columns = {
+            f":{end}_ID({label})": ids.of(label, keys) for end, (label, keys) in ends.items()
+        }
+        yield "relationships", rel, f"rel_{name}", columns | row
+
+
+class _Ids:
+    """The importer's node ids: every node file's rows numbered on from the last file's.
+
+    Numbers are unique across all labels and leave no gaps, since they become the
+    store's node ids (`--id-type=actual`); a label's keys (its files in the order
+    written) and their numbers are kept to name relationship ends.
+    """
+
+    def __init__(self) -> None:
+        self.next = 0
+        self.parts: dict[str, list[tuple[pa.Array, pa.Array]]] = {}
+        self.known: dict[str, tuple[pa.Array, pa.Array]] = {}
+
+    def number(self, label: str, keys: pa.Array) -> pa.Array:
+        """Ids of a node file's rows (`keys`: the node keys, unique in the label)."""
+        numbers = pa.array(np.arange(self.next, self.next + len(keys), dtype=np.int64))
+        self.next += len(keys)
+        self.parts.setdefault(label, []).append((keys, numbers))
+        self.known.pop(label, None)
+        return numbers
+
+    def of(self, label: str, keys: pa.Array) -> pa.Array:
+        """Ids of the `label` nodes with `keys` (each must have been numbered)."""
+        if label not in self.known:
+            parts = self.parts.get(label, [])
+            self.known[label] = (
+                pa.concat_arrays([k for k, _ in parts] or [pa.array([], pa.string())]),
+                pa.concat_arrays([n for _, n in parts] or [pa.array([], pa.int64())]),
+            )
+        known, numbers = self.known[label]
+        at = pc.index_in(keys, value_set=known)
+        if at.null_count:
+            raise AssertionError(f"a relationship ends at a {label} node that is not written")
+        return numbers.take(at)
 
 
 def _profiles(companies: pd.DataFrame) -> Columns:
     table = TABLES["companies"]
-    columns = {_header(table, c, c): _values(table, c, companies[c]) for c in table.column_names}
-    return _with_id(q.COMPANY.label, columns)
+    return {_header(table, c, c): _values(table, c, companies[c]) for c in table.column_names}
 
 
-def _with_id(label: str, columns: Columns) -> Columns:
-    """The first column (the node's unique key) becomes the importer's id in the label's space."""
-    key, *rest = columns
-    out = {f"{key}:ID({label})": columns[key]}
-    out |= {name: columns[name] for name in rest}
-    return out
+def _with_id(ids: _Ids, label: str, columns: Columns) -> Columns:
+    """The importer's id column first, numbered from the first column (the node's unique key).
+
+    The id is not stored (`:ID(label)` names no property); the key stays a property.
+    """
+    key = next(iter(columns))
+    return {f":ID({label})": ids.number(label, columns[key])} | columns
 
 
 def _last_of_each(label: str, parts: list[Columns]) -> Columns:
@@ -181,10 +235,10 @@ def _last_of_each(label: str, parts: list[Columns]) -> Columns:
     return {n: values.filter(keep) for n, values in columns.items()}
 
 
-def _store_state(source: str) -> Columns:
+def _store_state(source: str) -> tuple[str, Columns]:
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {
-        f"{q.STORE_STATE.key}:ID({q.STORE_STATE.label})": pa.array([q.STORE_STATE_ID]),
+    return q.STORE_STATE.label, {
+        q.STORE_STATE.key: pa.array([q.STORE_STATE_ID]),
         "version:long": pa.array([1], pa.int64()),
         "loaded_at:datetime": pa.array([now]),
         "source": pa.array([source]),
