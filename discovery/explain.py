@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.scope import company_like_investor
+from features.common import isin
 from features.context import TablesAt
 from features.registry import channel_of, prefix_channels
 from features.status import holds_at
@@ -122,27 +123,27 @@ class Evidence:
         self.mentions: dict[str, list[Mention]] = {}
         links = tables("supply_links")
         active = active_at(links, "end_on", tables.as_of)
-        sales = links.loc[active & links["supplier_uscc"].isin(codes).to_numpy()]
+        sales = links.loc[active & isin(links["supplier_uscc"], codes)]
         self.customers = _by_company(sales, "supplier_uscc")
         # names and sizes of the listed companies' customers only, as plain look-ups
         companies = tables("companies")
-        near = companies.loc[companies["uscc"].isin(sales["customer_uscc"]).to_numpy()]
+        near = companies.loc[isin(companies["uscc"], sales["customer_uscc"])]
         self.names = dict(zip(near["uscc"], near["name"], strict=True))
         self.large = set(near.loc[(near["size_class"] == "large").fillna(False).to_numpy(), "uscc"])
         invest = tables("investments")
-        invest = invest.loc[invest["investee_uscc"].isin(codes).to_numpy()]
+        invest = invest.loc[isin(invest["investee_uscc"], codes)]
         self.known_investors = set(
-            invest.loc[invest["investor_id"].isin(companies["uscc"]).to_numpy(), "investor_id"]
+            invest.loc[isin(invest["investor_id"], companies["uscc"]), "investor_id"]
         )
         self.investments = _by_company(
             invest.sort_values("invested_on", ascending=False), "investee_uscc"
         )
         awards = tables("awards")
-        awards = awards.loc[awards["uscc"].isin(codes).to_numpy()]
+        awards = awards.loc[isin(awards["uscc"], codes)]
         self.awards = _by_company(awards.sort_values("awarded_on", ascending=False), "uscc")
         talents = tables("talents")
         on = active_at(talents, "left_on", tables.as_of)
-        self.talents = _by_company(talents.loc[on & talents["uscc"].isin(codes).to_numpy()], "uscc")
+        self.talents = _by_company(talents.loc[on & isin(talents["uscc"], codes)], "uscc")
         held = holds_at(tables("certifications"), tables.as_of)
         self.little_giants = set(held.index[held["little_giant"].to_numpy()])
         self.specialized = set(held.index[held["specialized_sme"].to_numpy()])
