@@ -96,6 +96,8 @@ def write_import_files(
     as loaded once the import has run, in the same step as the data.
     """
     folder.mkdir(parents=True)
+    if progress:
+        progress("write", 0, 1)
     frames = {
         name: batch.tables[name].frame
         for name in ("companies", *q.REL_TABLES)
@@ -124,18 +126,21 @@ def _plan(
     companies = frames.get("companies")
     ids = _Ids()
     nodes: dict[str, list[Columns]] = {}
-    #: (type, file name, {end: (label, keys)}, properties)
-    relationships: list[tuple[str, str, dict[str, tuple[str, pa.Array]], Columns]] = []
+    #: (type, file name, {end: (label, part of `nodes[label]`, or PROFILED_PART)}, properties)
+    relationships: list[tuple[str, str, dict[str, tuple[str, int]], Columns]] = []
+    first: dict[str, tuple[pa.Array, np.ndarray]] = {}
     if companies is not None:
         profiles = _profiles(companies)
+        numbers = ids.number(len(companies))
+        first[q.COMPANY.label] = (profiles[q.COMPANY.key], numbers)
         label = f"{q.COMPANY.label}:{q.PROFILED}"
-        yield "nodes", label, "companies", _with_id(ids, q.COMPANY.label, profiles)
+        yield "nodes", label, "companies", _with_id(q.COMPANY.label, numbers, profiles)
         for ref, rel in ((q.REGION, "IN_REGION"), (q.INDUSTRY, "IN_INDUSTRY")):
             codes = _text(companies[ref.columns[0]])
             nodes.setdefault(ref.label, []).append({ref.key: codes})
             ends = {
-                "START": (q.COMPANY.label, profiles[q.COMPANY.key]),
-                "END": (ref.label, codes),
+                "START": (q.COMPANY.label, PROFILED_PART),
+                "END": (ref.label, len(nodes[ref.label]) - 1),
             }
             relationships.append((rel, rel.lower(), ends, {}))
     for name, rt in q.REL_TABLES.items():
@@ -145,66 +150,56 @@ def _plan(
         table = rt.contract
         ends = {}
         for ref, end in ((rt.source, "START"), (rt.target, "END")):
-            keys = _key_text(table, frame, ref.columns)
-            node = {ref.key: keys}
+            node = {ref.key: _key_text(table, frame, ref.columns)}
             for prop, column in ref.attributes.items():
                 node[_header(table, column, prop)] = _values(table, column, frame[column])
             nodes.setdefault(ref.label, []).append(node)
-            ends[end] = (ref.label, keys)
+            ends[end] = (ref.label, len(nodes[ref.label]) - 1)
         row = {"key": _key_text(table, frame, table.key)}
         row |= {_header(table, c, c): _values(table, c, frame[c]) for c in rt.rel_columns}
         relationships.append((rt.rel, name, ends, row))
 
-    profiled = _text(companies["uscc"]) if companies is not None else pa.array([], pa.string())
+    #: label -> the ids of each part's rows (PROFILED_PART: the profiled companies)
+    part_ids: dict[str, dict[int, np.ndarray]] = {}
     for label, parts in nodes.items():
-        columns = _last_of_each(label, parts)
-        if label == q.COMPANY.label:
-            # companies met only as a counterparty: a node without the profile label
-            keep = pc.invert(pc.is_in(columns[q.COMPANY.key], value_set=profiled))
-            columns = {k: v.filter(keep) for k, v in columns.items()}
-        yield "nodes", label, label.lower(), _with_id(ids, label, columns)
-    yield "nodes", q.STORE_STATE.label, "store_state", _with_id(ids, *_store_state(source))
+        # the profiled companies are written above; the rest are met only as a counterparty
+        # and have no profile label
+        columns, numbered = _last_of_each(label, parts, first.get(label), ids)
+        part_ids[label] = numbered
+        yield "nodes", label, label.lower(), _with_id(label, numbered[WRITTEN], columns)
+    label, columns = _store_state(source)
+    yield "nodes", label, "store_state", _with_id(label, ids.number(1), columns)
+    for label, (_, numbers) in first.items():
+        part_ids.setdefault(label, {})[PROFILED_PART] = numbers
     for rel, name, ends, row in relationships:
-        columns = {
-            f":{end}_ID({label})": ids.of(label, keys) for end, (label, keys) in ends.items()
+        named: Columns = {
+            f":{end}_ID({label})": pa.array(part_ids[label][part])
+            for end, (label, part) in ends.items()
         }
-        yield "relationships", rel, f"rel_{name}", columns | row
+        yield "relationships", rel, f"rel_{name}", named | row
+
+
+#: in `_plan`'s bookkeeping, the part that stands for the profiled companies' own file
+PROFILED_PART = -1
+#: in `_last_of_each`'s answer, the ids of the rows it returns
+WRITTEN = -2
 
 
 class _Ids:
     """The importer's node ids: every node file's rows numbered on from the last file's.
 
     Numbers are unique across all labels and leave no gaps, since they become the
-    store's node ids (`--id-type=actual`); a label's keys (its files in the order
-    written) and their numbers are kept to name relationship ends.
+    store's node ids (`--id-type=actual`).
     """
 
     def __init__(self) -> None:
         self.next = 0
-        self.parts: dict[str, list[tuple[pa.Array, pa.Array]]] = {}
-        self.known: dict[str, tuple[pa.Array, pa.Array]] = {}
 
-    def number(self, label: str, keys: pa.Array) -> pa.Array:
-        """Ids of a node file's rows (`keys`: the node keys, unique in the label)."""
-        numbers = pa.array(np.arange(self.next, self.next + len(keys), dtype=np.int64))
-        self.next += len(keys)
-        self.parts.setdefault(label, []).append((keys, numbers))
-        self.known.pop(label, None)
+    def number(self, rows: int) -> np.ndarray:
+        """The ids of a node file's `rows` rows."""
+        numbers = np.arange(self.next, self.next + rows, dtype=np.int64)
+        self.next += rows
         return numbers
-
-    def of(self, label: str, keys: pa.Array) -> pa.Array:
-        """Ids of the `label` nodes with `keys` (each must have been numbered)."""
-        if label not in self.known:
-            parts = self.parts.get(label, [])
-            self.known[label] = (
-                pa.concat_arrays([k for k, _ in parts] or [pa.array([], pa.string())]),
-                pa.concat_arrays([n for _, n in parts] or [pa.array([], pa.int64())]),
-            )
-        known, numbers = self.known[label]
-        at = pc.index_in(keys, value_set=known)
-        if at.null_count:
-            raise AssertionError(f"a relationship ends at a {label} node that is not written")
-        return numbers.take(at)
 
 
 def _profiles(companies: pd.DataFrame) -> Columns:
@@ -212,27 +207,41 @@ def _profiles(companies: pd.DataFrame) -> Columns:
     return {_header(table, c, c): _values(table, c, companies[c]) for c in table.column_names}
 
 
-def _with_id(ids: _Ids, label: str, columns: Columns) -> Columns:
-    """The importer's id column first, numbered from the first column (the node's unique key).
-
-    The id is not stored (`:ID(label)` names no property); the key stays a property.
-    """
-    key = next(iter(columns))
-    return {f":ID({label})": ids.number(label, columns[key])} | columns
+def _with_id(label: str, numbers: np.ndarray, columns: Columns) -> Columns:
+    """The importer's id column first: not stored (`:ID(label)` names no property)."""
+    return {f":ID({label})": pa.array(numbers)} | columns
 
 
-def _last_of_each(label: str, parts: list[Columns]) -> Columns:
-    """One row per key: the last written wins, as with `SET n += ...` in load order.
+def _last_of_each(
+    label: str, parts: list[Columns], first: tuple[pa.Array, np.ndarray] | None, ids: _Ids
+) -> tuple[Columns, dict[int, np.ndarray]]:
+    """One row per key not in `first`: the last written wins, as `SET n += ...` in load order.
 
-    Parts of one label carry the same attributes (they come from the same `NodeRef`s).
+    Parts of one label carry the same attributes (they come from the same `NodeRef`s);
+    their first column is the key. `first` holds keys written in another file (unique)
+    and their ids. Returns the rows to write, and the ids of every part's rows (by
+    part number) and of the rows to write (`WRITTEN`): one hash pass over the keys.
     """
     names = list(parts[0])
     if any(list(p) != names for p in parts):
         raise AssertionError(f"the {label} nodes are described differently by two tables")
     columns = {n: pa.concat_arrays([p[n] for p in parts]) for n in names}
-    keys = columns[names[0]].to_pandas()
-    keep = pa.array(~keys.duplicated(keep="last").to_numpy())
-    return {n: values.filter(keep) for n, values in columns.items()}
+    known, known_ids = first if first is not None else (pa.array([], pa.string()), None)
+    keys = pa.concat_arrays([known, columns[names[0]]])
+    encoded = pc.dictionary_encode(keys)
+    codes = encoded.indices.to_numpy()
+    rows = codes[len(known) :]
+    keep = ~pd.Series(rows).duplicated(keep="last").to_numpy() & (rows >= len(known))
+    written = ids.number(int(keep.sum()))
+    id_of_code = np.empty(len(encoded.dictionary), dtype=np.int64)
+    if known_ids is not None:
+        id_of_code[codes[: len(known)]] = known_ids
+    id_of_code[rows[keep]] = written
+    ends = np.cumsum([len(p[names[0]]) for p in parts])[:-1]
+    numbered = dict(enumerate(np.split(id_of_code[rows], ends)))
+    numbered[WRITTEN] = written
+    keep_array = pa.array(keep)
+    return {n: values.filter(keep_array) for n, values in columns.items()}, numbered
 
 
 def _store_state(source: str) -> tuple[str, Columns]:

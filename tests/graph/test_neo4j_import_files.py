@@ -49,6 +49,7 @@ def test_relationships_end_at_the_numbered_nodes_their_rows_name(tmp_path: Path)
             [keys.get(label, pd.Series(dtype="string")), frame.set_index(id_column)[key_column]]
         )
     assert len(numbers) == len(set(numbers)), "a node id is given twice"
+    assert all(k.is_unique for k in keys.values()), "a node is written twice"
     assert sorted(numbers) == list(range(len(numbers))), "node ids leave gaps"
     companies = batch.tables["companies"].frame
     assert set(keys[q.COMPANY.label]) >= set(companies["uscc"])
