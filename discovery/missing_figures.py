@@ -68,7 +68,7 @@ RULE = (
 def unverified_columns(criteria: Criteria, tier: str) -> list[str]:
     """The status columns of the tier's thresholds whose unknown value discounts the
     probability: all but the quality score's, whose uncertainty the quality bar carries."""
-    return [f"std_{t.id}" for t in criteria.thresholds_for(tier) if t.measure != SCORE_COLUMN]
+    return [t.column for t in criteria.thresholds_for(tier) if t.measure != SCORE_COLUMN]
 
 
 def unverified_discount(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:

@@ -59,7 +59,7 @@ class RankedList:
 def threshold_status(features: pd.DataFrame, thresholds: list[Threshold]) -> pd.DataFrame:
     """Per company and threshold: 1 met, 0 not met, NaN unknown (from the `std_<id>` columns)."""
     return pd.DataFrame(
-        {t.id: features[f"std_{t.id}"].to_numpy(dtype=float) for t in thresholds},
+        {t.id: features[t.column].to_numpy(dtype=float) for t in thresholds},
         index=features.index,
     )
 
@@ -107,7 +107,7 @@ def check_texts(
         if t.measure == SCORE_COLUMN:
             out[t.id] = _status_text(status[t.id], estimate, chance).to_numpy()
         else:
-            out[t.id] = _status_text(status[t.id], None, learned.get(f"std_{t.id}")).to_numpy()
+            out[t.id] = _status_text(status[t.id], None, learned.get(t.column)).to_numpy()
     return pd.DataFrame(out, index=features.index)
 
 

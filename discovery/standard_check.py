@@ -240,7 +240,7 @@ def _values(frame: pd.DataFrame, measure: str) -> np.ndarray:
 def _threshold_check(
     t: Threshold, approved: pd.DataFrame, rejected: pd.DataFrame, share: float
 ) -> ThresholdCheck:
-    col = f"std_{t.id}"
+    col = t.column
     a = approved[col].to_numpy(dtype=float) if col in approved else np.zeros(0)
     r = rejected[col].to_numpy(dtype=float) if col in rejected else np.zeros(0)
     a_known = int((~np.isnan(a)).sum())
@@ -332,7 +332,7 @@ def check_standard(
     approved, rejected, candidates = _decisions(rounds) if rounds else (empty, empty, empty)
     if rounds and at_end is not None:
         # the threshold checks read the status columns alone
-        status = [f"std_{t.id}" for t in thresholds]
+        status = [t.column for t in thresholds]
         approved_end, rejected_end, _ = _decisions(rounds, at_end, status)
     else:
         approved_end, rejected_end = approved, rejected

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from features.standards import MEASURES
+from features.standards import PREFIX as STATUS_PREFIX
 from graph.contract import COMPLIANCE_KINDS, OPEN_LISTING_KINDS, TARGET_TIERS, TIERS
 from graph.errors import UsageError
 
@@ -64,6 +65,11 @@ class Threshold(_Strict):
     source: str | None = None
     note: str | None = None
     alternatives: tuple[tuple[Condition, ...], ...] = ()
+
+    @property
+    def column(self) -> str:
+        """The feature table's status column of this threshold (`std_<id>`)."""
+        return f"{STATUS_PREFIX}{self.id}"
 
 
 class Reviewed(_Strict):
