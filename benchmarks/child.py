@@ -22,17 +22,25 @@ CHILD_ENV: dict[str, str] = {}
 
 
 class _GroupMemory:
-    """Samples the summed resident memory of every process in a process group."""
+    """Samples the resident memory and CPU time of every process in a process group.
+
+    Besides the group's summed peak it keeps each process's own peak and its last CPU
+    reading, so a stage that starts workers (Dask's, or validation's two processes) can
+    report the largest one and the CPU seconds spent outside its own process."""
 
     def __init__(self, pgid: int, interval: float = 0.1) -> None:
         self.pgid = pgid
         self.peak_mb = 0.0
+        #: per process of the group other than its leader: peak MB and last CPU seconds
+        self.others_peak_mb: dict[int, float] = {}
+        self.others_cpu: dict[int, float] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
 
     def _run(self, interval: float) -> None:
         page = os.sysconf("SC_PAGE_SIZE")
+        tick = os.sysconf("SC_CLK_TCK")
         while not self._done.wait(interval):
             total = 0
             for pid in os.listdir("/proc"):
@@ -43,13 +51,29 @@ class _GroupMemory:
                         fields = fh.read().rsplit(b")", 1)[1].split()
                 except OSError:
                     continue
-                if int(fields[2]) == self.pgid:  # pgrp; fields[21] is rss in pages
-                    total += int(fields[21]) * page
+                # proc(5) field k is fields[k - 3]: pgrp 5, utime 14, stime 15, rss 24
+                if int(fields[2]) != self.pgid:
+                    continue
+                rss = int(fields[21]) * page
+                total += rss
+                if int(pid) != self.pgid:
+                    mb = rss / 2**20
+                    self.others_peak_mb[int(pid)] = max(self.others_peak_mb.get(int(pid), 0.0), mb)
+                    self.others_cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
             self.peak_mb = max(self.peak_mb, total / 2**20)
 
     def stop(self) -> None:
         self._done.set()
         self._thread.join()
+
+    def others(self) -> dict[str, Any]:
+        """The processes the stage started: how many, the largest one's peak, their CPU
+        seconds (as last sampled, so up to one interval short of the truth)."""
+        return {
+            "other_processes": len(self.others_peak_mb),
+            "largest_other_peak_rss_mb": max(self.others_peak_mb.values(), default=0.0),
+            "others_cpu_seconds": sum(self.others_cpu.values()),
+        }
 
 
 def run_child(cmd: list[str], log: Path, timeout: float | None) -> dict:
@@ -57,7 +81,8 @@ def run_child(cmd: list[str], log: Path, timeout: float | None) -> dict:
 
     Peak memory is the larger of the child's own peak RSS (wait4) and the peak of the
     summed RSS of its whole process group, sampled every 0.1 s, so worker processes
-    the child starts (validation runs in two) are counted too.
+    the child starts (validation runs in two) are counted too; the largest of those
+    processes and their CPU seconds are reported on their own (a Dask worker's peak).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     out_path = log.with_suffix(".out")
@@ -88,6 +113,7 @@ def run_child(cmd: list[str], log: Path, timeout: float | None) -> dict:
         "peak_rss_mb": max(usage.ru_maxrss / 1024, group.peak_mb),
         "own_peak_rss_mb": usage.ru_maxrss / 1024,
         "group_peak_rss_mb": group.peak_mb,
+        **group.others(),
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "load_average_1min_after": os.getloadavg()[0],
     }

@@ -17,11 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.child import run_reported
+from benchmarks.child import CHILD_ENV, run_reported
 from benchmarks.lists import reusable, score_lists
 from benchmarks.peers import run_featuretools
 from benchmarks.plan import AS_OF, PEERS, PIPELINES, RUN, TOPS
 from benchmarks.report import markdown
+
+
+def _setting(name: str, default: str | None) -> str | None:
+    return CHILD_ENV.get(name, os.environ.get(name, default))
 
 
 class Ladder:
@@ -50,6 +54,10 @@ class Ladder:
             "format": args.format,
             "patent_rows_per_company": getattr(args, "patent_rows", None),
             "omp_wait_policy": args.omp_wait_policy,
+            # where features were built: the children's settings, else the environment's
+            "engine": _setting("DISCOVERY_ENGINE", "pandas"),
+            "dask_workers": _setting("DISCOVERY_DASK_WORKERS", None),
+            "dask_memory_limit": _setting("DISCOVERY_DASK_MEMORY_LIMIT", None),
             "peer_budget_s": args.peer_budget,
             "peer_timeout_s": args.peer_timeout,
             "sizes": [],

@@ -27,6 +27,17 @@ def _pr(q: dict | None) -> str:
 
 
 def _stage_note(name: str, s: dict) -> str:
+    note = _what_it_did(name, s)
+    if s.get("other_processes"):
+        note += (
+            f"; {s['other_processes']} other process(es), the largest "
+            f"{_f(s.get('largest_other_peak_rss_mb'), 0)} MB, their CPU "
+            f"{_f(s.get('others_cpu_seconds'))} s"
+        )
+    return note
+
+
+def _what_it_did(name: str, s: dict) -> str:
     r = s.get("result", {})
     if "error" in s:
         return "ERROR " + s["error"]

@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="DISCOVERY_DASK_WORKERS for every child (with --engine dask); each worker's "
         "memory limit is DISCOVERY_DASK_MEMORY_LIMIT",
     )
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DISCOVERY_DASK_MEMORY_LIMIT for every child (with --engine dask), e.g. 4GB: "
+        "each worker spills to disk above part of it and is restarted above it",
+    )
     parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--world", help=argparse.SUPPRESS)
     parser.add_argument("--world-scenario", default=DEFAULT_SCENARIO, help=argparse.SUPPRESS)
@@ -153,6 +159,8 @@ def main() -> None:
         CHILD_ENV["OMP_WAIT_POLICY"] = "PASSIVE"
     if args.workers is not None and args.engine != "dask":
         parser.error("--workers is the number of Dask workers: give it with --engine dask")
+    if args.memory_limit is not None and args.engine != "dask":
+        parser.error("--memory-limit is each Dask worker's: give it with --engine dask")
     if args.engine:
         CHILD_ENV["DISCOVERY_ENGINE"] = args.engine
     if args.engine == "dask" and "networkx" not in args.skip_peers:
@@ -161,6 +169,8 @@ def main() -> None:
         args.skip_peers.add("networkx")
     if args.workers is not None:
         CHILD_ENV["DISCOVERY_DASK_WORKERS"] = str(args.workers)
+    if args.memory_limit is not None:
+        CHILD_ENV["DISCOVERY_DASK_MEMORY_LIMIT"] = args.memory_limit
     sizes = (
         [int(s.replace("_", "")) for s in args.ladder.split(",")]
         if args.ladder

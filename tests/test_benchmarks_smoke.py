@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import child, densify, ladder, lists, peers, plan
-from benchmarks.report import markdown
+from benchmarks.report import _stage_note, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,6 +159,28 @@ def test_child_reports_time_memory_and_its_json(tmp_path):
     assert bad["error"].startswith("exit 3")
 
 
+def test_child_reports_the_processes_it_starts_on_their_own(tmp_path):
+    # the child holds 30 MB and starts a process (as a Dask worker is) that holds 150 MB
+    # and burns CPU for a while: its peak and CPU are reported apart from the child's
+    worker = (
+        "import time; x = bytearray(150 * 2**20); t = time.process_time()\n"
+        "while time.process_time() - t < 1.0: pass\n"
+        "time.sleep(0.5)"
+    )
+    code = (
+        "import json, subprocess, sys; y = bytearray(30 * 2**20); "
+        f"subprocess.run([sys.executable, '-c', {worker!r}], check=True); "
+        "print(json.dumps({'ok': 1}))"
+    )
+    res = child.run_child([sys.executable, "-c", code], tmp_path / "w.log", timeout=60)
+    assert res["result"] == {"ok": 1}
+    assert res["other_processes"] == 1
+    assert 150 < res["largest_other_peak_rss_mb"] < 400
+    assert 0.8 <= res["others_cpu_seconds"] <= res["cpu_seconds"]
+    note = _stage_note("train", res)
+    assert "1 other process(es), the largest" in note
+
+
 def test_markdown_names_stages_and_pipelines():
     stage = {"seconds": 1.0, "cpu_seconds": 0.9, "peak_rss_mb": 100.0, "result": {}}
     quality = {"k": 200, "listed": 200, "hits": 50, "qualifying": 100, "precision": 0.25}
@@ -220,6 +242,7 @@ def test_command_line_and_child_stages():
         "--omp-wait-policy",
         "--engine",
         "--workers",
+        "--memory-limit",
         "--stage",
         "--world",
         "--world-scenario",
