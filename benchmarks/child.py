@@ -31,6 +31,7 @@ class _GroupMemory:
     def __init__(self, pgid: int, interval: float = 0.1) -> None:
         self.pgid = pgid
         self.peak_mb = 0.0
+        self.leader_peak_mb = 0.0  # the group's leader alone: the stage's own process
         #: per process of the group other than its leader: peak MB and last CPU seconds
         self.others_peak_mb: dict[int, float] = {}
         self.others_cpu: dict[int, float] = {}
@@ -56,8 +57,10 @@ class _GroupMemory:
                     continue
                 rss = int(fields[21]) * page
                 total += rss
-                if int(pid) != self.pgid:
-                    mb = rss / 2**20
+                mb = rss / 2**20
+                if int(pid) == self.pgid:
+                    self.leader_peak_mb = max(self.leader_peak_mb, mb)
+                else:
                     self.others_peak_mb[int(pid)] = max(self.others_peak_mb.get(int(pid), 0.0), mb)
                     self.others_cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
             self.peak_mb = max(self.peak_mb, total / 2**20)
@@ -67,9 +70,11 @@ class _GroupMemory:
         self._thread.join()
 
     def others(self) -> dict[str, Any]:
-        """The processes the stage started: how many, the largest one's peak, their CPU
-        seconds (as last sampled, so up to one interval short of the truth)."""
+        """The stage's own process's sampled peak (wait4's counts its children too), and
+        the processes it started: how many, the largest one's peak, their CPU seconds
+        (as last sampled, so up to one interval short of the truth)."""
         return {
+            "leader_peak_rss_mb": self.leader_peak_mb,
             "other_processes": len(self.others_peak_mb),
             "largest_other_peak_rss_mb": max(self.others_peak_mb.values(), default=0.0),
             "others_cpu_seconds": sum(self.others_cpu.values()),

@@ -176,6 +176,7 @@ def test_child_reports_the_processes_it_starts_on_their_own(tmp_path):
     assert res["result"] == {"ok": 1}
     assert res["other_processes"] == 1
     assert 150 < res["largest_other_peak_rss_mb"] < 400
+    assert 30 < res["leader_peak_rss_mb"] < res["largest_other_peak_rss_mb"]
     assert 0.8 <= res["others_cpu_seconds"] <= res["cpu_seconds"]
     note = _stage_note("train", res)
     assert "1 other process(es), the largest" in note
