@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import child, densify, ladder, lists, peers, plan
 from benchmarks.report import _stage_note, markdown
 
@@ -345,3 +347,46 @@ def test_both_featuretools_set_ups_run_with_their_own_lists(tmp_path, monkeypatc
         assert plan.PIPELINES[peer] == (peer,)
         listed = (tmp_path / "lists" / f"{peer}.specialized_sme.txt").read_text()
         assert f"{peer}-a" in listed
+
+
+def test_projection_recovers_the_power_laws_of_its_points():
+    from benchmarks import projection
+
+    def report(n: int, workers: int) -> dict:
+        # driver CPU 1e-3·n, workers' CPU 4e-6·n^1.2, driver memory 2e-3·n MB, a worker's
+        # 5e-3·(n/W) MB: the projection must give these back at any size
+        stage = {
+            "seconds": 1.0,
+            "cpu_seconds": 1e-3 * n / 3 + 4e-6 * n**1.2 / 3,
+            "others_cpu_seconds": 4e-6 * n**1.2 / 3,
+            "own_peak_rss_mb": 9e9,  # wait4's peak counts the workers: not the driver's
+            "leader_peak_rss_mb": 2e-3 * n,
+            "largest_other_peak_rss_mb": 5e-3 * n / workers,
+        }
+        stages = {s: dict(stage) for s in projection.STAGES}
+        return {
+            "engine": "dask",
+            "dask_workers": str(workers),
+            "sizes": [{"companies": n, "stages": stages}],
+        }
+
+    pts = [
+        p
+        for n, w in [(50_000, 1), (200_000, 2), (1_000_000, 2)]
+        for p in projection.points(report(n, w))
+    ]
+    assert [p.workers for p in pts] == [1, 2, 2]
+    proj = projection.project(pts, 55_000_000, 50)
+    assert abs(proj["fits"]["workers_cpu_s"]["exponent"] - 1.2) < 1e-9
+    assert abs(proj["driver_cpu_s"] - 55_000) < 1e-6 * 55_000
+    assert abs(proj["driver_peak_gb"] - 2e-3 * 55e6 / 1024) < 1e-3
+    assert abs(proj["worker_peak_gb"] - 5e-3 * 55e6 / 50 / 1024) < 1e-6
+    assert abs(proj["wall_s"] - (55_000 + 4e-6 * 55e6**1.2 / 50)) < 1e-3 * proj["wall_s"]
+    text = projection.render(
+        pts, proj, projection.parse_bytes("16GB"), projection.parse_bytes("64GB")
+    )
+    # a 107 GB driver does not fit 64 GB; a 5.4 GB worker fits 16 GB
+    assert "driver peak 107.4 GB against 64 GB: **does not fit**" in text
+    assert "one worker's peak 5.4 GB against 16 GB: fits" in text
+    with pytest.raises(argparse.ArgumentTypeError):
+        projection.parse_bytes("16 gigs")
