@@ -133,6 +133,11 @@ class Ladder:
         else:
             st["simulate"] = self.stage("simulate", world, n)
         for name in ("ingest", "features", "train", "rank"):
+            if name == "features" and getattr(a, "no_features_stage", False):
+                # the per-family timing of one snapshot: not part of end to end
+                print("  features    skipped", flush=True)
+                st[name] = {"skipped": "--no-features-stage"}
+                continue
             st[name] = self.stage(name, world, n)
             if "error" in st[name] and name in ("ingest",):
                 return size

@@ -43,6 +43,8 @@ def _what_it_did(name: str, s: dict) -> str:
         return "ERROR " + s["error"]
     if name == "simulate" and s.get("reused"):
         return "reused"
+    if s.get("skipped"):
+        return f"skipped ({s['skipped']})"
     if name == "ingest":
         steps = r.get("steps", {})
         return (

@@ -132,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="DISCOVERY_DASK_MEMORY_LIMIT for every child (with --engine dask), e.g. 4GB: "
         "each worker spills to disk above part of it and is restarted above it",
     )
+    parser.add_argument(
+        "--no-features-stage",
+        action="store_true",
+        help="skip the features stage (one snapshot timed per family, not part of end to "
+        "end): saves its time on the largest worlds",
+    )
     parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--world", help=argparse.SUPPRESS)
     parser.add_argument("--world-scenario", default=DEFAULT_SCENARIO, help=argparse.SUPPRESS)

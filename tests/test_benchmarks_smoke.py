@@ -182,6 +182,9 @@ def test_child_reports_the_processes_it_starts_on_their_own(tmp_path):
     assert 0.8 <= res["others_cpu_seconds"] <= res["cpu_seconds"]
     note = _stage_note("train", res)
     assert "1 other process(es), the largest" in note
+    assert _stage_note("features", {"skipped": "--no-features-stage"}) == (
+        "skipped (--no-features-stage)"
+    )
 
 
 def test_markdown_names_stages_and_pipelines():
@@ -246,6 +249,7 @@ def test_command_line_and_child_stages():
         "--engine",
         "--workers",
         "--memory-limit",
+        "--no-features-stage",
         "--stage",
         "--world",
         "--world-scenario",
