@@ -165,6 +165,9 @@ class Ladder:
             if ft in peers and "skipped" not in peers[ft]:
                 names += [ft, f"{ft}_thresholds"]
         size["quality"] = score_lists(world, names)
+        for tier, ranked in st["rank"].get("result", {}).get("tiers", {}).items():
+            if "expected_hits" in ranked and tier in size["quality"]["ours"]:
+                size["quality"]["ours"][tier]["expected_hits"] = ranked["expected_hits"]
         size["pipelines"] = self.pipelines(size)
         return size
 

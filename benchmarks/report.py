@@ -195,9 +195,10 @@ def quality_table(quality: dict) -> list[str]:
         return []
     lines = [
         "",
-        "| pipeline | tier | precision (hits/listed) | non-applicants: precision (hits/listed) "
-        "| listed not candidates | listed with a hidden miss |",
-        "|---|---|---|---|---:|---|",
+        "| pipeline | tier | precision (hits/listed) | expected hits (sum of the listed chances) "
+        "| non-applicants: precision (hits/listed) | listed not candidates "
+        "| listed with a hidden miss |",
+        "|---|---|---|---:|---|---:|---|",
     ]
     for name, by_tier in quality.items():
         for tier in TOPS:
@@ -207,6 +208,7 @@ def quality_table(quality: dict) -> list[str]:
             missed = q.get("listed_with_hidden_miss")
             lines.append(
                 f"| {name} | {tier} | {_ratio(q['hits'], q['listed'])} | "
+                f"{_f(q.get('expected_hits'))} | "
                 f"{_ratio(q.get('non_applicant_hits'), q.get('non_applicants_listed'))} | "
                 f"{q.get('listed_not_candidates', '–')} | "
                 + ("–" if missed is None else _ratio(missed, q["listed"]))

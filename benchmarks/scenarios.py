@@ -95,6 +95,7 @@ def rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 row["ours_non_applicants"] = fresh
                 row["ours_listed_not_candidates"] = ours.get("listed_not_candidates")
                 row["ours_hidden_miss_share"] = ours.get("hidden_miss_share")
+                row["ours_expected_hits"] = ours.get("expected_hits")
                 row["verdict"], row["verdict_without"] = verdict(quality, tier)
                 out.append(row)
     return out
@@ -137,7 +138,8 @@ def markdown(reports: list[dict[str, Any]], held_out: list[str]) -> str:
         "`precision (hits/listed)`; lists can be shorter than K when few candidates pass "
         "their filter. `ours non-applicants`: the same among our listed companies that "
         "never applied for the tier. `ours listed non-candidates`: our listed companies "
-        "that are not candidates in the truth (must be 0). Last column: "
+        "that are not candidates in the truth (must be 0). `ours expected`: the hits our "
+        "list forecasts, the sum of the chances it shows officials. Last column: "
         f"{VERDICT} (precision).",
         "",
         "Scenarios:",
@@ -150,6 +152,7 @@ def markdown(reports: list[dict[str, Any]], held_out: list[str]) -> str:
         "seed",
         "tier",
         "ours",
+        "ours expected",
         "rules",
         "thresholds_rule",
         "featuretools",
@@ -160,7 +163,7 @@ def markdown(reports: list[dict[str, Any]], held_out: list[str]) -> str:
     lines += [
         "",
         "| " + " | ".join(head) + " |",
-        "|---|---:|---:|---|---|---|---|---|---|---:|---|",
+        "|---|---:|---:|---|---|---:|---|---|---|---|---:|---|",
     ]
     for row in data["rows"]:
         nc = row["ours_listed_not_candidates"]
@@ -169,7 +172,9 @@ def markdown(reports: list[dict[str, Any]], held_out: list[str]) -> str:
             f"{row['companies']:,}",
             str(row["seed"]),
             f"{row['tier']} top {row['k']}",
-            *[_cell(row[name]) for name in ("ours", *RIVALS)],
+            _cell(row["ours"]),
+            "–" if row.get("ours_expected_hits") is None else f"{row['ours_expected_hits']:.1f}",
+            *[_cell(row[name]) for name in RIVALS],
             _cell(row["ours_non_applicants"]),
             "–" if nc is None else str(nc),
             _verdict_cell(row),

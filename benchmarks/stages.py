@@ -226,6 +226,8 @@ def rank_lists(a: argparse.Namespace, variant: str) -> dict:
             "candidates": ranked.summary["candidates"],
             "known_to_miss_a_threshold": ranked.summary["known_to_miss_a_threshold"],
             "listed": ranked.summary["listed"],
+            # the list's own forecast of its hits: the sum of the chances it shows
+            "expected_hits": float(ranked.frame["score"].sum()),
         }
     meter.finish()
     out["steps"] = steps

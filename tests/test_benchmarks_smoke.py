@@ -105,6 +105,7 @@ def test_scenario_summary_rows_and_verdict():
     def report(scenario, ours_lg, thr_lg):
         ours_spec = q(120, 200, non_applicant_hits=90, non_applicants_listed=150)
         ours_spec["listed_not_candidates"] = 0
+        ours_spec["expected_hits"] = 112.46
         return {
             "scenario": scenario,
             "seed": 1,
@@ -144,10 +145,11 @@ def test_scenario_summary_rows_and_verdict():
     assert "- `file_standard`: used for tuning" in text
     assert "- `looser_review`: held out" in text
     row = (
-        "| file_standard | 5,000 | 1 | specialized_sme top 200 | 0.600 (120/200) | "
+        "| file_standard | 5,000 | 1 | specialized_sme top 200 | 0.600 (120/200) | 112.5 | "
         "0.400 (80/200) | 0.600 (60/100) | 0.500 (100/200) | 0.600 (90/150) | 0 | yes |"
     )
     assert row in text
+    assert got[0]["ours_expected_hits"] == 112.46 and got[1]["ours_expected_hits"] is None
     assert "yes (without featuretools)" in text
     assert "- `looser_review` (held out) · little_giant: 0 of 1" in text
 
@@ -208,6 +210,7 @@ def test_markdown_names_stages_and_pipelines():
                 "stages": {s: dict(stage) for s in plan.OUR_STAGES},
                 "end_to_end": {"stages": ["ingest"], "seconds": 3.0, "peak_rss_mb": 100.0},
                 "peers": {"featuretools": {"skipped": "too slow"}},
+                "quality": {"ours": {"specialized_sme": {**quality, "expected_hits": 61.25}}},
                 "pipelines": {
                     "ours": {
                         "stages": ["ingest"],
@@ -221,7 +224,14 @@ def test_markdown_names_stages_and_pipelines():
         ],
     }
     text = markdown(json.loads(json.dumps(report)))
-    for word in (*plan.OUR_STAGES, "end to end", "skipped: too slow", "0.250 / 0.500 (50/200)"):
+    expected = "| ours | specialized_sme | 0.250 (50/200) | 61.2 |"  # the list's own forecast
+    for word in (
+        *plan.OUR_STAGES,
+        "end to end",
+        "skipped: too slow",
+        "0.250 / 0.500 (50/200)",
+        expected,
+    ):
         assert word in text
 
 
