@@ -7,18 +7,20 @@ Every report gives, per stage of ours (ingest, train, rank), the CPU seconds and
 peak memory of the stage's own process (the *driver*: it reads the store, fits the
 models, scores) and of the processes it started (with `--engine dask`, the workers:
 their CPU seconds summed, the largest one's peak). From those points, over sizes and
-worker counts, four power laws are fitted by least squares on logarithms:
+worker counts, each of four quantities is fitted two ways, by least squares: a power law
+a · n^b (on logarithms) and a fixed cost plus a cost per company, c + d · n:
 
 - driver CPU seconds against companies;
 - workers' CPU seconds against companies (their sum: spread over W workers);
 - driver peak memory against companies;
 - one worker's peak memory against companies per worker.
 
-The projection for N companies on W workers: wall seconds ≈ driver CPU + workers'
-CPU / W (no overlap between the two, one core per worker: a bound, not a promise);
-the driver's and one worker's peak, each against the memory given. Fitted exponents
-are printed beside the figures; with two sizes the fit is exact and says nothing of
-curvature, so a projection 50-1000× beyond the points is an order of magnitude.
+Small sizes, where the interpreter and libraries weigh, bend the power law low; a step
+whose work grows faster than the companies bends the affine law low. The two
+projections are printed side by side, and a memory is said to fit only if the larger
+one does. The projection for N companies on W workers: wall seconds ≈ driver CPU +
+workers' CPU / W (no overlap between the two, one core per worker: a bound, not a
+promise). A projection 50-1000× beyond the points is an order of magnitude.
 """
 
 from __future__ import annotations
@@ -79,12 +81,21 @@ def points(report: dict[str, Any]) -> list[Point]:
 
 
 def power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """(a, b) of y = a · x^b, least squares on logarithms; b = 1 from a single point."""
+    """(a, b) of y = a · x^b, least squares on logarithms; b = 1 from a single size."""
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     if len(set(x)) < 2:
         return float(np.exp(ly.mean() - lx.mean())), 1.0
     b, log_a = np.polyfit(lx, ly, 1)
     return float(np.exp(log_a)), float(b)
+
+
+def affine(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """(c, d) of y = c + d · x, least squares; through the origin from a single size."""
+    xs, ys = np.asarray(x, float), np.asarray(y, float)
+    if len(set(x)) < 2:
+        return 0.0, float(np.mean(ys / xs))
+    d, c = np.polyfit(xs, ys, 1)
+    return float(c), float(d)
 
 
 def parse_bytes(text: str) -> float:
@@ -95,37 +106,42 @@ def parse_bytes(text: str) -> float:
     return float(text.strip()[:-2]) * _UNITS[unit]
 
 
+#: the quantities projected: (name, what the fit is against)
+QUANTITIES = ("driver_cpu_s", "workers_cpu_s", "driver_peak_mb", "worker_peak_mb")
+
+
 def project(pts: list[Point], companies: int, workers: int) -> dict[str, Any]:
-    """The fits over the Dask points and their projection for `companies` on `workers`."""
+    """The fits over the Dask points and their projection for `companies` on `workers`,
+    under each law: a power law (which small sizes, where fixed costs weigh, bend low)
+    and a fixed cost plus a cost per company (which a superlinear step would bend high)."""
     dask = [p for p in pts if p.engine == "dask" and p.workers_cpu_s > 0]
     if not dask:
         raise SystemExit("no Dask points: give reports of run.py --engine dask")
-    n = [p.companies for p in dask]
-    fits = {
-        "driver_cpu_s": power_law(n, [p.driver_cpu_s for p in dask]),
-        "workers_cpu_s": power_law(n, [p.workers_cpu_s for p in dask]),
-        "driver_peak_mb": power_law(n, [p.driver_peak_mb for p in dask]),
-        "worker_peak_mb": power_law(
-            [p.companies / p.workers for p in dask], [p.worker_peak_mb for p in dask]
-        ),
+    n = [float(p.companies) for p in dask]
+    per_worker = [p.companies / p.workers for p in dask]
+    data = {
+        "driver_cpu_s": (n, [p.driver_cpu_s for p in dask]),
+        "workers_cpu_s": (n, [p.workers_cpu_s for p in dask]),
+        "driver_peak_mb": (n, [p.driver_peak_mb for p in dask]),
+        "worker_peak_mb": (per_worker, [p.worker_peak_mb for p in dask]),
     }
-
-    def at(name: str, x: float) -> float:
-        a, b = fits[name]
-        return a * x**b
-
-    driver_cpu = at("driver_cpu_s", companies)
-    workers_cpu = at("workers_cpu_s", companies)
-    return {
-        "companies": companies,
-        "workers": workers,
-        "fits": {k: {"a": a, "exponent": b} for k, (a, b) in fits.items()},
-        "driver_cpu_s": driver_cpu,
-        "workers_cpu_s": workers_cpu,
-        "wall_s": driver_cpu + workers_cpu / workers,
-        "driver_peak_gb": at("driver_peak_mb", companies) / 1024,
-        "worker_peak_gb": at("worker_peak_mb", companies / workers) / 1024,
-    }
+    fits = {k: {"power": power_law(x, y), "affine": affine(x, y)} for k, (x, y) in data.items()}
+    at = {"driver_cpu_s": companies, "workers_cpu_s": companies}
+    at |= {"driver_peak_mb": companies, "worker_peak_mb": companies / workers}
+    laws: dict[str, dict[str, float]] = {}
+    for law in ("power", "affine"):
+        v = {}
+        for k in QUANTITIES:
+            a, b = fits[k][law]
+            v[k] = a * at[k] ** b if law == "power" else a + b * at[k]
+        laws[law] = {
+            "driver_cpu_s": v["driver_cpu_s"],
+            "workers_cpu_s": v["workers_cpu_s"],
+            "wall_s": v["driver_cpu_s"] + v["workers_cpu_s"] / workers,
+            "driver_peak_gb": v["driver_peak_mb"] / 1024,
+            "worker_peak_gb": v["worker_peak_mb"] / 1024,
+        }
+    return {"companies": companies, "workers": workers, "fits": fits, "laws": laws}
 
 
 def render(pts: list[Point], proj: dict[str, Any], worker_mem: float, driver_mem: float) -> str:
@@ -141,21 +157,36 @@ def render(pts: list[Point], proj: dict[str, Any], worker_mem: float, driver_mem
             f"{p.worker_peak_mb:,.0f} |"
         )
     f = proj["fits"]
-    fits = ", ".join(f"{k} ∝ n^{v['exponent']:.2f}" for k, v in f.items())
-    fit_worker = proj["worker_peak_gb"] <= worker_mem / 2**30
-    fit_driver = proj["driver_peak_gb"] <= driver_mem / 2**30
+    exps = ", ".join(f"{k} ∝ n^{f[k]['power'][1]:.2f}" for k in QUANTITIES)
     lines += [
         "",
-        f"Fitted on the Dask points: {fits} (the worker's peak against companies per worker).",
+        f"Fitted on the Dask points: {exps} (a worker's peak against companies per worker).",
         "",
-        f"Projection for {proj['companies']:,} companies on {proj['workers']} workers:",
-        f"- driver CPU {proj['driver_cpu_s'] / 3600:,.1f} h, workers' CPU "
-        f"{proj['workers_cpu_s'] / 3600:,.1f} h in all; wall ≈ {proj['wall_s'] / 3600:,.1f} h "
-        "(driver + workers / W)",
-        f"- driver peak {proj['driver_peak_gb']:,.1f} GB against {driver_mem / 2**30:,.0f} GB: "
-        + ("fits" if fit_driver else "**does not fit**"),
-        f"- one worker's peak {proj['worker_peak_gb']:,.1f} GB against "
-        f"{worker_mem / 2**30:,.0f} GB: " + ("fits" if fit_worker else "**does not fit**"),
+        f"Projection for {proj['companies']:,} companies on {proj['workers']} workers, "
+        "power law | fixed cost plus a cost per company:",
+        "",
+        "| | power law | fixed + per company |",
+        "|---|---:|---:|",
+    ]
+    p, a = proj["laws"]["power"], proj["laws"]["affine"]
+    rows = [
+        ("driver CPU h", "driver_cpu_s", 1 / 3600),
+        ("workers' CPU h, in all", "workers_cpu_s", 1 / 3600),
+        ("wall h (driver + workers / W)", "wall_s", 1 / 3600),
+        ("driver peak GB", "driver_peak_gb", 1.0),
+        ("one worker's peak GB", "worker_peak_gb", 1.0),
+    ]
+    lines += [f"| {label} | {p[k] * s:,.1f} | {a[k] * s:,.1f} |" for label, k, s in rows]
+
+    def verdict(key: str, limit: float, who: str) -> str:
+        worst = max(p[key], a[key])
+        fits = "fits" if worst <= limit / 2**30 else "**does not fit**"
+        return f"- {who} against {limit / 2**30:,.0f} GB, the larger projection: {fits}"
+
+    lines += [
+        "",
+        verdict("driver_peak_gb", driver_mem, "the driver"),
+        verdict("worker_peak_gb", worker_mem, "one worker"),
     ]
     return "\n".join(lines)
 
@@ -169,7 +200,13 @@ def main() -> None:
     parser.add_argument("--driver-memory", type=parse_bytes, default="512GB")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
-    pts = [p for path in args.reports for p in points(json.loads(path.read_text()))]
+    pts = []
+    for path in args.reports:
+        report = json.loads(path.read_text())
+        if "sizes" not in report:  # e.g. the scenario summary beside a run's report
+            print(f"{path}: not a run.py report, left out")
+            continue
+        pts += points(report)
     proj = project(pts, args.companies, args.workers)
     print(render(pts, proj, args.worker_memory, args.driver_memory))
     if args.out:

@@ -363,18 +363,18 @@ def test_both_featuretools_set_ups_run_with_their_own_lists(tmp_path, monkeypatc
         assert f"{peer}-a" in listed
 
 
-def test_projection_recovers_the_power_laws_of_its_points():
+def test_projection_recovers_the_laws_of_its_points():
     from benchmarks import projection
 
     def report(n: int, workers: int) -> dict:
-        # driver CPU 1e-3·n, workers' CPU 4e-6·n^1.2, driver memory 2e-3·n MB, a worker's
-        # 5e-3·(n/W) MB: the projection must give these back at any size
+        # driver CPU 1e-3·n, workers' CPU 4e-6·n^1.2, driver memory 300 MB + 2e-3·n, a
+        # worker's 5e-3·(n/W) MB: each law must give back what follows it at any size
         stage = {
             "seconds": 1.0,
             "cpu_seconds": 1e-3 * n / 3 + 4e-6 * n**1.2 / 3,
             "others_cpu_seconds": 4e-6 * n**1.2 / 3,
             "own_peak_rss_mb": 9e9,  # wait4's peak counts the workers: not the driver's
-            "leader_peak_rss_mb": 2e-3 * n,
+            "leader_peak_rss_mb": 300 + 2e-3 * n,
             "largest_other_peak_rss_mb": 5e-3 * n / workers,
         }
         stages = {s: dict(stage) for s in projection.STAGES}
@@ -384,23 +384,27 @@ def test_projection_recovers_the_power_laws_of_its_points():
             "sizes": [{"companies": n, "stages": stages}],
         }
 
-    pts = [
-        p
-        for n, w in [(50_000, 1), (200_000, 2), (1_000_000, 2)]
-        for p in projection.points(report(n, w))
-    ]
+    sizes = [(50_000, 1), (200_000, 2), (1_000_000, 2)]
+    pts = [p for n, w in sizes for p in projection.points(report(n, w))]
     assert [p.workers for p in pts] == [1, 2, 2]
     proj = projection.project(pts, 55_000_000, 50)
-    assert abs(proj["fits"]["workers_cpu_s"]["exponent"] - 1.2) < 1e-9
-    assert abs(proj["driver_cpu_s"] - 55_000) < 1e-6 * 55_000
-    assert abs(proj["driver_peak_gb"] - 2e-3 * 55e6 / 1024) < 1e-3
-    assert abs(proj["worker_peak_gb"] - 5e-3 * 55e6 / 50 / 1024) < 1e-6
-    assert abs(proj["wall_s"] - (55_000 + 4e-6 * 55e6**1.2 / 50)) < 1e-3 * proj["wall_s"]
-    text = projection.render(
-        pts, proj, projection.parse_bytes("16GB"), projection.parse_bytes("64GB")
-    )
-    # a 107 GB driver does not fit 64 GB; a 5.4 GB worker fits 16 GB
-    assert "driver peak 107.4 GB against 64 GB: **does not fit**" in text
-    assert "one worker's peak 5.4 GB against 16 GB: fits" in text
+    power, affine = proj["laws"]["power"], proj["laws"]["affine"]
+    assert abs(proj["fits"]["workers_cpu_s"]["power"][1] - 1.2) < 1e-9
+    # linear through the origin: both laws agree
+    for law in (power, affine):
+        assert abs(law["driver_cpu_s"] - 55_000) < 1e-6 * 55_000
+        assert abs(law["worker_peak_gb"] - 5e-3 * 55e6 / 50 / 1024) < 1e-6
+    # a fixed cost: the affine law recovers it, the power law bends below it
+    assert abs(affine["driver_peak_gb"] - (300 + 2e-3 * 55e6) / 1024) < 1e-6
+    assert power["driver_peak_gb"] < affine["driver_peak_gb"]
+    # superlinear work: the power law recovers it, the affine one falls short
+    wall = 55_000 + 4e-6 * 55e6**1.2 / 50
+    assert abs(power["wall_s"] - wall) < 1e-3 * wall and affine["wall_s"] < wall
+    mem = projection.parse_bytes
+    text = projection.render(pts, proj, mem("16GB"), mem("64GB"))
+    # a 107.7 GB driver does not fit 64 GB; a 5.4 GB worker fits 16 GB
+    assert "| driver peak GB |" in text and "107.7 |" in text
+    assert "- the driver against 64 GB, the larger projection: **does not fit**" in text
+    assert "- one worker against 16 GB, the larger projection: fits" in text
     with pytest.raises(argparse.ArgumentTypeError):
         projection.parse_bytes("16 gigs")
