@@ -53,8 +53,8 @@ from features.partitions import (
     concat_parts,
     frames_of,
     investor_counts,
+    iter_split_history,
     own_rows_at,
-    split_history,
     track_record,
 )
 from graph.errors import UsageError
@@ -153,10 +153,19 @@ class DaskRun:
         self.client = client
         self.history = history.load()
         n = len(self.history.frames["companies"])
-        threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
+        workers = client.scheduler_info()["workers"]
+        threads = sum(w["nthreads"] for w in workers.values())
         self.parts = max(1, threads, math.ceil(n / PARTITION_COMPANIES))
-        # sent once: the client keeps the whole only as long as its caller keeps `history`
-        self.partitions = client.scatter(split_history(self.history, self.parts), hash=False)
+        # sent once, one partition at a time and the workers in turn: a worker that
+        # receives more than its memory allows spills the partitions it already holds
+        # (all of its share in one message would have to fit at once), and the client
+        # holds one partition beside the whole, not all of them
+        addresses = sorted(workers)
+        self.partitions = []
+        for k, part in enumerate(iter_split_history(self.history, self.parts)):
+            [future] = client.scatter([part], workers=[addresses[k % len(addresses)]], hash=False)
+            self.partitions.append(future)
+            del part
 
     def families_at(self, as_of: date, needed: set[str], meter: Any) -> dict[str, pd.DataFrame]:
         """Each family of `needed` at `as_of`, one row per company, as `family.compute`

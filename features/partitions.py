@@ -18,9 +18,9 @@ families compute across companies is put right by `features.engine`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
 from typing import Any, cast
 
 import numpy as np
@@ -44,13 +44,15 @@ class PartHistory(History):
     """The coded tables of one partition: a `History` with no store behind it."""
 
     def __init__(self, frames: dict[str, pd.DataFrame], universe: pd.Index, latest: date | None):
-        # no store: every table is already here, coded (see `split_history`)
+        # no store: every table is already here, coded (see `iter_split_history`)
         super().__init__(cast(Store, None), latest)
         self._coded = (frames, universe)
 
 
-def split_history(history: History, parts: int) -> list[PartHistory]:
-    """`history` as `parts` partitions of contiguous companies (see the module)."""
+def iter_split_history(history: History, parts: int) -> Iterator[PartHistory]:
+    """`history` as `parts` partitions of contiguous companies (see the module), one at
+    a time: a caller that sends each away before asking for the next never holds more
+    than one beside the whole."""
     frames, universe = history.frames, history.universe
     companies = frames["companies"]["uscc"].cat.codes.to_numpy(dtype=np.int64)
     bounds = np.linspace(0, len(companies), parts + 1).astype(np.int64)
@@ -69,11 +71,9 @@ def split_history(history: History, parts: int) -> list[PartHistory]:
             if c.kind == "uscc"
         ]
         rows[name] = _rows_by_part(owners, len(frame), parts)
-    out = []
     for k in range(parts):
         part = {name: frames[name].iloc[rows[name][k]].reset_index(drop=True) for name in TABLES}
-        out.append(PartHistory(*_local_codes(part, universe), history.latest))
-    return out
+        yield PartHistory(*_local_codes(part, universe), history.latest)
 
 
 def _rows_by_part(owners: list[np.ndarray], n_rows: int, parts: int) -> list[np.ndarray]:
@@ -114,37 +114,37 @@ def _local_codes(
 # -- on a worker: one partition at one date ---------------------------------------------
 @dataclass
 class PartAt:
-    """A partition at a date: its families' columns and its (investor, investee) pairs,
-    kept on the workers between the steps of one date."""
+    """A partition's families at a date and its (investor, investee) pairs, kept on the
+    workers between the steps of one date. It holds no reference to the partition, so a
+    worker short of memory can spill partitions while their dates' results stay."""
 
-    part: History
     as_of: date
+    n: int  # the partition's companies at `as_of`
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: per distinct (investor, investee) pair: the investor (the whole's codes), the
+    #: investee's company id (-1: a counterparty of unknown profile), and a 0/1 column
+    #: per group of tiers (`Context.node_holds`) that the investee holds
     pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @cached_property
-    def ctx(self) -> DatedContext:
-        return DatedContext(self.part, self.as_of)
-
-    def __getstate__(self) -> dict[str, Any]:
-        # sent to another worker without its context (which holds a lock): rebuilt there
-        state = dict(self.__dict__)
-        state.pop("ctx", None)
-        return state
+    groups: tuple[str, ...] = ()
 
 
 def own_rows_at(part: History, as_of: date, names: list[str]) -> PartAt:
     """The families `names` (all in `OWN_ROWS`) for the partition's companies at `as_of`."""
-    done = PartAt(part, as_of)
-    ctx = done.ctx
-    done.frames = {name: registry.family(name).compute(ctx) for name in names}
+    ctx = DatedContext(part, as_of)
+    done = PartAt(as_of, ctx.n, {name: registry.family(name).compute(ctx) for name in names})
     if "equity" in names:
         inv = ctx.table("investments")
         investor = inv["investor_id"].cat.codes.to_numpy(dtype=np.int64)  # the whole's codes
         # a pair's investee is owned by this partition alone, so no pair is counted twice
-        done.pairs = pd.DataFrame({"inv": investor, "node": ctx.investee_nodes}).drop_duplicates(
+        pairs = pd.DataFrame({"inv": investor, "node": ctx.investee_nodes}).drop_duplicates(
             ignore_index=True
         )
+        node = pairs["node"].to_numpy()
+        holds = {g: h[node].astype("float64") for g, h in ctx.node_holds.items()}
+        done.pairs = pd.DataFrame(
+            {"inv": pairs["inv"].to_numpy(), "company": ctx.as_company(node), **holds}
+        )
+        done.groups = tuple(holds)
     return done
 
 
@@ -152,28 +152,24 @@ def investor_counts(at: PartAt, investors: int) -> dict[str, np.ndarray]:
     """Per investor (the whole's codes): portfolio companies in this partition, and how
     many of them hold each group of tiers; summed over partitions, the whole's counts."""
     p_inv = at.pairs["inv"].to_numpy()
-    p_node = at.pairs["node"].to_numpy()
     out = {"portfolio": np.bincount(p_inv, minlength=investors).astype("float64")}
-    for group, holds in at.ctx.node_holds.items():
-        out[group] = np.bincount(
-            p_inv, weights=holds[p_node].astype("float64"), minlength=investors
-        )
+    for group in at.groups:
+        out[group] = np.bincount(p_inv, weights=at.pairs[group].to_numpy(), minlength=investors)
     return out
 
 
 def track_record(at: PartAt, counts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Equity's investor columns from the whole's investor counts (as `features.equity`:
     leave-one-out shares of each investor's other portfolio companies)."""
-    n = at.ctx.n
+    n = at.n
     p_inv = at.pairs["inv"].to_numpy()
-    p_node = at.pairs["node"].to_numpy()
-    p_comp = at.ctx.as_company(p_node)
+    p_comp = at.pairs["company"].to_numpy()
     portfolio = counts["portfolio"]
     others = portfolio[p_inv] - 1.0
     out: dict[str, np.ndarray] = {}
     out["investor_portfolio_max"] = _agg_max(p_comp, portfolio[p_inv], n, empty=0.0)
-    for group, holds in at.ctx.node_holds.items():
-        h = holds[p_node].astype("float64")
+    for group in at.groups:
+        h = at.pairs[group].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             loo = (counts[group][p_inv] - h) / others
         out[f"investor_{group}_share_max"] = _agg_max(p_comp, loo, n, empty=np.nan)

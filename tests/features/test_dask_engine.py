@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 from datetime import date
 
+import dask
 import pandas as pd
 import pytest
-from distributed import LocalCluster
+from distributed import Client, LocalCluster
 from pydantic import ValidationError
 
 import features
@@ -66,6 +67,39 @@ def test_a_simulated_world_gets_the_pandas_tables(on_cluster, tmp_path):
         assert reference[as_of]["chain_customers_2hop"].sum() > 0  # the graph is not empty
         assert reference[as_of]["equity_investor_portfolio_max"].max() > 1
         assert_same(built[as_of], reference[as_of])
+
+
+def test_workers_short_of_memory_spill_partitions_and_build_the_same_tables(tmp_path, monkeypatch):
+    """Out of core: the workers may keep almost nothing in memory (a memory target of a
+    millionth of their limit), so every partition they receive goes to disk and is read
+    back for each date; the tables are the pandas engine's all the same."""
+    simulation.simulate(1500, 12, tmp_path / "data", tmp_path / "truth.csv", fmt="parquet")
+    store = load_store(tmp_path / "data", tmp_path / "store")
+    monkeypatch.setattr(engine, "PARTITION_COMPANIES", 300)  # 5+ partitions, 3 per worker
+    history = History(store, max(DATES))
+    reference = features.build_features_at(store, DATES, SPECS, engine="pandas", history=history)
+    spill = {"distributed.worker.memory.target": 1e-6, "distributed.worker.memory.spill": False}
+    with (
+        dask.config.set(spill),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="1GB",
+            dashboard_address=":0",
+        ) as cluster,
+    ):
+        monkeypatch.setenv("DISCOVERY_ENGINE", "dask")
+        monkeypatch.setenv("DISCOVERY_DASK_SCHEDULER", cluster.scheduler_address)
+        built = features.build_features_at(store, DATES, SPECS, history=history)
+        with Client(cluster) as client:
+            written = client.run(
+                lambda dask_worker: dask_worker.data.cumulative_metrics[("disk-write", "count")]
+            )
+    for as_of in DATES:
+        assert_same(built[as_of], reference[as_of])
+    # both workers wrote partitions (and the dates' results) to disk and read them back
+    assert len(written) == 2 and min(written.values()) >= 3
 
 
 def test_corner_cases_and_later_facts_change_nothing(on_cluster, tmp_path, monkeypatch):
