@@ -64,6 +64,22 @@ from graph.settings import Settings, get_settings
 CONNECT_SECONDS = 10.0
 #: at most this many companies per partition (more partitions than workers otherwise)
 PARTITION_COMPANIES = 250_000
+#: at most this share of the smallest worker's memory limit per partition: a worker
+#: builds a partition's families in several times the partition's own memory, beside
+#: what it has not spilled (a 3,000,000-company world in 12 partitions lost a 4 GB worker)
+PARTITION_MEMORY_SHARE = 1 / 10
+
+
+def partition_count(companies: int, history_bytes: int, threads: int, worker_memory: int) -> int:
+    """How many partitions a history is cut into: at least one per worker thread, at
+    most `PARTITION_COMPANIES` companies each, and each within
+    `PARTITION_MEMORY_SHARE` of a worker's memory limit (0: no limit)."""
+    by_memory = (
+        math.ceil(history_bytes / (worker_memory * PARTITION_MEMORY_SHARE)) if worker_memory else 1
+    )
+    return max(1, threads, math.ceil(companies / PARTITION_COMPANIES), by_memory)
+
+
 #: families computed on the graph blocks, by name
 GRAPH_FAMILIES = {
     "supply_chain": dask_graph.supply_chain,
@@ -155,7 +171,11 @@ class DaskRun:
         n = len(self.history.frames["companies"])
         workers = client.scheduler_info()["workers"]
         threads = sum(w["nthreads"] for w in workers.values())
-        self.parts = max(1, threads, math.ceil(n / PARTITION_COMPANIES))
+        limits = [int(w.get("memory_limit") or 0) for w in workers.values()]
+        size = sum(
+            int(f.memory_usage(index=False, deep=True).sum()) for f in self.history.frames.values()
+        )
+        self.parts = partition_count(n, size, threads, min(limits) if all(limits) else 0)
         # sent once, one partition at a time and the workers in turn: a worker that
         # receives more than its memory allows spills the partitions it already holds
         # (all of its share in one message would have to fit at once), and the client

@@ -119,6 +119,18 @@ def test_corner_cases_and_later_facts_change_nothing(on_cluster, tmp_path, monke
         assert_same(built[as_of], reference)
 
 
+def test_partitions_fit_the_workers_memory():
+    gb = 2**30
+    # a small world: one partition per worker thread
+    assert engine.partition_count(1_500, 10 * 2**20, threads=2, worker_memory=4 * gb) == 2
+    # by companies: at most PARTITION_COMPANIES each
+    assert engine.partition_count(3_000_000, 0, threads=2, worker_memory=0) == 12
+    # by memory: a 9.6 GB history on 4 GB workers, each partition within a tenth of one
+    assert engine.partition_count(3_000_000, int(9.6 * gb), threads=2, worker_memory=4 * gb) == 24
+    # no limit known: companies and threads decide
+    assert engine.partition_count(3_000_000, int(9.6 * gb), threads=16, worker_memory=0) == 16
+
+
 def test_the_settings_start_a_local_cluster_of_their_size(monkeypatch):
     monkeypatch.delenv("DISCOVERY_DASK_SCHEDULER", raising=False)
     monkeypatch.setenv("DISCOVERY_DASK_WORKERS", "1")
