@@ -50,6 +50,7 @@ from features import (
 from features.history import DatedContext, History
 from features.partitions import (
     OWN_ROWS,
+    PartHistory,
     concat_parts,
     frames_of,
     investor_counts,
@@ -80,6 +81,9 @@ def partition_count(companies: int, history_bytes: int, threads: int, worker_mem
     return max(1, threads, math.ceil(companies / PARTITION_COMPANIES), by_memory)
 
 
+#: the tables the client keeps once the partitions are sent: what the graph families
+#: (node ids, links, investors, co-filed rights, holdings) and each date's companies read
+CLIENT_TABLES = ("companies", "supply_links", "investments", "patents", "certifications")
 #: families computed on the graph blocks, by name
 GRAPH_FAMILIES = {
     "supply_chain": dask_graph.supply_chain,
@@ -186,6 +190,12 @@ class DaskRun:
             [future] = client.scatter([part], workers=[addresses[k % len(addresses)]], hash=False)
             self.partitions.append(future)
             del part
+        # the rest of the store lives on the workers now: the client keeps what its own
+        # steps read, so the other tables go once the caller lets go of `history`
+        frames, universe = self.history.frames, self.history.universe
+        slim = PartHistory({name: frames[name] for name in CLIENT_TABLES}, universe, history.latest)
+        slim.memo = self.history.memo
+        self.history = slim
 
     def families_at(self, as_of: date, needed: set[str], meter: Any) -> dict[str, pd.DataFrame]:
         """Each family of `needed` at `as_of`, one row per company, as `family.compute`

@@ -119,6 +119,21 @@ def test_corner_cases_and_later_facts_change_nothing(on_cluster, tmp_path, monke
         assert_same(built[as_of], reference)
 
 
+def test_the_client_keeps_only_the_tables_its_own_steps_read(cluster, small_store):
+    history = History(small_store)
+    with Client(cluster) as client:
+        run = engine.DaskRun(client, history)
+        try:
+            assert set(run.history.frames) == set(engine.CLIENT_TABLES)
+            assert set(history.frames) - set(engine.CLIENT_TABLES)  # the rest went out
+            assert run.parts == len(run.partitions) >= 2
+            # the same companies and the same coded rows as the whole
+            for name in engine.CLIENT_TABLES:
+                pd.testing.assert_frame_equal(run.history.frames[name], history.frames[name])
+        finally:
+            run.release()
+
+
 def test_partitions_fit_the_workers_memory():
     gb = 2**30
     # a small world: one partition per worker thread
