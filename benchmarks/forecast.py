@@ -28,30 +28,39 @@ from benchmarks.stages import snapshot_folder, world_store  # noqa: E402
 
 
 def forecast(world: Path) -> list[dict[str, Any]]:
-    """Per tier: listed, hits and forecast hits, over the list and its non-applicants."""
+    """Per tier: listed, hits and forecast hits, over the list and its non-applicants, of
+    a world `run.py` left trained."""
     import pandas as pd
 
     from discovery.criteria import default_criteria
-    from discovery.ranking import rank
     from discovery.registry import Registry
     from discovery.snapshots import SnapshotCache
 
     store, criteria = world_store(world), default_criteria()
-    registry = Registry(world / "models_ours")
     snap = SnapshotCache(store, criteria, snapshot_folder(world, "ours"))(AS_OF)
     truth = pd.read_csv(world / "truth.csv", dtype={"uscc": str}).set_index("uscc")
+    rows = forecast_lists(store, Registry(world / "models_ours"), criteria, snap, truth)
+    return [{"world": world.name, **row} for row in rows]
+
+
+def forecast_lists(
+    store: Any, registry: Any, criteria: Any, snapshot: Any, truth: Any
+) -> list[dict[str, Any]]:
+    """Both tiers ranked at `AS_OF` with the serving models of `registry` (as the rank
+    stage does), against `truth` (`qualifies_<tier>`, `applied_<tier>` per credit code)."""
+    from discovery.ranking import rank
+
     out = []
     for tier, top in TOPS.items():
         if registry.serving(tier) is None:
             continue
-        frame = rank(store, tier, AS_OF, registry, criteria, top=top, features=snap).frame
+        frame = rank(store, tier, AS_OF, registry, criteria, top=top, features=snapshot).frame
         codes = frame["uscc"].astype(str)
         hit = truth[f"qualifies_{tier}"].eq(True).reindex(codes, fill_value=False).to_numpy()
         fresh = ~truth[f"applied_{tier}"].eq(True).reindex(codes, fill_value=False).to_numpy()
         chance = frame["score"].to_numpy(dtype=float)
         out.append(
             {
-                "world": world.name,
                 "tier": tier,
                 "listed": len(frame),
                 "hits": int(hit.sum()),
