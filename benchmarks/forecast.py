@@ -23,6 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from benchmarks.lists import truth_flag  # noqa: E402
 from benchmarks.plan import AS_OF, TOPS  # noqa: E402
 from benchmarks.stages import snapshot_folder, world_store  # noqa: E402
 
@@ -55,9 +56,9 @@ def forecast_lists(
         if registry.serving(tier) is None:
             continue
         frame = rank(store, tier, AS_OF, registry, criteria, top=top, features=snapshot).frame
-        codes = frame["uscc"].astype(str)
-        hit = truth[f"qualifies_{tier}"].eq(True).reindex(codes, fill_value=False).to_numpy()
-        fresh = ~truth[f"applied_{tier}"].eq(True).reindex(codes, fill_value=False).to_numpy()
+        codes = frame["uscc"].astype(str).tolist()
+        hit = truth_flag(truth, f"qualifies_{tier}", codes)
+        fresh = ~truth_flag(truth, f"applied_{tier}", codes)
         chance = frame["score"].to_numpy(dtype=float)
         out.append(
             {

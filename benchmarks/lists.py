@@ -21,7 +21,7 @@ def write_list(world: Path, name: str, tier: str, codes: list[str]) -> None:
     (out / f"{name}.{tier}.txt").write_text("\n".join(codes) + ("\n" if codes else ""))
 
 
-def _flag(truth: Any, column: str, codes: list[str]) -> Any:
+def truth_flag(truth: Any, column: str, codes: list[str]) -> Any:
     """A boolean truth column for `codes` (missing codes and values read false)."""
     return truth[column].eq(True).reindex(codes, fill_value=False).to_numpy(dtype=bool)
 
@@ -48,7 +48,7 @@ def score_lists(world: Path, names: list[str]) -> dict[str, dict]:
                 continue
             codes = [c for c in path.read_text().split("\n") if c]
             total = int(truth[f"qualifies_{tier}"].eq(True).sum())
-            qual = _flag(truth, f"qualifies_{tier}", codes)
+            qual = truth_flag(truth, f"qualifies_{tier}", codes)
             hits = int(qual.sum())
             q: dict[str, Any] = {
                 "k": k,
@@ -59,13 +59,15 @@ def score_lists(world: Path, names: list[str]) -> dict[str, dict]:
                 "recall": hits / total if total else None,
             }
             if f"applied_{tier}" in truth:
-                fresh = ~_flag(truth, f"applied_{tier}", codes)
+                fresh = ~truth_flag(truth, f"applied_{tier}", codes)
                 n_fresh, fresh_hits = int(fresh.sum()), int((qual & fresh).sum())
                 q["non_applicants_listed"] = n_fresh
                 q["non_applicant_hits"] = fresh_hits
                 q["non_applicant_precision"] = fresh_hits / n_fresh if n_fresh else None
             if f"candidate_{tier}" in truth:
-                q["listed_not_candidates"] = int((~_flag(truth, f"candidate_{tier}", codes)).sum())
+                q["listed_not_candidates"] = int(
+                    (~truth_flag(truth, f"candidate_{tier}", codes)).sum()
+                )
             if f"misses_{tier}" in truth:
                 misses = truth[f"misses_{tier}"].fillna("").astype(str).str.len() > 0
                 missed = int(misses.reindex(codes, fill_value=False).to_numpy(dtype=bool).sum())
