@@ -69,7 +69,7 @@ class _GroupMemory:
         self._done.set()
         self._thread.join()
 
-    def others(self) -> dict[str, Any]:
+    def processes(self) -> dict[str, Any]:
         """The stage's own process's sampled peak (wait4's counts its children too), and
         the processes it started: how many, the largest one's peak, their CPU seconds
         (as last sampled, so up to one interval short of the truth)."""
@@ -118,7 +118,7 @@ def run_child(cmd: list[str], log: Path, timeout: float | None) -> dict:
         "peak_rss_mb": max(usage.ru_maxrss / 1024, group.peak_mb),
         "own_peak_rss_mb": usage.ru_maxrss / 1024,
         "group_peak_rss_mb": group.peak_mb,
-        **group.others(),
+        **group.processes(),
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "load_average_1min_after": os.getloadavg()[0],
     }

@@ -69,6 +69,14 @@ PARTITION_COMPANIES = 250_000
 #: builds a partition's families in several times the partition's own memory, beside
 #: what it has not spilled (a 3,000,000-company world in 12 partitions lost a 4 GB worker)
 PARTITION_MEMORY_SHARE = 1 / 10
+#: the tables the client keeps once the partitions are sent: what the graph families
+#: (node ids, links, investors, co-filed rights, holdings) and each date's companies read
+CLIENT_TABLES = ("companies", "supply_links", "investments", "patents", "certifications")
+#: families computed on the graph blocks, by name
+GRAPH_FAMILIES = {
+    "supply_chain": dask_graph.supply_chain,
+    "embedding": dask_graph.embedding_columns,
+}
 
 
 def partition_count(companies: int, history_bytes: int, threads: int, worker_memory: int) -> int:
@@ -79,16 +87,6 @@ def partition_count(companies: int, history_bytes: int, threads: int, worker_mem
         math.ceil(history_bytes / (worker_memory * PARTITION_MEMORY_SHARE)) if worker_memory else 1
     )
     return max(1, threads, math.ceil(companies / PARTITION_COMPANIES), by_memory)
-
-
-#: the tables the client keeps once the partitions are sent: what the graph families
-#: (node ids, links, investors, co-filed rights, holdings) and each date's companies read
-CLIENT_TABLES = ("companies", "supply_links", "investments", "patents", "certifications")
-#: families computed on the graph blocks, by name
-GRAPH_FAMILIES = {
-    "supply_chain": dask_graph.supply_chain,
-    "embedding": dask_graph.embedding_columns,
-}
 
 
 def check_families(needed: set[str]) -> None:
