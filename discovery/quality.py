@@ -56,10 +56,12 @@ STOPPING_SHARE = 0.15
 PARALLEL_FROM = 20_000
 
 
-def _inputs(features: pd.DataFrame) -> pd.DataFrame:
-    """Everything but the score itself and the threshold checks derived from it."""
-    drop = [c for c in features.columns if c.startswith("std_") or c == "uscc"]
-    return features.drop(columns=drop)
+def _inputs(features: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The rows `rows` (positions) of everything but the score itself and the threshold
+    checks derived from it: one copy of those rows, never one of the whole table (a
+    national snapshot is gigabytes, and a fit reads a fraction of its rows)."""
+    keep = [i for i, c in enumerate(features.columns) if not (c.startswith("std_") or c == "uscc")]
+    return features.iloc[rows, keep]
 
 
 def estimate_quality(
@@ -84,16 +86,15 @@ def estimate_quality(
     if threads is None:
         threads = (os.cpu_count() or 1) if known.sum() >= PARALLEL_FROM else 1
     params = {**PARAMS, "num_threads": threads}
-    x = _inputs(features)
     y = features[SCORE_COLUMN].to_numpy(dtype=float)
     known_idx = np.flatnonzero(known)
-    x_known = x.iloc[known_idx]
+    x_known = _inputs(features, known_idx)
     # binned once; every fit below takes rows of it
     binned = lgb.Dataset(x_known, y[known_idx], params=params, free_raw_data=False).construct()
     folds = KFold(n_splits=FOLDS, shuffle=True, random_state=17)
     rng = np.random.default_rng(17)
     unknown = np.flatnonzero(~known if scope is None else ~known & np.asarray(scope, bool))
-    x_unknown = x.iloc[unknown]
+    x_unknown = _inputs(features, unknown)
     # each fold model scores its held-out known companies; the unknown ones get the
     # mean of the fold models (no extra fit on all known scores is needed)
     for train_pos, test_pos in folds.split(known_idx):

@@ -27,7 +27,7 @@ import features
 from discovery import model, quality
 from discovery.criteria import Criteria
 from discovery.model import add_estimate, threshold_specs
-from features.memory import release_memory
+from features.memory import machine_memory, release_memory
 from graph.settings import Settings
 from graph.store import Store
 
@@ -60,6 +60,11 @@ class SnapshotCache:
 
     KEEP_WITH_DISK = 2
     KEEP_IN_MEMORY = 8
+    #: with a disk, the snapshots held in memory at once (kept, being finished) take at
+    #: most this share of the machine's memory (`features.memory.machine_memory`): a
+    #: national snapshot is gigabytes, so fewer are kept, down to one, and the build of
+    #: the next date waits for the estimate of the last instead of running beside it
+    MEMORY_SHARE = 0.25
     #: columns decoded at a time when a snapshot is read back: the decoded pages of one
     #: slice, not of every column, sit beside the frame being made
     READ_COLUMNS = 30
@@ -79,7 +84,12 @@ class SnapshotCache:
         self.directory = Path(directory) if directory else None
         if keep is None:
             keep = self.KEEP_WITH_DISK if self.directory else self.KEEP_IN_MEMORY
-        self.keep = max(keep, 1)
+        #: the snapshots asked to stay in memory; `keep` is fewer once they prove large
+        self.asked = self.keep = max(keep, 1)
+        #: whether a date's estimate may run beside the build of the next one
+        self.overlap = True
+        #: bytes the snapshots held in memory may take (with a disk; see MEMORY_SHARE)
+        self.budget = int(machine_memory() * self.MEMORY_SHARE)
         self._frames: dict[date, pd.DataFrame] = {}
         self._key: str | None = None
         self._lock = threading.RLock()
@@ -100,7 +110,17 @@ class SnapshotCache:
 
     def _keep(self, as_of: date, frame: pd.DataFrame) -> None:
         self._frames[as_of] = frame
+        self._size(frame)
         self._make_room(0)
+
+    def _size(self, frame: pd.DataFrame) -> None:
+        """Fit `keep` and `overlap` to a snapshot's size: with a disk (where a date let go
+        is read back, not rebuilt), at most `budget` bytes of snapshots are held at once."""
+        if self.directory is None:
+            return
+        size = max(int(frame.memory_usage(index=True, deep=False).sum()), 1)
+        self.keep = max(1, min(self.asked, self.budget // size))
+        self.overlap = 2 * size <= self.budget
 
     def _make_room(self, coming: int) -> None:
         """Let the oldest dates go until `coming` more fit within `keep`."""
@@ -159,17 +179,24 @@ class SnapshotCache:
                 _, table = next(built)
                 if i == len(todo) - 1:
                     built.close()  # the coded store goes before the last estimate is made
-                frame = table.set_index(pd.Index(table["uscc"].astype("str"), name="uscc"))
-                frame = frame.drop(columns=["uscc"])
+                # the key becomes the index in place: no copy of a national table
+                table.index = pd.Index(table.pop("uscc").astype("str"), name="uscc")
+                self._size(table)
+                held = min(held, self.keep)  # fewer stay once the snapshots prove large
                 # one thread while the other core builds the next date's features
-                threads = 1 if i < len(todo) - 1 else None
-                future = pool.submit(self._finish, as_of, frame, threads)
+                last = i == len(todo) - 1
+                threads = 1 if not last and self.overlap else None
+                future = pool.submit(self._finish, as_of, table, threads)
                 pending[as_of] = (future, i >= len(todo) - held)
-                del frame, table, future
+                del table, future
                 # the date before is kept (or let go) as soon as it is finished, so at
-                # most two built dates are held here beside the ones the cache keeps
-                while len(pending) > 1:
+                # most two built dates are held here beside the ones the cache keeps;
+                # one, when two snapshots would not fit the budget
+                while len(pending) > (1 if self.overlap else 0):
                     self._settle(pending)
+                # room for the dates still to stay (pending or to come), within `keep`
+                coming = sum(stays for _, stays in pending.values())
+                self._make_room(coming + max(0, min(held, len(todo) - 1 - i)))
             while pending:
                 self._settle(pending)
 

@@ -148,6 +148,7 @@ def _iter_dask(
     with dask_client(settings) as client:
         with meter("history"):
             run = DaskRun(client, _history(store, days, history))
+        release_memory()  # the tables now on the workers, and the partitions cut from them
         try:
             for as_of in days:
                 steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
@@ -155,8 +156,11 @@ def _iter_dask(
                 parts = run.families_at(as_of, needed, step)
                 companies = companies_at(run.history, as_of)
                 frame = _assemble(companies, parts, names, wanted, thresholds, step)
+                del parts, companies
+                release_memory()  # the families' frames gathered from the workers, let go
                 _add_steps(timings, steps, meter)
                 yield as_of, frame
+                del frame  # the caller holds the table as long as it needs it
         finally:
             run.release()
     meter.finish()

@@ -79,3 +79,46 @@ def test_a_snapshot_read_back_in_slices_is_the_one_built_in_small_blocks(
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.PerformanceWarning)
         back.reset_index()
+
+
+def test_snapshots_too_large_for_the_budget_are_held_one_at_a_time_and_not_overlapped(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import discovery.snapshots as snapshots_module
+
+    w = trained_world
+    roomy = SnapshotCache(w.store, w.criteria, tmp_path / "roomy")
+    roomy.prefetch(DATES)
+    assert roomy.keep == 2 and roomy.overlap  # a test world's snapshots are small
+    tight = SnapshotCache(w.store, w.criteria, tmp_path / "tight")
+    tight.budget = 1  # no snapshot fits: as a national one on a small machine
+    events: list[tuple[str, date, int]] = []
+    iterate, finish = snapshots_module.features.iter_features_at, SnapshotCache._finish
+
+    def built(*args, **kwargs):
+        for as_of, table in iterate(*args, **kwargs):
+            events.append(("built", as_of, len(tight._frames)))
+            yield as_of, table
+
+    def watched(self, as_of, frame, threads):
+        events.append(("estimate", as_of, threads or 0))
+        out = finish(self, as_of, frame, threads)
+        events.append(("written", as_of, len(self._frames)))
+        return out
+
+    monkeypatch.setattr(snapshots_module.features, "iter_features_at", built)
+    monkeypatch.setattr(SnapshotCache, "_finish", watched)
+    tight.prefetch(DATES)
+    assert (tight.keep, tight.overlap) == (1, False)
+    # each date is estimated and written before the next is built, with every core
+    # (None: LightGBM's default), and nothing else is held meanwhile
+    assert [(kind, as_of) for kind, as_of, _ in events] == [
+        (kind, as_of) for as_of in DATES for kind in ("built", "estimate", "written")
+    ]
+    assert [n for kind, _, n in events if kind != "estimate"] == [0] * (2 * len(DATES))
+    assert {n for kind, _, n in events if kind == "estimate"} == {0}
+    assert list(tight._frames) == DATES[-1:]
+    # the same snapshots as when memory is plenty
+    for as_of in DATES:
+        pd.testing.assert_frame_equal(tight(as_of), roomy(as_of), check_exact=True)
+        assert len(tight._frames) == 1
