@@ -21,6 +21,7 @@ matrix, so each product gives the same floats, bit for bit, as `features.network
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,9 @@ from features.context import Context
 from features.network import pagerank_steps
 from features.partitions import sorted_unique
 from graph.store import active_at
+
+#: products sent to each worker before the client waits for the oldest one's answer
+IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass
@@ -192,11 +196,26 @@ class Blocks:
                 for k, f in enumerate(self.futures)
             ]
             self._holders = [(f, f.result()) for f in made]
-        calls = [
-            holder.times(values[cols])
-            for (_, holder), cols in zip(self._holders, self.cols, strict=True)
-        ]
-        return np.concatenate([call.result() for call in calls])
+        # a few blocks' rows in flight per worker, not every block's at once: the rows a
+        # block uses are copied to be sent, and at national scale the blocks' rows of an
+        # embedding add up to several times the whole matrix of values
+        in_flight = IN_FLIGHT_PER_WORKER * max(len(self.client.scheduler_info()["workers"]), 1)
+        out: list[np.ndarray] = []  # the whole result, made with the first answer's type
+        calls: deque[tuple[int, Any]] = deque()
+        for k, ((_, holder), cols) in enumerate(zip(self._holders, self.cols, strict=True)):
+            if len(calls) == in_flight:
+                self._settle(out, *calls.popleft())
+            calls.append((k, holder.times(values[cols])))
+        while calls:
+            self._settle(out, *calls.popleft())
+        return out[0]
+
+    def _settle(self, out: list[np.ndarray], k: int, call: Any) -> None:
+        """Block k's answer written into its rows of the result (made on the first)."""
+        rows = call.result()
+        if not out:
+            out.append(np.empty((int(self.bounds[-1]), *rows.shape[1:]), dtype=rows.dtype))
+        out[0][self.bounds[k] : self.bounds[k + 1]] = rows
 
     def _where(self, k: int) -> list[str] | None:
         key = self.futures[k].key
@@ -288,6 +307,7 @@ def embedding_columns(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
     other = s != c
     src, dst, total, projection = embedding.combined_edges(ctx, (s[other], c[other]))
     adj = Blocks.of_edges(client, src, dst, total, parts)
+    del src, dst  # on the workers now
     step = Blocks(client, adj.map(step_block), adj.bounds)
     adj.release()
     try:

@@ -226,8 +226,11 @@ class DaskRun:
                 for a in ats:
                     a.release()
             with meter("combine"):
+                # each family's partition frames go once they are joined (at national
+                # scale they are gigabytes, and the graph families come after)
                 for name in own:
-                    out[name] = concat_parts([f[name] for f in frames])
+                    out[name] = concat_parts([f.pop(name) for f in frames])
+                del frames
         graph = [name for name in GRAPH_FAMILIES if name in needed]
         if graph:
             ctx = DatedContext(self.history, as_of)
