@@ -159,12 +159,13 @@ class Blocks:
     ) -> Blocks:
         """The 0/1 matrix (size x size) of the edges, `parts` blocks of rows."""
         bounds = np.linspace(0, size, parts + 1).astype(np.int64)
-        order = np.argsort(src, kind="stable")
-        cut = np.searchsorted(src[order], bounds)
         futures = []
         for k in range(parts):
-            rows = np.sort(order[cut[k] : cut[k + 1]])  # the edges in their first order
+            # the block's edges in their first order, found by a pass over the edges
+            # (not a sort of them all: at national scale each index array is gigabytes)
+            rows = np.flatnonzero((src >= bounds[k]) & (src < bounds[k + 1]))
             s, d = client.scatter([src[rows], dst[rows]], hash=False)
+            del rows
             futures.append(
                 client.submit(
                     edge_block, int(bounds[k]), int(bounds[k + 1]), size, s, d, pure=False

@@ -155,7 +155,10 @@ def fastrp_steps(
     total = np.zeros_like(projection)
     for weight in weights:
         current = step_of(current)
-        total += np.float32(weight) * _normalise(current)
+        scaled = _normalise(current)
+        scaled *= np.float32(weight)  # in place: one matrix of the nodes' size at a time
+        total += scaled
+        del scaled
     return _normalise(total)
 
 

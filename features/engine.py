@@ -67,8 +67,9 @@ CONNECT_SECONDS = 10.0
 PARTITION_COMPANIES = 250_000
 #: at most this share of the smallest worker's memory limit per partition: a worker
 #: builds a partition's families in several times the partition's own memory, beside
-#: what it has not spilled (a 3,000,000-company world in 12 partitions lost a 4 GB worker)
-PARTITION_MEMORY_SHARE = 1 / 10
+#: what it has not spilled (a 3,000,000-company world in 12 partitions lost a 4 GB worker,
+#: and in 24 its workers reached the 95 % at which Dask restarts them)
+PARTITION_MEMORY_SHARE = 1 / 16
 #: the tables the client keeps once the partitions are sent: what the graph families
 #: (node ids, links, investors, co-filed rights, holdings) and each date's companies read
 CLIENT_TABLES = ("companies", "supply_links", "investments", "patents", "certifications")

@@ -140,8 +140,8 @@ def test_partitions_fit_the_workers_memory():
     assert engine.partition_count(1_500, 10 * 2**20, threads=2, worker_memory=4 * gb) == 2
     # by companies: at most PARTITION_COMPANIES each
     assert engine.partition_count(3_000_000, 0, threads=2, worker_memory=0) == 12
-    # by memory: a 9.6 GB history on 4 GB workers, each partition within a tenth of one
-    assert engine.partition_count(3_000_000, int(9.6 * gb), threads=2, worker_memory=4 * gb) == 24
+    # by memory: a 9.6 GB history on 4 GB workers, each partition within a sixteenth of one
+    assert engine.partition_count(3_000_000, int(9.6 * gb), threads=2, worker_memory=4 * gb) == 39
     # no limit known: companies and threads decide
     assert engine.partition_count(3_000_000, int(9.6 * gb), threads=16, worker_memory=0) == 16
 
