@@ -58,8 +58,7 @@ PARALLEL_FROM = 20_000
 
 def _inputs(features: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     """The rows `rows` (positions) of everything but the score itself and the threshold
-    checks derived from it: one copy of those rows, never one of the whole table (a
-    national snapshot is gigabytes, and a fit reads a fraction of its rows)."""
+    checks derived from it, taken in one step."""
     keep = [i for i, c in enumerate(features.columns) if not (c.startswith("std_") or c == "uscc")]
     return features.iloc[rows, keep]
 

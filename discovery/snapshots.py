@@ -179,7 +179,7 @@ class SnapshotCache:
                 _, table = next(built)
                 if i == len(todo) - 1:
                     built.close()  # the coded store goes before the last estimate is made
-                # the key becomes the index in place: no copy of a national table
+                # the key becomes the index (pandas copies no column either way)
                 table.index = pd.Index(table.pop("uscc").astype("str"), name="uscc")
                 self._size(table)
                 held = min(held, self.keep)  # fewer stay once the snapshots prove large
