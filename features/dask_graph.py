@@ -22,6 +22,7 @@ matrix, so each product gives the same floats, bit for bit, as `features.network
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,23 +201,26 @@ class Blocks:
         # a few blocks' rows in flight per worker, not every block's at once: the rows a
         # block uses are copied to be sent, and at national scale the blocks' rows of an
         # embedding add up to several times the whole matrix of values
+        out: np.ndarray | None = None  # made with the first answer's type
+        for k, call in self._calls(values):
+            rows = call.result()
+            if out is None:
+                out = np.empty((int(self.bounds[-1]), *rows.shape[1:]), dtype=rows.dtype)
+            out[self.bounds[k] : self.bounds[k + 1]] = rows
+        assert out is not None  # a matrix has at least one block
+        return out
+
+    def _calls(self, values: np.ndarray) -> Iterator[tuple[int, Any]]:
+        """(block, its pending product with `values`), oldest first; a block's call is
+        sent only once at most `IN_FLIGHT_PER_WORKER` per worker are pending."""
+        assert self._holders is not None
         in_flight = IN_FLIGHT_PER_WORKER * max(len(self.client.scheduler_info()["workers"]), 1)
-        out: list[np.ndarray] = []  # the whole result, made with the first answer's type
         calls: deque[tuple[int, Any]] = deque()
         for k, ((_, holder), cols) in enumerate(zip(self._holders, self.cols, strict=True)):
             if len(calls) == in_flight:
-                self._settle(out, *calls.popleft())
+                yield calls.popleft()
             calls.append((k, holder.times(values[cols])))
-        while calls:
-            self._settle(out, *calls.popleft())
-        return out[0]
-
-    def _settle(self, out: list[np.ndarray], k: int, call: Any) -> None:
-        """Block k's answer written into its rows of the result (made on the first)."""
-        rows = call.result()
-        if not out:
-            out.append(np.empty((int(self.bounds[-1]), *rows.shape[1:]), dtype=rows.dtype))
-        out[0][self.bounds[k] : self.bounds[k + 1]] = rows
+        yield from calls
 
     def _where(self, k: int) -> list[str] | None:
         key = self.futures[k].key
