@@ -11,7 +11,9 @@ only those rows of it, sent to the worker that holds the block:
   block (the client keeps the rank vector, one float per node, and sends each block
   the entries its columns use);
 - two-hop counts: block i of A times A is the sum over blocks p of A[i, p] @ A[p, :],
-  each product done where block p lives, the partial results added where i lives;
+  each product done where block p lives, the partial results added where i lives (the
+  hubs' columns left out of A[i, p]: the client counts the paths through them from
+  the edges, as `features.network.two_hop_counts` does);
 - the embedding: `features.embedding.fastrp_steps` with `D^-1 A @ M` done block by block.
 
 Every row of a block has the same entries in the same order as that row of the whole
@@ -33,7 +35,7 @@ import scipy.sparse as sp
 from features import embedding
 from features.common import as_float
 from features.context import Context
-from features.network import pagerank_steps
+from features.network import hub_nodes, pagerank_steps, paths_through_hubs, without_columns
 from features.partitions import sorted_unique
 from graph.store import active_at
 
@@ -95,12 +97,17 @@ def cols_of(block: RowBlock) -> np.ndarray:
     return block.cols
 
 
-def columns_in(block: RowBlock, lo: int, hi: int) -> sp.csr_matrix | None:
-    """The block's entries in columns lo..hi, those columns numbered from lo (None: none)."""
+def columns_in(
+    block: RowBlock, lo: int, hi: int, skip: np.ndarray | None = None
+) -> sp.csr_matrix | None:
+    """The block's entries in columns lo..hi, those columns numbered from lo, less those
+    in the columns `skip` (sorted global ids; None: none) (None: no entry)."""
     a, b = np.searchsorted(block.cols, [lo, hi])
     if a == b:
         return None
     sub = block.matrix[:, a:b].tocsr()
+    if skip is not None and len(skip):
+        sub = without_columns(sub, np.isin(block.cols[a:b], skip))
     if sub.nnz == 0:
         return None
     return sp.csr_matrix(
@@ -226,15 +233,16 @@ class Blocks:
         key = self.futures[k].key
         return list(self.client.who_has([self.futures[k]]).get(key, ())) or None
 
-    def two_hop(self) -> np.ndarray:
-        """`features.network.two_hop_counts` of the whole matrix (every row)."""
+    def two_hop(self, hubs: np.ndarray) -> np.ndarray:
+        """`features.network.two_hop_counts` of the whole matrix (every row) but the
+        paths through the hubs (`hubs`, sorted node ids), which the caller adds."""
         counts = []
         for i, block in enumerate(self.futures):
             partials = []
             for p, other in enumerate(self.futures):
-                part = self.client.submit(
-                    columns_in, block, int(self.bounds[p]), int(self.bounds[p + 1]), pure=False
-                )
+                lo, hi = int(self.bounds[p]), int(self.bounds[p + 1])
+                skip = hubs[(hubs >= lo) & (hubs < hi)]
+                part = self.client.submit(columns_in, block, lo, hi, skip, pure=False)
                 partials.append(self.client.submit(through, part, other, pure=False))
             counts.append(
                 self.client.submit(
@@ -266,8 +274,9 @@ def supply_chain(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
     bought = Blocks.of_edges(client, c[other], s[other], n_nodes, parts)
     try:
         out: dict[str, np.ndarray] = {}
-        out["customers"] = supplies.gather(row_degree)[:n]
-        out["suppliers"] = bought.gather(row_degree)[:n]
+        sells_to, buys_from = supplies.gather(row_degree), bought.gather(row_degree)
+        out["customers"] = sells_to[:n]
+        out["suppliers"] = buys_from[:n]
         large = np.zeros(n_nodes, dtype=np.float32)
         large[:n] = (ctx.companies["size_class"] == "large").to_numpy(dtype=bool, na_value=False)
         # neighbours carrying each flag, every flag in one product (0/1 sums are exact)
@@ -279,8 +288,14 @@ def supply_chain(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
         for k, group in enumerate(groups):
             out[f"customers_{group}"] = customers[:, k + 1]
             out[f"suppliers_{group}"] = suppliers[:, k]
-        out["customers_2hop"] = supplies.two_hop()[:n]
-        out["suppliers_2hop"] = bought.two_hop()[:n]
+        # the paths through hubs on the client, from the edges (as `two_hop_counts`)
+        hub = hub_nodes(sells_to, buys_from)
+        hubs = np.flatnonzero(hub)
+        out["customers_2hop"] = supplies.two_hop(hubs)[:n]
+        out["suppliers_2hop"] = bought.two_hop(hubs)[:n]
+        if len(hubs):
+            out["customers_2hop"] += paths_through_hubs(s[other], c[other], hub, sells_to)[:n]
+            out["suppliers_2hop"] += paths_through_hubs(c[other], s[other], hub, buys_from)[:n]
         amount = np.nan_to_num(as_float(links["amount_wan"]), nan=0.0)
         sellers = np.where(active & (sup < n), sup, -1)
         buyers = np.where(active & (cus < n), cus, -1)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 import features
 from discovery import simulation
-from features import History, engine, registry
+from features import History, engine, network, registry
 from graph.errors import UsageError
 from tests.features.test_history import SPECS
 from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
@@ -67,6 +67,23 @@ def test_a_simulated_world_gets_the_pandas_tables(on_cluster, tmp_path):
         assert reference[as_of]["chain_customers_2hop"].sum() > 0  # the graph is not empty
         assert reference[as_of]["equity_investor_portfolio_max"].max() > 1
         assert_same(built[as_of], reference[as_of])
+
+
+def test_hubs_two_step_paths_are_counted_alike(on_cluster, tmp_path, monkeypatch):
+    """With the busiest companies made hubs, both engines count the paths through them
+    (on the client, from the edges) and the distinct ends through the others; the
+    paths never undercount the distinct ends."""
+    simulation.simulate(1500, 13, tmp_path / "data", tmp_path / "truth.csv", fmt="parquet")
+    store = load_store(tmp_path / "data", tmp_path / "store")
+    asked = ["supply_chain"]
+    exact = features.build_features(store, AS_OF, SPECS, families=asked, engine="pandas")
+    monkeypatch.setattr(network, "HUB_PATHS", 30)
+    reference = features.build_features(store, AS_OF, SPECS, families=asked, engine="pandas")
+    built = features.build_features_at(store, [AS_OF], SPECS, families=asked)[AS_OF]
+    for column in ["chain_customers_2hop", "chain_suppliers_2hop"]:
+        assert (reference[column] >= exact[column]).all()
+        assert (reference[column] > exact[column]).sum() >= 10  # the hubs made a difference
+    assert_same(built, reference)
 
 
 def test_workers_short_of_memory_spill_partitions_and_build_the_same_tables(tmp_path, monkeypatch):

@@ -48,3 +48,45 @@ def test_degrees_and_two_hop_match_networkx(seed, monkeypatch):
     ]
     assert list(two_hop_counts(adj)) == ref_out
     assert list(two_hop_counts(adj.T.tocsr())) == ref_in
+
+
+def _hub_reference(graph: nx.DiGraph, hubs: set[int], forward: bool) -> list[int]:
+    """Distinct ends through ordinary nodes, plus every path through a hub (the ends of
+    `two_hop_counts` once hubs are named), by walking the graph."""
+    step = graph.successors if forward else graph.predecessors
+    out = []
+    for i in graph.nodes:
+        ordinary = {k for j in step(i) if j not in hubs for k in step(j)} - {i}
+        through = sum(1 for j in step(i) if j in hubs for k in step(j) if k != i)
+        out.append(len(ordinary) + through)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_hop_counts_paths_through_hubs_instead_of_distinct_ends(seed, monkeypatch):
+    """A chain leader with many suppliers and customers: the paths through it are
+    counted (one pass over the links), the ends through other nodes stay distinct."""
+    import features.network as network
+
+    monkeypatch.setattr(network, "TWO_HOP_BLOCK", 7)
+    rng = np.random.default_rng(seed)
+    n = 60
+    src, dst = rng.integers(0, n, 200), rng.integers(0, n, 200)
+    # node 0 buys from 25 nodes and sells to 25, some in both roles (i -> 0 -> i)
+    suppliers, customers = rng.choice(np.arange(1, n), 25), rng.choice(np.arange(1, n), 25)
+    src = np.concatenate([src, suppliers, np.zeros(25, int), src[:5], [7]])
+    dst = np.concatenate([dst, np.zeros(25, int), customers, dst[:5], [7]])
+    adj = adjacency(src, dst, n)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from((int(s), int(d)) for s, d in zip(src, dst, strict=True) if s != d)
+    paths = [graph.in_degree(j) * graph.out_degree(j) for j in range(n)]
+    monkeypatch.setattr(network, "HUB_PATHS", sorted(set(paths))[-3])  # two busiest or more
+    hubs = {j for j in range(n) if paths[j] > network.HUB_PATHS}
+    assert 0 in hubs and len(hubs) >= 2
+    assert set(graph.successors(0)) & set(graph.predecessors(0))  # a loop through the hub
+    assert list(two_hop_counts(adj)) == _hub_reference(graph, hubs, forward=True)
+    assert list(two_hop_counts(adj.T.tocsr())) == _hub_reference(graph, hubs, forward=False)
+    # without hubs the counts are the distinct ends again
+    monkeypatch.setattr(network, "HUB_PATHS", max(paths))
+    assert list(two_hop_counts(adj)) == _hub_reference(graph, set(), forward=True)
