@@ -24,7 +24,7 @@ matrix, so each product gives the same floats, bit for bit, as `features.network
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +141,23 @@ def two_hop(lo: int, rows: int, *partials: sp.csr_matrix | None) -> np.ndarray:
     return (np.diff(total.indptr) - self_loop).astype(np.int64)
 
 
+def bounded(client: Any, calls: Iterable[Callable[[], Any]]) -> Iterator[Any]:
+    """The results of `calls` (each starts a task or an actor call and returns its
+    future), in order; a call is started only once fewer than `IN_FLIGHT_PER_WORKER`
+    per worker are pending, and each result is fetched as its own message. So the
+    workers never hold every answer at once waiting to be sent, nor the client every
+    input at once (gathering them all makes a worker serialise all its answers into
+    one message, which at national scale is gigabytes beside its partitions)."""
+    in_flight = IN_FLIGHT_PER_WORKER * max(len(client.scheduler_info()["workers"]), 1)
+    pending: deque[Any] = deque()
+    for call in calls:
+        if len(pending) == in_flight:
+            yield pending.popleft().result()
+        pending.append(call())
+    while pending:
+        yield pending.popleft().result()
+
+
 class Holder:
     """A block kept by an actor on its worker, for the products of an iteration."""
 
@@ -208,26 +225,18 @@ class Blocks:
         # a few blocks' rows in flight per worker, not every block's at once: the rows a
         # block uses are copied to be sent, and at national scale the blocks' rows of an
         # embedding add up to several times the whole matrix of values
+        assert self._holders is not None
+        calls = (
+            lambda holder=holder, cols=cols: holder.times(values[cols])
+            for (_, holder), cols in zip(self._holders, self.cols, strict=True)
+        )
         out: np.ndarray | None = None  # made with the first answer's type
-        for k, call in self._calls(values):
-            rows = call.result()
+        for k, rows in enumerate(bounded(self.client, calls)):
             if out is None:
                 out = np.empty((int(self.bounds[-1]), *rows.shape[1:]), dtype=rows.dtype)
             out[self.bounds[k] : self.bounds[k + 1]] = rows
         assert out is not None  # a matrix has at least one block
         return out
-
-    def _calls(self, values: np.ndarray) -> Iterator[tuple[int, Any]]:
-        """(block, its pending product with `values`), oldest first; a block's call is
-        sent only once at most `IN_FLIGHT_PER_WORKER` per worker are pending."""
-        assert self._holders is not None
-        in_flight = IN_FLIGHT_PER_WORKER * max(len(self.client.scheduler_info()["workers"]), 1)
-        calls: deque[tuple[int, Any]] = deque()
-        for k, ((_, holder), cols) in enumerate(zip(self._holders, self.cols, strict=True)):
-            if len(calls) == in_flight:
-                yield calls.popleft()
-            calls.append((k, holder.times(values[cols])))
-        yield from calls
 
     def _where(self, k: int) -> list[str] | None:
         key = self.futures[k].key

@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -209,7 +210,11 @@ class DaskRun:
                     client.submit(own_rows_at, part, as_of, own, pure=False)
                     for part in self.partitions
                 ]
-                frames = client.gather([client.submit(frames_of, a, pure=False) for a in ats])
+                frames = list(
+                    dask_graph.bounded(
+                        client, (partial(client.submit, frames_of, a, pure=False) for a in ats)
+                    )
+                )
                 if "equity" in own:
                     investors = len(
                         self.history.frames["investments"]["investor_id"].cat.categories
@@ -219,8 +224,9 @@ class DaskRun:
                     )
                     whole = {key: sum(c[key] for c in counts) for key in counts[0]}
                     [sent] = client.scatter([whole], broadcast=True, hash=False)
-                    equity = client.gather(
-                        [client.submit(track_record, a, sent, pure=False) for a in ats]
+                    equity = dask_graph.bounded(
+                        client,
+                        (partial(client.submit, track_record, a, sent, pure=False) for a in ats),
                     )
                     for k, frame in enumerate(equity):
                         frames[k]["equity"] = frame

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from datetime import date
+from functools import partial
 
 import dask
 import pandas as pd
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 import features
 from discovery import simulation
-from features import History, engine, network, registry
+from features import History, dask_graph, engine, network, registry
 from graph.errors import UsageError
 from tests.features.test_history import SPECS
 from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
@@ -206,3 +207,30 @@ def test_a_family_replaced_in_this_process_is_refused(small_store):
         pytest.raises(UsageError, match=r"\['supply_chain'\] are replaced"),
     ):
         features.build_features(small_store, AS_OF, engine="dask")
+
+
+def test_answers_are_fetched_in_order_with_few_pending():
+    """`bounded` starts a call only when fewer than the in-flight limit per worker are
+    pending, so no worker holds all its answers at once waiting to send them."""
+
+    class TwoWorkers:
+        def scheduler_info(self):
+            return {"workers": {"tcp://a": {}, "tcp://b": {}}}
+
+    pending: list[Answer] = []
+    most = 0
+
+    class Answer:
+        def __init__(self, value: int) -> None:
+            nonlocal most
+            self.value = value
+            pending.append(self)
+            most = max(most, len(pending))
+
+        def result(self) -> int:
+            pending.remove(self)
+            return self.value
+
+    answers = dask_graph.bounded(TwoWorkers(), (partial(Answer, k) for k in range(11)))
+    assert list(answers) == list(range(11))
+    assert most == 2 * dask_graph.IN_FLIGHT_PER_WORKER and not pending
