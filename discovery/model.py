@@ -23,6 +23,7 @@ from discovery.criteria import Criteria
 from discovery.missing_figures import MissingFigures, unverified_discount
 from discovery.quality import ESTIMATE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import RegisteredModel, SchemaMismatchError
+from discovery.row_blocks import in_row_blocks
 from discovery.standard_check import Floor
 from features import Condition, ThresholdSpec, build_features, feature_columns, profile
 from features import registry as feature_registry
@@ -327,14 +328,16 @@ class ScoringModel:
         return np.asarray(self.booster.predict(self.schema.matrix(frame, self.model_id)))
 
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.booster_raw(frame) * self.bar(frame)
+        return in_row_blocks(lambda rows: self.booster_raw(rows) * self.bar(rows), frame)
 
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of approval times the chance that the thresholds whose
         figure is not on file are met (`MissingFigures`): applicants, on whom the
         calibration is fitted, select themselves on the thresholds, while a missing figure
-        in the population a list goes to may hide a miss."""
-        return self.calibration(self.raw(frame)) * self.unknown_factor(frame)
+        in the population a list goes to may hide a miss. A block of rows at a time."""
+        return in_row_blocks(
+            lambda rows: self.calibration(self.raw(rows)) * self.unknown_factor(rows), frame
+        )
 
     def unknown_factor(self, frame: pd.DataFrame) -> np.ndarray:
         """Per row, the factor its thresholds of unknown status put on the probability."""

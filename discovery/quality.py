@@ -25,6 +25,8 @@ import pandas as pd
 from scipy.stats import norm
 from sklearn.model_selection import KFold
 
+from discovery.row_blocks import in_row_blocks
+
 SCORE_COLUMN = "std_quality_score"
 ESTIMATE_COLUMN = "qs_estimate"
 MIN_KNOWN = 30
@@ -93,9 +95,9 @@ def estimate_quality(
     folds = KFold(n_splits=FOLDS, shuffle=True, random_state=17)
     rng = np.random.default_rng(17)
     unknown = np.flatnonzero(~known if scope is None else ~known & np.asarray(scope, bool))
-    x_unknown = _inputs(features, unknown)
     # each fold model scores its held-out known companies; the unknown ones get the
     # mean of the fold models (no extra fit on all known scores is needed)
+    boosters = []
     for train_pos, test_pos in folds.split(known_idx):
         held = rng.choice(len(train_pos), max(1, round(STOPPING_SHARE * len(train_pos))), False)
         stop = np.zeros(len(train_pos), dtype=bool)
@@ -108,10 +110,19 @@ def estimate_quality(
             callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
         )
         out[known_idx[test_pos]] = booster.predict(x_known.iloc[test_pos])
-        if len(unknown):
-            out[unknown] = (
-                np.nan_to_num(out[unknown]) + np.asarray(booster.predict(x_unknown)) / FOLDS
-            )
+        boosters.append(booster)
+    if len(unknown):
+        # the unknown rows' inputs a block at a time (at national scale every candidate's
+        # inputs at once would be gigabytes), the fold models' shares added in fold order
+        def mean_of_folds(rows: pd.DataFrame) -> np.ndarray:
+            total = np.zeros(len(rows))
+            for booster in boosters:
+                total = total + np.asarray(booster.predict(rows)) / FOLDS
+            return total
+
+        out[unknown] = in_row_blocks(
+            lambda rows: mean_of_folds(_inputs(features, rows.to_numpy())), pd.Series(unknown)
+        )
     return pd.Series(np.clip(out, 0, 100), index=features.index, name=ESTIMATE_COLUMN)
 
 

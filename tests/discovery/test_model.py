@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from discovery import model as model_module
+from discovery import row_blocks
 from discovery.criteria import load_criteria
 from discovery.model import Calibration, ScoringModel, may_apply
-from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
+from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import PromotionRefused, Registry, SchemaMismatchError
 from discovery.training import train_tier
 from graph.errors import UsageError
@@ -44,6 +45,42 @@ def test_quality_estimate_tracks_the_published_score(trained_world: TrainedWorld
     scope = may_apply(snap, trained_world.criteria) | known.to_numpy()
     assert 0 < scope.sum() < len(snap)
     assert snap[ESTIMATE_COLUMN].notna().to_numpy().tolist() == scope.tolist()
+
+
+def test_scores_and_estimates_a_block_of_rows_at_a_time_are_the_same_floats(
+    trained_world: TrainedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national snapshot is scored a block of rows at a time; every score is row by row,
+    so blocks of 37 rows (last one short) give the floats of one pass, bit for bit."""
+    snap = trained_world.snapshots(AS_OF)
+    criteria = trained_world.criteria
+    scope = may_apply(snap, criteria)
+    scorers = [
+        ScoringModel.load(trained_world.registry.serving(t))
+        for t in ("specialized_sme", "little_giant")
+    ]
+    whole = [(s.probability(snap), s.raw(snap)) for s in scorers]
+    inputs = snap.drop(columns=ESTIMATE_COLUMN)  # as the snapshot was before its estimate
+    estimate = estimate_quality(inputs, scope, threads=1)
+    calls: list[int] = []
+    original = model_module.ScoringModel.booster_raw
+
+    def counted(self: ScoringModel, frame: pd.DataFrame) -> np.ndarray:
+        calls.append(len(frame))
+        return original(self, frame)
+
+    monkeypatch.setattr(row_blocks, "ROWS", 37)
+    monkeypatch.setattr(model_module.ScoringModel, "booster_raw", counted)
+    for scorer, (probability, raw) in zip(scorers, whole, strict=True):
+        np.testing.assert_array_equal(scorer.probability(snap), probability)
+        np.testing.assert_array_equal(scorer.raw(snap), raw)
+    assert len(snap) % 37 and max(calls) == 37 and min(calls) == len(snap) % 37
+    assert len(calls) == 4 * -(-len(snap) // 37)  # two tiers, probability and raw
+    assert (probability > 0).sum() > 37  # the blocks hold real scores, not zeros
+    pd.testing.assert_series_equal(estimate_quality(inputs, scope, threads=1), estimate)
+    pd.testing.assert_series_equal(estimate, snap[ESTIMATE_COLUMN], check_names=False)
+    assert estimate[~scope & snap[SCORE_COLUMN].isna().to_numpy()].isna().all()
+    assert estimate[scope].notna().sum() > 2 * 37
 
 
 def test_probabilities_are_calibrated_and_monotone(trained_world: TrainedWorld) -> None:
