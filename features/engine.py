@@ -59,7 +59,7 @@ from features.partitions import (
     own_rows_at,
     track_record,
 )
-from graph.errors import UsageError
+from graph.errors import UsageError, WorkerLostError
 from graph.settings import Settings, get_settings
 
 #: seconds to wait for the scheduler named by DISCOVERY_DASK_SCHEDULER before giving up
@@ -141,7 +141,8 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
                 f"{CONNECT_SECONDS:g} seconds: start it, or unset the variable to run a local cluster."
             ) from None
         try:
-            yield client
+            with _lost_workers_explained(f"the cluster at {address}: more memory per worker"):
+                yield client
         finally:
             client.close()
         return
@@ -160,10 +161,36 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
             f"{settings.dask_memory_limit!r}."
         ) from None
     try:
-        with Client(cluster, direct_to_workers=True) as client:  # actors answer directly
+        with (
+            Client(cluster, direct_to_workers=True) as client,  # actors answer directly
+            _lost_workers_explained(
+                f"DISCOVERY_DASK_MEMORY_LIMIT, now {settings.dask_memory_limit}, or "
+                f"DISCOVERY_DASK_WORKERS, now {settings.dask_workers}: more memory or more workers"
+            ),
+        ):
             yield client
     finally:
         cluster.close()
+
+
+@contextmanager
+def _lost_workers_explained(change: str) -> Iterator[None]:
+    """A worker lost mid-build (Dask restarts one that passes 95 % of its memory limit)
+    takes the partitions it held with it: one plain sentence saying what to `change`,
+    instead of Dask's cancelled futures."""
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+
+    try:
+        yield
+    except (FutureCancelledError, KilledWorker, CommClosedError) as exc:
+        raise WorkerLostError(
+            f"A Dask worker was lost during the feature build ({type(exc).__name__}): it "
+            "ran out of memory or stopped, and the partitions it held went with it. "
+            f"Change {change}, then run the command again (dates already built are kept "
+            "in the workspace's snapshot cache and not built again)."
+        ) from None
 
 
 class DaskRun:

@@ -78,3 +78,7 @@ class StoreUnavailableError(StoreError):
 
 class ConstraintViolationError(StoreError):
     pass
+
+
+class WorkerLostError(DiscoveryError):
+    """A worker of the distributed feature engine was lost mid-build (out of memory, stopped)."""

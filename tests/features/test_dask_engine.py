@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from contextlib import nullcontext
 from datetime import date
 from functools import partial
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 import features
 from discovery import simulation
 from features import History, dask_graph, engine, network, registry
-from graph.errors import UsageError
+from graph.errors import UsageError, WorkerLostError
 from tests.features.test_history import SPECS
 from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
 
@@ -234,3 +235,19 @@ def test_answers_are_fetched_in_order_with_few_pending():
     answers = dask_graph.bounded(TwoWorkers(), (partial(Answer, k) for k in range(11)))
     assert list(answers) == list(range(11))
     assert most == 2 * dask_graph.IN_FLIGHT_PER_WORKER and not pending
+
+
+def test_a_worker_lost_mid_build_is_one_plain_sentence(small_store, monkeypatch):
+    """Dask restarts a worker that passes 95 % of its memory limit, and the partitions
+    it held are gone: the build stops with what to change, not with cancelled futures."""
+    monkeypatch.delenv("DISCOVERY_DASK_SCHEDULER", raising=False)
+    monkeypatch.setenv("DISCOVERY_DASK_WORKERS", "1")
+    monkeypatch.setenv("DISCOVERY_DASK_MEMORY_LIMIT", "1GB")
+    with pytest.raises(WorkerLostError) as caught, engine.dask_client() as client:
+        run = engine.DaskRun(client, History(small_store))
+        client.restart()  # every worker restarted, as the memory monitor does to one
+        run.families_at(AS_OF, {"profile"}, lambda name: nullcontext())
+    message = str(caught.value)
+    assert message.startswith("A Dask worker was lost during the feature build (")
+    assert "DISCOVERY_DASK_MEMORY_LIMIT, now 1GB, or DISCOVERY_DASK_WORKERS, now 1" in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
