@@ -127,8 +127,8 @@ def through(part: sp.csr_matrix | None, block: RowBlock) -> sp.csr_matrix | None
 
 
 def two_hop(lo: int, rows: int, *partials: sp.csr_matrix | None) -> np.ndarray:
-    """Distinct nodes two steps away per row, the row's own node left out (as
-    `features.network.two_hop_counts`)."""
+    """Distinct nodes two steps away per row through the nodes the partials kept (the
+    hubs left out), the row's own node left out (as `features.network.two_hop_counts`)."""
     present = [p for p in partials if p is not None]
     if not present:
         return np.zeros(rows, dtype=np.int64)
