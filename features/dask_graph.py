@@ -101,7 +101,7 @@ def columns_in(
     block: RowBlock, lo: int, hi: int, skip: np.ndarray | None = None
 ) -> sp.csr_matrix | None:
     """The block's entries in columns lo..hi, those columns numbered from lo, less those
-    in the columns `skip` (sorted global ids; None: none) (None: no entry)."""
+    in the columns `skip` (sorted global ids, if given); None when no entry is left."""
     a, b = np.searchsorted(block.cols, [lo, hi])
     if a == b:
         return None
