@@ -408,3 +408,30 @@ def test_projection_recovers_the_laws_of_its_points():
     assert "- one worker against 16 GB, the larger projection: fits" in text
     with pytest.raises(argparse.ArgumentTypeError):
         projection.parse_bytes("16 gigs")
+
+
+def test_the_ceiling_ranks_each_world_by_a_model_of_the_others_and_never_lists_a_miss():
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks.ceiling import Candidates, ceiling_hits
+
+    rng = np.random.default_rng(3)
+
+    def world(n: int, positives: int, miss_positives: int) -> Candidates:
+        y = np.zeros(n, dtype=bool)
+        y[:positives] = True
+        x = pd.DataFrame({"signal": y + rng.normal(0, 0.05, n), "noise": rng.normal(0, 1, n)})
+        miss = np.zeros(n, dtype=bool)
+        miss[:miss_positives] = True  # the strongest candidates visibly miss a threshold
+        return Candidates(x, y, miss)
+
+    worlds = {"a": world(400, 60, 0), "b": world(400, 60, 0), "c": world(400, 60, 45)}
+    got = ceiling_hits(worlds, 50, ["signal", "noise"])
+    # learned from the other worlds, the signal separates the qualifiers exactly
+    assert got["a"] == got["b"] == 50
+    # a visible miss is never ranked: only 15 listable qualifiers are left in world c
+    assert got["c"] == 15
+    # on noise alone the same worlds give far less
+    noise = ceiling_hits(worlds, 50, ["noise"])
+    assert noise["a"] < 30
