@@ -251,3 +251,38 @@ def test_a_worker_lost_mid_build_is_one_plain_sentence(small_store, monkeypatch)
     assert message.startswith("A Dask worker was lost during the feature build (")
     assert "DISCOVERY_DASK_MEMORY_LIMIT, now 1GB, or DISCOVERY_DASK_WORKERS, now 1" in message
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_an_actor_calls_argument_is_let_go_once_answered(cluster):
+    """distributed keeps an actor call's arguments in a reference cycle; the products of
+    an iteration pass them so that nothing but the garbage collector would have kept
+    them: with it off, the values sent are gone as soon as the answer is in."""
+    import gc
+    import weakref
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    src = np.array([0, 0, 1, 2, 3, 4, 5], dtype=np.int64)
+    dst = np.array([1, 2, 2, 3, 4, 5, 0], dtype=np.int64)
+    with Client(cluster) as client:
+        blocks = dask_graph.Blocks.of_edges(client, src, dst, 6, 2)
+        whole = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(6, 6))
+        first = np.arange(6, dtype=float)
+        # the product through every block, as an iteration asks it
+        assert np.array_equal(blocks.times(first), whole @ first)
+        [(_, holder), _] = blocks._holders
+        cols = blocks.cols[0]
+        values = np.arange(6, dtype=float)[cols] + 1.0
+        sent = weakref.ref(values)
+        gc.disable()
+        try:
+            call = dask_graph.ActorCall(holder.times, values)
+            del values
+            answer = call.result()
+            assert sent() is None
+        finally:
+            gc.enable()
+        lo, hi = int(blocks.bounds[0]), int(blocks.bounds[1])
+        assert np.array_equal(answer, whole[lo:hi] @ (np.arange(6, dtype=float) + 1.0))
+        blocks.release()
