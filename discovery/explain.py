@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from discovery.scope import company_like_investor
-from features.common import isin
 from features.context import TablesAt
 from features.registry import channel_of, prefix_channels
 from features.status import holds_at
 from graph.store import active_at
+from graph.text_sets import isin
 
 #: column prefix -> reason channel, as the feature registry declares them
 CHANNELS: dict[str, str] = prefix_channels()
@@ -121,29 +121,28 @@ class Evidence:
             str(code): row for code, row in features[quoted].to_dict("index").items()
         }
         self.mentions: dict[str, list[Mention]] = {}
-        links = tables("supply_links")
-        active = active_at(links, "end_on", tables.as_of)
-        sales = links.loc[active & isin(links["supplier_uscc"], codes)]
+        # the listed companies' own rows only (`TablesAt.rows`): a national table is not
+        # brought into memory to describe a list
+        links = tables.rows("supply_links", "supplier_uscc", codes)
+        sales = links.loc[active_at(links, "end_on", tables.as_of)]
         self.customers = _by_company(sales, "supplier_uscc")
         # names and sizes of the listed companies' customers only, as plain look-ups
         companies = tables("companies")
         near = companies.loc[isin(companies["uscc"], sales["customer_uscc"])]
         self.names = dict(zip(near["uscc"], near["name"], strict=True))
         self.large = set(near.loc[(near["size_class"] == "large").fillna(False).to_numpy(), "uscc"])
-        invest = tables("investments")
-        invest = invest.loc[isin(invest["investee_uscc"], codes)]
+        invest = tables.rows("investments", "investee_uscc", codes)
         self.known_investors = set(
             invest.loc[isin(invest["investor_id"], companies["uscc"]), "investor_id"]
         )
         self.investments = _by_company(
             invest.sort_values("invested_on", ascending=False), "investee_uscc"
         )
-        awards = tables("awards")
-        awards = awards.loc[isin(awards["uscc"], codes)]
+        awards = tables.rows("awards", "uscc", codes)
         self.awards = _by_company(awards.sort_values("awarded_on", ascending=False), "uscc")
-        talents = tables("talents")
+        talents = tables.rows("talents", "uscc", codes)
         on = active_at(talents, "left_on", tables.as_of)
-        self.talents = _by_company(talents.loc[on & isin(talents["uscc"], codes)], "uscc")
+        self.talents = _by_company(talents.loc[on], "uscc")
         held = holds_at(tables("certifications"), tables.as_of)
         self.little_giants = set(held.index[held["little_giant"].to_numpy()])
         self.specialized = set(held.index[held["specialized_sme"].to_numpy()])

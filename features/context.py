@@ -17,7 +17,7 @@ Two id spaces:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -28,6 +28,7 @@ import pandas as pd
 from features.status import HOLD_GROUPS, holding_rows
 from graph.contract import TIERS
 from graph.store import Store
+from graph.text_sets import isin
 
 
 def days_between(later: pd.Timestamp, earlier: pd.Series) -> np.ndarray:
@@ -64,6 +65,14 @@ class TablesAt:
 
     def _read(self, name: str) -> pd.DataFrame:
         return self.store.read(name, self.as_of)
+
+    def rows(self, name: str, column: str, values: Iterable[str]) -> pd.DataFrame:
+        """The rows of table `name` whose text `column` is one of `values`: cut from the
+        table when it is held already, else read alone (`Store.read_where`, not kept)."""
+        frame = self._frames.get(name)
+        if frame is not None:
+            return frame.loc[isin(frame[column], values)].reset_index(drop=True)
+        return self.store.read_where(name, column, values, self.as_of)
 
 
 class Context:

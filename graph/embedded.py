@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -79,6 +80,24 @@ class EmbeddedStore(Store):
 
     def read(self, table: str, as_of: date | None = None) -> pd.DataFrame:
         return known_at(table_of(table), self._full(table), as_of)
+
+    def read_where(
+        self, table: str, column: str, values: Iterable[str], as_of: date | None = None
+    ) -> pd.DataFrame:
+        # a table held already is filtered in memory; otherwise only the matching rows are
+        # read from the file (Arrow filters each row group as it decodes it), so a few
+        # companies' facts do not bring a national table into memory
+        contract = table_of(table)
+        contract.column(column)  # a column the table has
+        version = self.current_version()
+        path = self.versions_dir / str(version) / f"{table}.parquet"
+        if version is None or (version, table) in self._cache or not path.exists():
+            return super().read_where(table, column, values, as_of)
+        wanted = sorted({str(v) for v in values if isinstance(v, str)})
+        frame = pd.read_parquet(path, filters=[(column, "in", wanted)]) if wanted else None
+        if frame is None:
+            frame = pd.DataFrame(columns=contract.column_names)
+        return known_at(contract, conform(contract, frame), as_of)
 
     def read_once(self, table: str, as_of: date | None = None) -> pd.DataFrame:
         # a table held already is shared; one read for a feature history is not kept

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,6 +19,7 @@ import pandas as pd
 
 from graph.contract import TABLES, Table
 from graph.errors import UsageError
+from graph.text_sets import isin
 from graph.validation import Batch, conform, frame_fingerprint, sort_by_key
 
 Progress = Callable[[str, int, int], None]
@@ -101,6 +102,17 @@ class Store(ABC):
     @abstractmethod
     def read(self, table: str, as_of: date | None = None) -> pd.DataFrame:
         """One contract table as known at `as_of`, canonical dtypes, sorted by its key."""
+
+    def read_where(
+        self, table: str, column: str, values: Iterable[str], as_of: date | None = None
+    ) -> pd.DataFrame:
+        """The rows of `read(table, as_of)` whose text `column` is one of `values`, in the
+        same order (a few companies' facts: a list's reasons, a company's page).
+
+        A store may read only those rows; this default filters the whole read.
+        """
+        frame = self.read(table, as_of)
+        return frame.loc[isin(frame[column], values)].reset_index(drop=True)
 
     def read_once(self, table: str, as_of: date | None = None) -> pd.DataFrame:
         """As `read`, for a caller that keeps what it needs of the table itself (a

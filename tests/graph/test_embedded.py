@@ -59,3 +59,23 @@ def test_old_versions_are_pruned(tmp_path: Path) -> None:
     assert len(kept) == KEEP_VERSIONS
     assert kept[-1] == store.current_version()
     assert store.read("awards")["name"].iloc[0] == f"奖{KEEP_VERSIONS + 1}"
+
+
+def test_some_companies_rows_are_read_from_the_file_without_keeping_the_table(
+    tmp_path: Path, tiny_dir: Path
+) -> None:
+    """A few companies' facts come from the Parquet file's matching rows alone; the
+    table is not kept in memory, as a whole read keeps it."""
+    data = tiny_dir
+    EmbeddedStore(tmp_path / "store").load(read_directory(data))
+    fresh = EmbeddedStore(tmp_path / "store")
+    links = read_directory(data).tables["supply_links"].frame
+    wanted = sorted(set(links["supplier_uscc"].astype(str)))[:2]
+    got = fresh.read_where("supply_links", "supplier_uscc", wanted)
+    assert not fresh._cache  # read from the file, not kept
+    whole = fresh.read("supply_links")
+    expected = whole.loc[whole["supplier_uscc"].isin(wanted).to_numpy()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+    assert 0 < len(got) < len(whole)
+    with pytest.raises(KeyError):
+        fresh.read_where("supply_links", "no_such_column", wanted)

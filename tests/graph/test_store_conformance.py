@@ -190,3 +190,40 @@ def test_a_later_load_can_blank_a_value_and_move_a_row(store: Store, tmp_path: P
     profile = store.read("companies").set_index("uscc").loc[companies.loc[0, "uscc"]]
     assert pd.isna(profile["main_product"])
     assert profile["region_code"] == "440306"
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        ("supply_links", "supplier_uscc"),
+        ("supply_links", "customer_uscc"),
+        ("investments", "investee_uscc"),
+        ("awards", "uscc"),
+        ("talents", "uscc"),
+        ("companies", "uscc"),
+    ],
+)
+def test_some_companies_rows_are_the_whole_reads_rows(
+    store: Store, tiny_dir: Path, name: str, column: str
+) -> None:
+    """`read_where` gives exactly the rows of `read` at the date that name the codes, in
+    the same order and dtypes, whether or not the store holds the table already."""
+    batch = read_directory(tiny_dir)
+    store.load(batch)
+    codes = sorted(set(batch.tables[name].frame[column].dropna().astype(str)))
+    # some of the table's codes, a code it lacks, and a missing value (never matched)
+    wanted = [*codes[::2], "91110000000000000X", None]
+    dates = (date(2019, 12, 31), AS_OF, None)
+    # asked first, before anything has read the whole table
+    got = {as_of: store.read_where(name, column, wanted, as_of) for as_of in dates}
+    for as_of in dates:
+        assert store.read_where(name, column, [], as_of).empty
+        whole = store.read(name, as_of)
+        expected = whole.loc[whole[column].isin(codes[::2]).to_numpy()].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[as_of], expected, obj=f"{name}.{column}@{as_of}")
+        # and again once the store may hold the table
+        again = store.read_where(name, column, wanted, as_of)
+        pd.testing.assert_frame_equal(again, expected, obj=f"{name}.{column}@{as_of}, held")
+    assert len(codes) > 1 and len(expected) > 0
+    with pytest.raises(UsageError):
+        store.read_where("no_such_table", column, codes)

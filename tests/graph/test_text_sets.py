@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.common import isin
+from graph.text_sets import isin
 
 #: short texts from a small pool, so that values and allowed sets overlap; CJK, a
 #: character outside the BMP and missing values included
