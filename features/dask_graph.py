@@ -23,6 +23,7 @@ matrix, so each product gives the same floats, bit for bit, as `features.network
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -290,10 +291,21 @@ class Blocks:
         return np.concatenate(self.client.gather(counts))
 
     def release(self) -> None:
+        """Let go of the blocks, and of the actors that hold them on the workers.
+
+        An actor's handle sits in reference cycles on the client (its calls' coroutines
+        refer to it), and the worker keeps the actor, here a block of the matrix, until
+        that handle is collected. So the handles are dropped and collected now: left to
+        the collector's own timing, one date's blocks stayed on the workers into the
+        next date's partitions, and at 3,000,000 companies a 4 GB worker went past its
+        memory limit there and was restarted.
+        """
         for f in self.futures:
             f.release()
         for f, _ in self._holders or ():
             f.release()
+        self._holders = None
+        gc.collect()
 
 
 def supply_chain(client: Any, ctx: Context, parts: int) -> pd.DataFrame:

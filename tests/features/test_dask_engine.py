@@ -253,11 +253,12 @@ def test_a_worker_lost_mid_build_is_one_plain_sentence(small_store, monkeypatch)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
-def test_an_actor_calls_argument_is_let_go_once_answered(cluster):
-    """distributed keeps an actor call's arguments in a reference cycle; the products of
-    an iteration pass them so that nothing but the garbage collector would have kept
-    them: with it off, the values sent are gone as soon as the answer is in."""
+def test_an_actor_calls_argument_and_the_blocks_are_let_go(cluster):
+    """distributed keeps an actor call's arguments, and an actor's handle, in reference
+    cycles. With the garbage collector off, the values sent are gone as soon as the
+    answer is in, and the blocks' actors leave the workers once the blocks are released."""
     import gc
+    import time
     import weakref
 
     import numpy as np
@@ -285,4 +286,21 @@ def test_an_actor_calls_argument_is_let_go_once_answered(cluster):
             gc.enable()
         lo, hi = int(blocks.bounds[0]), int(blocks.bounds[1])
         assert np.array_equal(answer, whole[lo:hi] @ (np.arange(6, dtype=float) + 1.0))
-        blocks.release()
+        del call, holder
+        keys = {f.key for f, _ in blocks._holders}
+
+        def actors(dask_worker):
+            return list(dask_worker.state.actors)
+
+        assert keys <= {k for held in client.run(actors).values() for k in held}
+        gc.disable()  # the blocks' release must not wait for the collector
+        try:
+            blocks.release()
+            for _ in range(50):  # the scheduler tells the workers in its own time
+                left = keys & {k for held in client.run(actors).values() for k in held}
+                if not left:
+                    break
+                time.sleep(0.1)
+            assert not left
+        finally:
+            gc.enable()
