@@ -33,6 +33,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+import dask
 import pandas as pd
 
 from features import (
@@ -64,6 +65,16 @@ from graph.settings import Settings, get_settings
 
 #: seconds to wait for the scheduler named by DISCOVERY_DASK_SCHEDULER before giving up
 CONNECT_SECONDS = 10.0
+#: when the workers of a local cluster spill, stop taking tasks, and (Dask's own 95 %)
+#: are restarted, as shares of their memory limit. Dask's defaults (spill from 60-70 %,
+#: pause at 80 %) leave 15 % for what a worker's running task and the partitions read
+#: back for it add before the memory monitor acts, and at 3,000,000 companies on 4 GB
+#: workers a new date's dated partitions took a worker past 95 % in seconds.
+WORKER_MEMORY = {
+    "distributed.worker.memory.target": 0.4,
+    "distributed.worker.memory.spill": 0.5,
+    "distributed.worker.memory.pause": 0.6,
+}
 #: at most this many companies per partition (more partitions than workers otherwise)
 PARTITION_COMPANIES = 250_000
 #: at most this share of the smallest worker's memory limit per partition: a worker
@@ -147,14 +158,15 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
             client.close()
         return
     try:
-        cluster = LocalCluster(
-            n_workers=settings.dask_workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=settings.dask_memory_limit,
-            dashboard_address=":0",  # no fixed port: the HTTP routes never clash
-            silence_logs=logging.ERROR,
-        )
+        with dask.config.set(WORKER_MEMORY):  # the workers take the config they start with
+            cluster = LocalCluster(
+                n_workers=settings.dask_workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=settings.dask_memory_limit,
+                dashboard_address=":0",  # no fixed port: the HTTP routes never clash
+                silence_logs=logging.ERROR,
+            )
     except ValueError:
         raise UsageError(
             f"DISCOVERY_DASK_MEMORY_LIMIT must be a size such as 4GB, not "

@@ -174,6 +174,14 @@ def test_the_settings_start_a_local_cluster_of_their_size(monkeypatch):
         assert [(w["nthreads"], w["memory_limit"]) for w in workers] == [(1, 300_000_000)]
         assert client.submit(sum, [1, 2]).result() == 3
 
+        def fractions(dask_worker):
+            m = dask_worker.memory_manager
+            return m.memory_target_fraction, m.memory_spill_fraction, m.memory_pause_fraction
+
+        # they spill and pause early, leaving room below the restart at 95 %
+        [got] = client.run(fractions).values()
+        assert got == (0.4, 0.5, 0.6) == tuple(engine.WORKER_MEMORY.values())
+
 
 def test_an_unreachable_scheduler_is_one_plain_sentence(small_store, monkeypatch):
     with socket.socket() as probe:  # a port nobody listens on
