@@ -110,6 +110,7 @@ def main() -> None:
     if len(a.worlds) < 2:
         parser.error("give at least two worlds: each is ranked by a model fitted on the others")
     per_world = {w.name: world_candidates(w) for w in a.worlds}
+    scored = {w.name: score_lists(w, ["ours", "thresholds_rule"]) for w in a.worlds}
     head = (
         "| world | tier | qualifying candidates (listable) | ours | thresholds rule "
         "| truth-trained | truth-trained, scores published |"
@@ -123,8 +124,10 @@ def main() -> None:
         published = ceiling_hits(worlds, k, [*visible, TRUE_SCORE])
         for world in a.worlds:
             c = worlds[world.name]
-            scored = score_lists(world, ["ours", "thresholds_rule"])
-            hits = {name: scored.get(name, {}).get(tier, {}).get("hits", "–") for name in scored}
+            hits = {
+                name: lists.get(tier, {}).get("hits", "–")
+                for name, lists in scored[world.name].items()
+            }
             print(
                 f"| {world.name} | {tier} /{k} | {int(c.y.sum())} ({int(c.y[~c.miss].sum())}) "
                 f"| {hits.get('ours', '–')} | {hits.get('thresholds_rule', '–')} "

@@ -27,8 +27,7 @@ import pandas as pd
 
 from features.status import HOLD_GROUPS, holding_rows
 from graph.contract import TIERS
-from graph.store import Store
-from graph.text_sets import isin
+from graph.store import Store, rows_where
 
 
 def days_between(later: pd.Timestamp, earlier: pd.Series) -> np.ndarray:
@@ -71,7 +70,7 @@ class TablesAt:
         table when it is held already, else read alone (`Store.read_where`, not kept)."""
         frame = self._frames.get(name)
         if frame is not None:
-            return frame.loc[isin(frame[column], values)].reset_index(drop=True)
+            return rows_where(frame, column, values)
         return self.store.read_where(name, column, values, self.as_of)
 
 

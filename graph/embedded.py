@@ -94,8 +94,9 @@ class EmbeddedStore(Store):
         if version is None or (version, table) in self._cache or not path.exists():
             return super().read_where(table, column, values, as_of)
         wanted = sorted({str(v) for v in values if isinstance(v, str)})
-        frame = pd.read_parquet(path, filters=[(column, "in", wanted)]) if wanted else None
-        if frame is None:
+        if wanted:
+            frame = pd.read_parquet(path, filters=[(column, "in", wanted)])
+        else:
             frame = pd.DataFrame(columns=contract.column_names)
         return known_at(contract, conform(contract, frame), as_of)
 

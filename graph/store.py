@@ -78,6 +78,11 @@ def active_at(frame: pd.DataFrame, end_column: str, as_of: date) -> np.ndarray:
     return (end.isna() | (end > pd.Timestamp(as_of))).to_numpy(dtype=bool)
 
 
+def rows_where(frame: pd.DataFrame, column: str, values: Iterable[str]) -> pd.DataFrame:
+    """The rows of `frame` whose text `column` is one of `values`, in order, numbered anew."""
+    return frame.loc[isin(frame[column], values)].reset_index(drop=True)
+
+
 def upsert(table: Table, stored: pd.DataFrame | None, incoming: pd.DataFrame) -> pd.DataFrame:
     """Stored rows updated by incoming ones on the natural key (incoming wins), sorted by key.
 
@@ -111,8 +116,7 @@ class Store(ABC):
 
         A store may read only those rows; this default filters the whole read.
         """
-        frame = self.read(table, as_of)
-        return frame.loc[isin(frame[column], values)].reset_index(drop=True)
+        return rows_where(self.read(table, as_of), column, values)
 
     def read_once(self, table: str, as_of: date | None = None) -> pd.DataFrame:
         """As `read`, for a caller that keeps what it needs of the table itself (a
