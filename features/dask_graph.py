@@ -14,7 +14,10 @@ only those rows of it, sent to the worker that holds the block:
   each product done where block p lives, the partial results added where i lives (the
   hubs' columns left out of A[i, p]: the client counts the paths through them from
   the edges, as `features.network.two_hop_counts` does);
-- the embedding: `features.embedding.fastrp_steps` with `D^-1 A @ M` done block by block.
+- the embedding: `features.embedding.fastrp_steps` with its iterates held on the
+  workers too, as the blocks' rows (`Blocks.fastrp`): each block takes the rows its
+  columns use from the blocks that hold them, worker to worker, and the client
+  receives only the companies' rows of the result.
 
 Every row of a block has the same entries in the same order as that row of the whole
 matrix, so each product gives the same floats, bit for bit, as `features.network` and
@@ -27,6 +30,7 @@ import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -140,6 +144,41 @@ def two_hop(lo: int, rows: int, *partials: sp.csr_matrix | None) -> np.ndarray:
     total.sum_duplicates()
     self_loop = total.diagonal(k=lo) != 0
     return (np.diff(total.indptr) - self_loop).astype(np.int64)
+
+
+def ranges_used(block: RowBlock, bounds: np.ndarray) -> list[int]:
+    """The ranges of rows (blocks) that hold the block's columns, in order."""
+    return sorted_unique(np.searchsorted(bounds, block.cols, side="right") - 1).tolist()
+
+
+def columns_within(block: RowBlock, lo: int, hi: int) -> np.ndarray:
+    """The block's columns in lo..hi, numbered from lo: the rows it reads from that range."""
+    a, b = np.searchsorted(block.cols, [lo, hi])
+    return block.cols[a:b] - lo
+
+
+def take_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return values[rows]
+
+
+def advance(block: RowBlock, dims: int, *pieces: np.ndarray) -> np.ndarray:
+    """The block's rows of (matrix @ values), given the values' rows at `block.cols` in
+    pieces, one per range of rows in order: together exactly `values[block.cols]`."""
+    if not pieces:
+        return times(block, np.zeros((0, dims), dtype=np.float32))
+    return times(block, pieces[0] if len(pieces) == 1 else np.concatenate(pieces))
+
+
+def weighted(total: np.ndarray | None, current: np.ndarray, weight: float) -> np.ndarray:
+    """A new total: the old one (None: zeros) plus a weighted step (as `fastrp_steps`)."""
+    out = np.zeros_like(current) if total is None else total.copy()
+    embedding.add_step(out, current, weight)
+    return out
+
+
+def normalised_head(total: np.ndarray, rows: int) -> np.ndarray:
+    """The first `rows` rows of the normalised total (the companies' rows of a block)."""
+    return embedding.normalise(total[:rows])
 
 
 def bounded(client: Any, calls: Iterable[Callable[[], Any]]) -> Iterator[Any]:
@@ -264,6 +303,60 @@ class Blocks:
         assert out is not None  # a matrix has at least one block
         return out
 
+    def fastrp(self, projection: np.ndarray, weights: tuple[float, ...], keep: int) -> np.ndarray:
+        """`features.embedding.fastrp_steps(self.times, projection, weights)[:keep]`, with
+        the same floats, the iterates held on the workers as the blocks' rows.
+
+        The client sends each block the projection's rows once and receives the first
+        `keep` rows (the companies) of the result: it never holds the iterates, the total
+        or the rows sent to each block, each a matrix of the nodes' size or more (the
+        rows the blocks read add up to 3.4 times the matrix at a million companies). Each
+        block reads the rows its columns use from the blocks that hold them (a task per
+        pair of blocks, run where the rows are), so those rows go worker to worker.
+        """
+        from distributed import wait
+
+        client, bounds, dims = self.client, self.bounds, projection.shape[1]
+        ranges = [
+            (int(bounds[k]), int(bounds[k + 1]), self._where(k)) for k in range(len(self.futures))
+        ]
+        current = [
+            client.scatter([projection[lo:hi]], workers=where, hash=False)[0]
+            for lo, hi, where in ranges
+        ]
+        used = client.gather(
+            [client.submit(ranges_used, f, bounds, pure=False) for f in self.futures]
+        )
+        reads = [
+            [(p, client.submit(columns_within, f, *ranges[p][:2], pure=False)) for p in used[i]]
+            for i, f in enumerate(self.futures)
+        ]
+        total: list[Any] = [None] * len(self.futures)
+        in_flight = IN_FLIGHT_PER_WORKER * max(len(client.scheduler_info()["workers"]), 1)
+        for weight in weights:
+            steps: list[Any] = []
+            for i, block in enumerate(self.futures):
+                # the blocks before this one finished first, all but `in_flight`: each
+                # block's reads are copies, and all of them at once are the 3.4 matrices
+                if len(steps) >= in_flight:
+                    wait(steps[-in_flight])
+                pieces = [
+                    client.submit(take_rows, current[p], rows, pure=False) for p, rows in reads[i]
+                ]
+                steps.append(client.submit(advance, block, dims, *pieces, pure=False))
+                total[i] = client.submit(weighted, total[i], steps[i], weight, pure=False)
+            current = steps
+        del current, reads
+        heads = (
+            partial(client.submit, normalised_head, t, keep - lo, pure=False)
+            for t, (lo, _, _) in zip(total, ranges, strict=True)
+            if lo < keep
+        )
+        out = np.concatenate(list(bounded(client, heads)))
+        for t in total:
+            t.release()
+        return out
+
     def _where(self, k: int) -> list[str] | None:
         key = self.futures[k].key
         return list(self.client.who_has([self.futures[k]]).get(key, ())) or None
@@ -377,8 +470,8 @@ def embedding_columns(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
     step = Blocks(client, adj.map(step_block), adj.bounds)
     adj.release()
     try:
-        emb = embedding.fastrp_steps(step.times, projection, embedding.ITERATION_WEIGHTS)
+        emb = step.fastrp(projection, embedding.ITERATION_WEIGHTS, ctx.n)
     finally:
         step.release()
     dims = projection.shape[1]
-    return pd.DataFrame(emb[: ctx.n], columns=[f"{embedding.PREFIX}{i:02d}" for i in range(dims)])
+    return pd.DataFrame(emb, columns=[f"{embedding.PREFIX}{i:02d}" for i in range(dims)])

@@ -155,13 +155,20 @@ def fastrp_steps(
     total = np.zeros_like(projection)
     for weight in weights:
         current = step_of(current)
-        scaled = _normalise(current)
-        scaled *= np.float32(weight)  # in place: one matrix of the nodes' size at a time
-        total += scaled
-        del scaled
-    return _normalise(total)
+        add_step(total, current, weight)
+    return normalise(total)
 
 
-def _normalise(matrix: np.ndarray) -> np.ndarray:
+def add_step(total: np.ndarray, current: np.ndarray, weight: float) -> None:
+    """`total += weight * current`, each row of `current` L2-normalised first, in place
+    (one matrix of the rows' size made at a time). Rows are independent, so a block of
+    rows gives the same floats as the whole."""
+    scaled = normalise(current)
+    scaled *= np.float32(weight)
+    total += scaled
+
+
+def normalise(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its L2 norm (rows of norm 0 stay 0)."""
     norm = np.linalg.norm(matrix, axis=1, keepdims=True)
     return np.divide(matrix, norm, out=np.zeros_like(matrix), where=norm > 0)
