@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import features
@@ -68,6 +69,9 @@ class SnapshotCache:
     #: columns decoded at a time when a snapshot is read back: the decoded pages of one
     #: slice, not of every column, sit beside the frame being made
     READ_COLUMNS = 30
+    #: rows converted to Arrow and written at a time: a snapshot converted whole is a
+    #: second copy of it (1.2 GB at a million companies), made while the next date builds
+    WRITE_ROWS = 65_536
 
     def __init__(
         self,
@@ -258,5 +262,13 @@ class SnapshotCache:
                 shutil.rmtree(other, ignore_errors=True)
         path = folder / f"{as_of.isoformat()}.parquet"
         tmp = folder / f".{as_of.isoformat()}.{os.getpid()}.tmp"
-        frame.to_parquet(tmp)
+        # `WRITE_ROWS` rows at a time, one row group each, all with the first slice's
+        # schema (a categorical keeps its categories in every slice, so they agree)
+        step = self.WRITE_ROWS
+        schema = pa.Schema.from_pandas(frame.iloc[:step], preserve_index=True)
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for start in range(0, max(len(frame), 1), step):
+                rows = frame.iloc[start : start + step]
+                writer.write_table(pa.Table.from_pandas(rows, schema=schema, preserve_index=True))
+                del rows
         os.replace(tmp, path)

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN
@@ -61,15 +62,23 @@ def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
     assert held_while_reading == [0, 1, 1]
 
 
-def test_a_snapshot_read_back_in_slices_is_the_one_built_in_small_blocks(
+def test_a_snapshot_written_and_read_back_in_slices_is_the_one_built_in_small_blocks(
     trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = trained_world
+    monkeypatch.setattr(SnapshotCache, "WRITE_ROWS", 97)
     built = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
+    [path] = (tmp_path / "snaps").glob("*/*.parquet")
+    assert pq.ParquetFile(path).metadata.num_row_groups == -(-len(built) // 97) > 3
     monkeypatch.setattr(SnapshotCache, "READ_COLUMNS", 7)
     back = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
     assert built.shape[1] > 7 * 3  # several slices
     pd.testing.assert_frame_equal(back, built, check_exact=True)
+    # the categoricals keep their categories (those no row of a slice uses too)
+    categorical = built.select_dtypes("category").columns
+    assert len(categorical) >= 3
+    for column in categorical:
+        assert back[column].dtype == built[column].dtype
     # a round's two quality columns hold their slices' blocks, not every float column
     mgr = back._mgr
     held = {mgr.blknos[back.columns.get_loc(c)] for c in (SCORE_COLUMN, ESTIMATE_COLUMN)}
