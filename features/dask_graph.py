@@ -157,6 +157,17 @@ def columns_within(block: RowBlock, lo: int, hi: int) -> np.ndarray:
     return block.cols[a:b] - lo
 
 
+def rows_of(pieces: list[np.ndarray], lo: int, hi: int) -> np.ndarray:
+    """Rows lo..hi of the pieces' rows taken one after the other (a copy)."""
+    out, start = [], 0
+    for piece in pieces:
+        end = start + len(piece)
+        if start < hi and lo < end:
+            out.append(piece[max(lo - start, 0) : min(hi, end) - start])
+        start = end
+    return np.concatenate(out) if out else pieces[0][:0].copy()
+
+
 def take_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return values[rows]
 
@@ -245,22 +256,31 @@ class Blocks:
 
     @classmethod
     def of_edges(
-        cls, client: Any, src: np.ndarray, dst: np.ndarray, size: int, parts: int
+        cls,
+        client: Any,
+        src: list[np.ndarray],
+        dst: list[np.ndarray],
+        size: int,
+        parts: int,
     ) -> Blocks:
-        """The 0/1 matrix (size x size) of the edges, `parts` blocks of rows."""
+        """The 0/1 matrix (size x size) of the edges, `parts` blocks of rows; the edges
+        come in pieces (`src[i]`, `dst[i]`), taken as one after the other."""
         bounds = np.linspace(0, size, parts + 1).astype(np.int64)
         futures = []
         for k in range(parts):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
             # the block's edges in their first order, found by a pass over the edges
             # (not a sort of them all: at national scale each index array is gigabytes)
-            rows = np.flatnonzero((src >= bounds[k]) & (src < bounds[k + 1]))
-            s, d = client.scatter([src[rows], dst[rows]], hash=False)
-            del rows
-            futures.append(
-                client.submit(
-                    edge_block, int(bounds[k]), int(bounds[k + 1]), size, s, d, pure=False
-                )
+            chosen = [np.flatnonzero((s >= lo) & (s < hi)) for s in src]
+            s, d = client.scatter(
+                [
+                    np.concatenate([s[rows] for s, rows in zip(src, chosen, strict=True)]),
+                    np.concatenate([d[rows] for d, rows in zip(dst, chosen, strict=True)]),
+                ],
+                hash=False,
             )
+            del chosen
+            futures.append(client.submit(edge_block, lo, hi, size, s, d, pure=False))
         return cls(client, futures, bounds)
 
     def map(self, func: Any, *args: Any) -> list[Any]:
@@ -303,9 +323,12 @@ class Blocks:
         assert out is not None  # a matrix has at least one block
         return out
 
-    def fastrp(self, projection: np.ndarray, weights: tuple[float, ...], keep: int) -> np.ndarray:
+    def fastrp(
+        self, projection: list[np.ndarray], weights: tuple[float, ...], keep: int
+    ) -> np.ndarray:
         """`features.embedding.fastrp_steps(self.times, projection, weights)[:keep]`, with
-        the same floats, the iterates held on the workers as the blocks' rows.
+        the same floats, the iterates held on the workers as the blocks' rows; the
+        projection comes in pieces (its rows one after the other), never joined here.
 
         The client sends each block the projection's rows once and receives the first
         `keep` rows (the companies) of the result: it never holds the iterates, the total
@@ -316,12 +339,12 @@ class Blocks:
         """
         from distributed import wait
 
-        client, bounds, dims = self.client, self.bounds, projection.shape[1]
+        client, bounds, dims = self.client, self.bounds, projection[0].shape[1]
         ranges = [
             (int(bounds[k]), int(bounds[k + 1]), self._where(k)) for k in range(len(self.futures))
         ]
         current = [
-            client.scatter([projection[lo:hi]], workers=where, hash=False)[0]
+            client.scatter([rows_of(projection, lo, hi)], workers=where, hash=False)[0]
             for lo, hi, where in ranges
         ]
         used = client.gather(
@@ -409,8 +432,8 @@ def supply_chain(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
     active = active_at(links, "end_on", ctx.as_of)
     s, c = sup[active], cus[active]
     other = s != c
-    supplies = Blocks.of_edges(client, s[other], c[other], n_nodes, parts)
-    bought = Blocks.of_edges(client, c[other], s[other], n_nodes, parts)
+    supplies = Blocks.of_edges(client, [s[other]], [c[other]], n_nodes, parts)
+    bought = Blocks.of_edges(client, [c[other]], [s[other]], n_nodes, parts)
     try:
         out: dict[str, np.ndarray] = {}
         sells_to, buys_from = supplies.gather(row_degree), bought.gather(row_degree)
@@ -473,5 +496,5 @@ def embedding_columns(client: Any, ctx: Context, parts: int) -> pd.DataFrame:
         emb = step.fastrp(projection, embedding.ITERATION_WEIGHTS, ctx.n)
     finally:
         step.release()
-    dims = projection.shape[1]
+    dims = projection[0].shape[1]
     return pd.DataFrame(emb, columns=[f"{embedding.PREFIX}{i:02d}" for i in range(dims)])

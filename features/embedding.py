@@ -45,10 +45,11 @@ def combined_graph(
     """Symmetric 0/1 adjacency over company nodes + investors + co-filed rights, and the
     random vector of every node (a function of its key: see `random_vectors`)."""
     coo = active_supply(ctx).tocoo()
-    s, d, total, vectors = combined_edges(
+    src, dst, total, vectors = combined_edges(
         ctx, (coo.row.astype(np.int64), coo.col.astype(np.int64)), dimensions, seed
     )
-    return adjacency_rows(s, d, total, total), vectors
+    s, d = np.concatenate(src), np.concatenate(dst)
+    return adjacency_rows(s, d, total, total), np.concatenate(vectors)
 
 
 def adjacency_rows(src: np.ndarray, dst: np.ndarray, rows: int, columns: int) -> sp.csr_matrix:
@@ -66,10 +67,13 @@ def combined_edges(
     supply: tuple[np.ndarray, np.ndarray],
     dimensions: int = DIMENSIONS,
     seed: int = SEED,
-) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+) -> tuple[list[np.ndarray], list[np.ndarray], int, list[np.ndarray]]:
     """The edges (src, dst) of the combined graph, both directions, repeats allowed, with
     its node count and every node's random vector; `supply` holds the (supplier,
-    customer) node pairs of the active links, without self-links."""
+    customer) node pairs of the active links, without self-links.
+
+    Each comes in pieces (the edges one after the other, the vectors of node 0, 1, ...
+    in order), so a caller that sends them away block by block never joins them."""
     n_nodes = ctx.n_nodes
     src = [supply[0], supply[1]]
     dst = [supply[1], supply[0]]
@@ -111,7 +115,7 @@ def combined_edges(
     vectors.append(draw("ip:" + pd.Series(ip_uniques[ip_order], dtype="str")))
 
     total = offset + len(ip_order)
-    return np.concatenate(src), np.concatenate(dst), total, np.concatenate(vectors)
+    return src, dst, total, vectors
 
 
 def random_vectors(keys: pd.Series, dimensions: int, seed: int) -> np.ndarray:

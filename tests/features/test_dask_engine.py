@@ -275,7 +275,7 @@ def test_an_actor_calls_argument_and_the_blocks_are_let_go(cluster):
     src = np.array([0, 0, 1, 2, 3, 4, 5], dtype=np.int64)
     dst = np.array([1, 2, 2, 3, 4, 5, 0], dtype=np.int64)
     with Client(cluster) as client:
-        blocks = dask_graph.Blocks.of_edges(client, src, dst, 6, 2)
+        blocks = dask_graph.Blocks.of_edges(client, [src], [dst], 6, 2)
         whole = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(6, 6))
         first = np.arange(6, dtype=float)
         # the product through every block, as an iteration asks it
@@ -312,3 +312,33 @@ def test_an_actor_calls_argument_and_the_blocks_are_let_go(cluster):
             assert not left
         finally:
             gc.enable()
+
+
+def test_the_embedding_on_blocks_is_fastrp_bit_for_bit(cluster):
+    """Edges and projection in pieces that do not line up with the blocks, a block with
+    no edge, more blocks than workers: the companies' rows are `embedding.fastrp`'s."""
+    import numpy as np
+
+    from features import embedding
+
+    rng = np.random.default_rng(5)
+    size = 40
+    src = rng.integers(0, 30, 120)  # rows 30..39 have no edge of their own
+    dst = rng.integers(0, size, 120)
+    src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+    src[dst >= 30] = src[dst >= 30] % 30  # keep rows 30..39 empty both ways
+    projection = rng.choice(np.float32([-1.7, 0.0, 1.7]), size=(size, 8))
+    whole = embedding.adjacency_rows(src, dst, size, size)
+    expected = embedding.fastrp(whole, projection, embedding.ITERATION_WEIGHTS)
+    with Client(cluster) as client:
+        adj = dask_graph.Blocks.of_edges(
+            client, [src[:77], src[77:]], [dst[:77], dst[77:]], size, 5
+        )
+        step = dask_graph.Blocks(client, adj.map(dask_graph.step_block), adj.bounds)
+        pieces = [projection[:3], projection[3:26], projection[26:]]
+        got = step.fastrp(pieces, embedding.ITERATION_WEIGHTS, keep=33)
+        step.release()
+        adj.release()
+    assert got.dtype == expected.dtype == np.float32
+    assert np.array_equal(got, expected[:33])
+    assert (np.abs(got).sum(axis=1) > 0).sum() > 20  # the graph propagated something
