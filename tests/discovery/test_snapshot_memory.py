@@ -24,15 +24,25 @@ def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
     cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
     assert cache.keep == 2
     held_while_building: list[set[date]] = []
-    finish = SnapshotCache._finish
+    settled: dict[date, bool] = {}
+    finish, settle = SnapshotCache._finish, SnapshotCache._settle
 
-    def watched(self, as_of, frame, threads):
+    def watched(self, as_of, frame, threads, stays=True):
         held_while_building.append(set(self._frames))
-        return finish(self, as_of, frame, threads)
+        return finish(self, as_of, frame, threads, stays)
+
+    def settling(self, pending):
+        as_of = next(iter(pending))
+        settled[as_of] = pending[as_of][0].result() is not None
+        return settle(self, pending)
 
     monkeypatch.setattr(SnapshotCache, "_finish", watched)
+    monkeypatch.setattr(SnapshotCache, "_settle", settling)
     cache.prefetch(DATES)
     assert len(held_while_building) == len(DATES)
+    # a date that does not stay is let go once written: its future, pending until the
+    # next date is built, holds no snapshot (it held the whole one)
+    assert settled == {as_of: as_of in DATES[-2:] for as_of in DATES}
     # the first dates are written and let go: only the last two ever sit in memory
     assert set().union(*held_while_building) <= set(DATES[-2:])
     assert list(cache._frames) == DATES[-2:]
@@ -109,9 +119,9 @@ def test_snapshots_too_large_for_the_budget_are_held_one_at_a_time_and_not_overl
             events.append(("built", as_of, len(tight._frames)))
             yield as_of, table
 
-    def watched(self, as_of, frame, threads):
+    def watched(self, as_of, frame, threads, stays=True):
         events.append(("estimate", as_of, threads or 0))
-        out = finish(self, as_of, frame, threads)
+        out = finish(self, as_of, frame, threads, stays)
         events.append(("written", as_of, len(self._frames)))
         return out
 
