@@ -167,11 +167,13 @@ class SnapshotCache:
             return
         # Only the last `keep` dates built stay in memory (the others would leave as the
         # later ones come in, and with a disk they are read back when asked for); the
-        # dates those push out leave before the build instead of after it. So the build
-        # holds the date being built, the one being finished and the dates that stay.
+        # dates those push out leave before the build instead of after it. With a disk
+        # the dates that stay are read back once the last is built, so the build holds
+        # the date being built and the one being finished; without, the dates that stay.
         held = min(len(todo), self.keep)
         self._make_room(held)
         pending: dict[date, tuple[Future[pd.DataFrame | None], bool]] = {}
+        later: list[date] = []  # dates that stay, written and let go, to read back
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
             # every date from one read of the store (let go once they are built)
             built = features.iter_features_at(
@@ -191,8 +193,14 @@ class SnapshotCache:
                 last = i == len(todo) - 1
                 threads = 1 if not last and self.overlap else None
                 stays = i >= len(todo) - held
-                future = pool.submit(self._finish, as_of, table, threads, stays)
-                pending[as_of] = (future, stays)
+                # with a disk, a date that stays but is not the last is let go once
+                # written and read back after the build: held, it sat beside the build
+                # of every later date, the build's peak (2.9 GB at 3,000,000 companies)
+                hold = stays and (last or self.directory is None)
+                future = pool.submit(self._finish, as_of, table, threads, hold, stays)
+                pending[as_of] = (future, hold)
+                if stays and not hold:
+                    later.append(as_of)
                 del table, future
                 # the date before is kept (or let go) as soon as it is finished, so at
                 # most two built dates are held here beside the ones the cache keeps;
@@ -200,35 +208,53 @@ class SnapshotCache:
                 while len(pending) > (1 if self.overlap else 0):
                     self._settle(pending)
                 # room for the dates still to stay (pending or to come), within `keep`
-                coming = sum(stays for _, stays in pending.values())
+                coming = sum(holds for _, holds in pending.values())
                 self._make_room(coming + max(0, min(held, len(todo) - 1 - i)))
             while pending:
                 self._settle(pending)
+        # the dates that stay and were let go, read back (one whose write failed is held)
+        for as_of in later:
+            if as_of not in self._frames:
+                self._make_room(1)
+                frame = self._read(as_of)
+                if frame is not None:
+                    self._keep(as_of, frame)
+                del frame
+        for as_of in todo:  # in the order they were made: the oldest made leaves first
+            if as_of in self._frames:
+                self._frames[as_of] = self._frames.pop(as_of)
 
     def _settle(self, pending: dict[date, tuple[Future[pd.DataFrame | None], bool]]) -> None:
-        """The oldest pending date finished, and kept if it is one of those that stay."""
+        """The oldest pending date finished, and kept if its `_finish` returned it."""
         as_of = next(iter(pending))
-        future, stays = pending.pop(as_of)
+        future, _ = pending.pop(as_of)
         frame = future.result()  # raises what the estimate raised
-        if stays:
-            assert frame is not None
+        if frame is not None:
             self._keep(as_of, frame)
 
     def _finish(
-        self, as_of: date, frame: pd.DataFrame, threads: int | None, stays: bool = True
+        self,
+        as_of: date,
+        frame: pd.DataFrame,
+        threads: int | None,
+        hold: bool = True,
+        stays: bool = True,
     ) -> pd.DataFrame | None:
-        """The snapshot with its quality estimate, written to disk; returned if it `stays`.
+        """The snapshot with its quality estimate, written to disk; returned if it is to
+        be held (`hold`), or if it `stays` and could not be written.
 
-        A date that does not stay is let go here, as soon as it is written: its future
-        is settled only once the next date is built, and held the whole snapshot until
-        then (at 3,000,000 companies 2.9 GB beside that build, at the driver's peak)."""
+        A date not held is let go here, as soon as it is written: its future is settled
+        only once the next date is built, and held the whole snapshot until then (at
+        3,000,000 companies 2.9 GB beside that build, at the driver's peak)."""
         frame = add_estimate(frame, self.criteria, threads)
+        written = False
         if self.directory:
             try:
                 self._write(as_of, frame)
+                written = True
             except OSError as exc:  # a read-only or full disk costs speed, not the answer
                 log.warning("feature snapshot of %s not kept on disk: %s", as_of, exc)
-        kept = frame if stays else None
+        kept = frame if hold or (stays and not written) else None
         del frame
         release_memory()  # in this thread, whose allocations Arrow made for the write
         return kept

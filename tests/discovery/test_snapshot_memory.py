@@ -17,7 +17,7 @@ from tests.discovery.conftest import TrainedWorld
 DATES = [date(2021, 12, 31), date(2022, 12, 31), date(2023, 12, 31), date(2024, 12, 31)]
 
 
-def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
+def test_a_build_holds_no_date_beside_later_builds_and_reads_back_the_two_that_stay(
     trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = trained_world
@@ -25,27 +25,34 @@ def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
     assert cache.keep == 2
     held_while_building: list[set[date]] = []
     settled: dict[date, bool] = {}
-    finish, settle = SnapshotCache._finish, SnapshotCache._settle
+    finish, settle, read = SnapshotCache._finish, SnapshotCache._settle, SnapshotCache._read
+    read_back: list[tuple[date, int]] = []
 
-    def watched(self, as_of, frame, threads, stays=True):
+    def watched(self, as_of, frame, *args):
         held_while_building.append(set(self._frames))
-        return finish(self, as_of, frame, threads, stays)
+        return finish(self, as_of, frame, *args)
 
     def settling(self, pending):
         as_of = next(iter(pending))
         settled[as_of] = pending[as_of][0].result() is not None
         return settle(self, pending)
 
+    def reading(self, as_of):
+        read_back.append((as_of, len(self._frames)))
+        return read(self, as_of)
+
     monkeypatch.setattr(SnapshotCache, "_finish", watched)
     monkeypatch.setattr(SnapshotCache, "_settle", settling)
+    monkeypatch.setattr(SnapshotCache, "_read", reading)
     cache.prefetch(DATES)
     assert len(held_while_building) == len(DATES)
-    # a date that does not stay is let go once written: its future, pending until the
-    # next date is built, holds no snapshot (it held the whole one)
-    assert settled == {as_of: as_of in DATES[-2:] for as_of in DATES}
-    # the first dates are written and let go: only the last two ever sit in memory
-    assert set().union(*held_while_building) <= set(DATES[-2:])
-    assert list(cache._frames) == DATES[-2:]
+    # no date is held while a later one builds: each is let go once written (its
+    # future, pending until the next date is built, holds no snapshot), but the last
+    assert settled == {as_of: as_of == DATES[-1] for as_of in DATES}
+    assert held_while_building == [set()] * len(DATES)
+    # and the other date that stays is read back once the build is done, beside the last
+    assert read_back == [(DATES[-2], 1)]
+    assert list(cache._frames) == DATES[-2:]  # in the order they were made
     assert sorted(p.stem for p in (tmp_path / "snaps").glob("*/*.parquet")) == [
         d.isoformat() for d in DATES
     ]
@@ -53,7 +60,6 @@ def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
     # every date on disk: a new cache reads back the two that stay, not all four
     reads: list[date] = []
     held_while_reading: list[int] = []
-    read = SnapshotCache._read
 
     def counted(self, as_of):
         reads.append(as_of)
@@ -70,6 +76,25 @@ def test_a_build_holds_only_the_dates_that_stay_and_reads_back_only_those(
     assert reads == [*DATES[-2:], DATES[0]]
     # the date a read pushes out goes first: one kept beside the one being read
     assert held_while_reading == [0, 1, 1]
+
+
+def test_a_date_that_stays_but_cannot_be_written_is_held_not_lost(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = trained_world
+
+    def full(self, as_of, frame):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(SnapshotCache, "_write", full)
+    cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    cache.prefetch(DATES)
+    assert list(cache._frames) == DATES[-2:]  # held, since they cannot be read back
+    assert not list((tmp_path / "snaps").glob("*/*.parquet"))
+    monkeypatch.undo()
+    fresh = SnapshotCache(w.store, w.criteria, tmp_path / "other")
+    for as_of in DATES[-2:]:
+        pd.testing.assert_frame_equal(cache(as_of), fresh(as_of), check_exact=True)
 
 
 def test_a_snapshot_written_and_read_back_in_slices_is_the_one_built_in_small_blocks(
@@ -119,9 +144,9 @@ def test_snapshots_too_large_for_the_budget_are_held_one_at_a_time_and_not_overl
             events.append(("built", as_of, len(tight._frames)))
             yield as_of, table
 
-    def watched(self, as_of, frame, threads, stays=True):
+    def watched(self, as_of, frame, threads, *args):
         events.append(("estimate", as_of, threads or 0))
-        out = finish(self, as_of, frame, threads, stays)
+        out = finish(self, as_of, frame, threads, *args)
         events.append(("written", as_of, len(self._frames)))
         return out
 
