@@ -38,6 +38,7 @@ import pandas as pd
 
 from features import (
     awards,
+    dask_families,
     dask_graph,
     embedding,
     equity,
@@ -88,8 +89,8 @@ PARTITION_MEMORY_SHARE = 1 / 16
 CLIENT_TABLES = ("companies", "supply_links", "investments", "patents", "certifications")
 #: families computed on the graph blocks, by name
 GRAPH_FAMILIES = {
-    "supply_chain": dask_graph.supply_chain,
-    "embedding": dask_graph.embedding_columns,
+    "supply_chain": dask_families.supply_chain,
+    "embedding": dask_families.embedding_columns,
 }
 
 
