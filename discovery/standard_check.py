@@ -198,7 +198,8 @@ class StandardCheck:
         }
 
 
-Snapshots = Callable[[date], pd.DataFrame]
+#: the named columns of every company's features at a date (`SnapshotCache.columns`)
+Snapshots = Callable[[date, list[str]], pd.DataFrame]
 #: the fewest approvals against a threshold that can contradict it
 MIN_VIOLATIONS = 5
 #: the share of the approvals, lowest first, whose candidates make the edge of a floor
@@ -206,7 +207,7 @@ EDGE_SHARE = 0.1
 
 
 def _decisions(
-    rounds: Sequence[RoundData], at_end: Snapshots | None = None, columns: list[str] | None = None
+    rounds: Sequence[RoundData], at_end: Snapshots | None = None, columns: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Approvals, rejections and all candidates, pooled over the rounds.
 
@@ -220,10 +221,7 @@ def _decisions(
         positive = (d.examples["label"] == 1).to_numpy()
         x = d.candidates
         if at_end is not None:
-            x = at_end(d.round.window_end)
-            if columns is not None:
-                x = x[[c for c in columns if c in x.columns]]
-            x = x.reindex(d.examples.index)
+            x = at_end(d.round.window_end, list(columns)).reindex(d.examples.index)
         approved.append(x.loc[labelled & positive])
         rejected.append(x.loc[labelled & ~positive])
         candidates.append(x)

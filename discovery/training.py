@@ -224,7 +224,7 @@ def train_tier(
     # the standard read back from its decisions: floors for the held-out list come from
     # the training rounds alone; the serving model's from every round
     held_out_check = check_standard(train, criteria, tier, valid.round.as_of)
-    full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots)
+    full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots.columns)
     statuses = unverified_columns(criteria, tier)
     inputs = FeatureSchema.of(valid.candidates).numeric()
     held_missing = MissingFigures.fit([x_valid], statuses, inputs)
@@ -362,7 +362,7 @@ def standard_check_at(
         store, tier, as_of, criteria, n_rounds, snapshots, progress, enough_positives=10**9
     )
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
-    return check_standard(data, criteria, tier, as_of, today, at_end=snapshots)
+    return check_standard(data, criteria, tier, as_of, today, at_end=snapshots.columns)
 
 
 def quality_cut(criteria: Criteria, tier: str) -> tuple[float | None, bool]:

@@ -444,7 +444,7 @@ def test_the_stopping_slice_takes_a_share_of_each_label() -> None:
 def test_training_rounds_hold_their_candidates_and_the_cache_few_snapshots(
     trained_world: TrainedWorld, tmp_path: Path
 ) -> None:
-    from discovery.snapshots import SnapshotCache
+    from discovery.snapshots import SUFFIX, SnapshotCache
     from discovery.training import collect_rounds
 
     w = trained_world
@@ -462,7 +462,7 @@ def test_training_rounds_hold_their_candidates_and_the_cache_few_snapshots(
         assert len(d.features) < len(full)
     # with a disk, memory keeps two snapshots; every date is on disk
     assert len(cache._frames) <= SnapshotCache.KEEP_WITH_DISK
-    on_disk = sorted(p.stem for p in (tmp_path / "snaps").glob("*/*.parquet"))
+    on_disk = sorted(p.stem for p in (tmp_path / "snaps").glob(f"*/*{SUFFIX}"))
     assert {d.round.as_of.isoformat() for d in rounds} <= set(on_disk)
 
 

@@ -7,11 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN
-from discovery.snapshots import SnapshotCache
+from discovery.snapshots import SUFFIX, SnapshotCache
 from tests.discovery.conftest import TrainedWorld
 
 DATES = [date(2021, 12, 31), date(2022, 12, 31), date(2023, 12, 31), date(2024, 12, 31)]
@@ -53,7 +53,7 @@ def test_a_build_holds_no_date_beside_later_builds_and_reads_back_the_two_that_s
     # and the other date that stays is read back once the build is done, beside the last
     assert read_back == [(DATES[-2], 1)]
     assert list(cache._frames) == DATES[-2:]  # in the order they were made
-    assert sorted(p.stem for p in (tmp_path / "snaps").glob("*/*.parquet")) == [
+    assert sorted(p.stem for p in (tmp_path / "snaps").glob(f"*/*{SUFFIX}")) == [
         d.isoformat() for d in DATES
     ]
 
@@ -90,7 +90,7 @@ def test_a_date_that_stays_but_cannot_be_written_is_held_not_lost(
     cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
     cache.prefetch(DATES)
     assert list(cache._frames) == DATES[-2:]  # held, since they cannot be read back
-    assert not list((tmp_path / "snaps").glob("*/*.parquet"))
+    assert not list((tmp_path / "snaps").glob(f"*/*{SUFFIX}"))
     monkeypatch.undo()
     fresh = SnapshotCache(w.store, w.criteria, tmp_path / "other")
     for as_of in DATES[-2:]:
@@ -103,8 +103,10 @@ def test_a_snapshot_written_and_read_back_in_slices_is_the_one_built_in_small_bl
     w = trained_world
     monkeypatch.setattr(SnapshotCache, "WRITE_ROWS", 97)
     built = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
-    [path] = (tmp_path / "snaps").glob("*/*.parquet")
-    assert pq.ParquetFile(path).metadata.num_row_groups == -(-len(built) // 97) > 3
+    [path] = (tmp_path / "snaps").glob(f"*/*{SUFFIX}")
+    with pa.OSFile(str(path)) as source:
+        batches = pa.ipc.open_file(source).num_record_batches
+    assert batches == -(-len(built) // 97) > 3
     monkeypatch.setattr(SnapshotCache, "READ_COLUMNS", 7)
     back = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
     assert built.shape[1] > 7 * 3  # several slices
@@ -166,3 +168,31 @@ def test_snapshots_too_large_for_the_budget_are_held_one_at_a_time_and_not_overl
     for as_of in DATES:
         pd.testing.assert_frame_equal(tight(as_of), roomy(as_of), check_exact=True)
         assert len(tight._frames) == 1
+
+
+def test_a_few_columns_of_a_date_on_disk_are_read_alone_and_equal_the_snapshots(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = trained_world
+    cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    cache.prefetch(DATES)
+    whole = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[0])  # read back whole
+    statuses = [c for c in whole.columns if c.startswith("std_")][:3]
+    wanted = [statuses[2], "not_a_column", statuses[0]]
+    read, reads = SnapshotCache._read, []
+
+    def counted(self, as_of, only=None):
+        reads.append((as_of, only))
+        return read(self, as_of, only)
+
+    monkeypatch.setattr(SnapshotCache, "_read", counted)
+    fresh = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    part = fresh.columns(DATES[0], wanted)
+    # only those columns, in the order asked, the unknown one left out, read from the file
+    assert reads == [(DATES[0], wanted)]
+    assert not fresh._frames  # a few columns are not a snapshot kept
+    pd.testing.assert_frame_equal(part, whole[[statuses[2], statuses[0]]], check_exact=True)
+    # a date held in memory answers from memory, with the same values
+    held = cache.columns(DATES[-1], wanted)
+    assert len(reads) == 1
+    pd.testing.assert_frame_equal(held, cache(DATES[-1])[[statuses[2], statuses[0]]])
