@@ -25,6 +25,7 @@ import pandas as pd
 from discovery.criteria import Criteria
 from features.status import barred_at, holds_at
 from graph.store import Store
+from graph.text_sets import positions
 
 #: weight of a candidate with no evidence (see the module docstring and the model card)
 UNLABELED_WEIGHT = 0.05
@@ -60,12 +61,17 @@ def gate(store: Store, tier: str, as_of: date, criteria: Criteria) -> pd.DataFra
         as_of,
         criteria.barring.recent_event.lookback_years,
     )
-    codes = pd.Index(companies["uscc"].to_numpy(dtype=object), dtype="str", name="uscc")
-    held = held.reindex(codes, fill_value=False)
-    out = pd.DataFrame(index=codes)
-    out["holds_rung_below"] = held[list(rung.from_tiers)].any(axis=1).to_numpy()
-    out["holds_tier_or_above"] = held[[tier, *rung.above]].any(axis=1).to_numpy()
-    out["barred"] = barred.reindex(codes, fill_value=False).to_numpy(dtype=bool)
+    keys = companies["uscc"]
+    out = pd.DataFrame(index=pd.Index(keys.astype("str"), name="uscc"))
+    # each company's row of `held` and of `barred` (-1: none, so False)
+    at_held, at_barred = positions(keys, held.index), positions(keys, barred.index)
+
+    def spread(flags: np.ndarray, at: np.ndarray) -> np.ndarray:
+        return np.append(flags.astype(bool), False)[at]  # -1 reads the appended False
+
+    out["holds_rung_below"] = spread(held[list(rung.from_tiers)].any(axis=1).to_numpy(), at_held)
+    out["holds_tier_or_above"] = spread(held[[tier, *rung.above]].any(axis=1).to_numpy(), at_held)
+    out["barred"] = spread(barred.to_numpy(dtype=bool), at_barred)
     out["large"] = (companies["size_class"] == "large").fillna(False).to_numpy(dtype=bool)
     out["eligible"] = (
         out["holds_rung_below"] & ~out["holds_tier_or_above"] & ~out["barred"] & ~out["large"]

@@ -29,6 +29,17 @@ def isin(values: pd.Series, allowed: pd.Series | Iterable[str | None]) -> np.nda
     return np.asarray(found.fill_null(False), dtype=bool)
 
 
+def positions(values: pd.Series, keys: pd.Index | pd.Series) -> np.ndarray:
+    """Per value, its position in `keys` (distinct text), -1 where it is not there (a
+    missing value never is): `keys.get_indexer(values)`, both sides hashed by Arrow."""
+    column = _text_array(values)
+    key_set = _text_array(pd.Series(keys, copy=False))
+    if not len(key_set):
+        return np.full(len(column), -1, dtype=np.int64)
+    found = pc.index_in(column, value_set=key_set.cast(column.type), skip_nulls=True)
+    return np.asarray(found.fill_null(-1), dtype=np.int64)
+
+
 def _text_array(values: pd.Series | Iterable[str | None]) -> pa.Array:
     array = pa.array(values if isinstance(values, pd.Series) else list(values), from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
