@@ -23,11 +23,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.context import Context, TablesAt
 from features.memory import release_memory
 from graph.contract import TABLES
 from graph.store import Store, known_at
+from graph.text_sets import positions
 
 
 class History:
@@ -97,11 +100,10 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
             else:  # numbers, dates and flags keep the store's dtypes and arrays
                 cols[col.name] = values
         del raw, values
-    universe = (
-        pd.Index(np.concatenate([u.to_numpy(dtype=object) for *_, u in credit]), dtype="str")
-        .unique()
-        .sort_values()
-    )
+    # distinct and sorted by Arrow (UTF-8 byte order is code point order, as Python's)
+    every = pa.concat_arrays([pa.array(u, type=pa.large_string()) for *_, u in credit])
+    distinct = pc.unique(every)
+    universe = pd.Index(distinct.take(pc.sort_indices(distinct)).to_pandas(), dtype="str")
     for name, column, codes, uniques in credit:
         columns[name][column] = pd.Categorical.from_codes(
             _recode(codes, uniques, universe), categories=universe
@@ -118,7 +120,7 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
 
 def _recode(codes: np.ndarray, uniques: pd.Index, target: pd.Index) -> np.ndarray:
     """Codes into `uniques` turned into codes into `target` (-1 stays -1)."""
-    at = np.append(target.get_indexer(uniques), -1)  # the -1 code reads the last slot
+    at = np.append(positions(pd.Series(uniques), target), -1)  # -1 reads the last slot
     return at[codes].astype(np.int64)
 
 
