@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.context import Context, present_sorted
-from features.network import active_supply
+from features.network import active_supply, product_by_rows
 
 PREFIX = "emb_"
 DIMENSIONS = 32
@@ -145,7 +145,7 @@ def fastrp(adj: sp.csr_matrix, projection: np.ndarray, weights: tuple[float, ...
     inv = np.zeros_like(degree, dtype=np.float32)
     inv[degree > 0] = 1.0 / degree[degree > 0]
     step = (sp.diags(inv) @ adj).tocsr().astype(np.float32)
-    return fastrp_steps(lambda m: step @ m, projection, weights)
+    return fastrp_steps(lambda m: product_by_rows(step, m), projection, weights)
 
 
 def fastrp_steps(

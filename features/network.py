@@ -23,8 +23,9 @@ PAGERANK_TOL = 1e-10
 PAGERANK_MAX_ITER = 200
 #: rows per block of the two-hop product, to bound its memory
 TWO_HOP_BLOCK = 100_000
-#: blocks of the two-hop product computed at once (each in its own thread)
-TWO_HOP_THREADS = min(2, os.cpu_count() or 1)
+#: sparse products split into this many blocks of rows, one thread each (scipy's
+#: products let the GIL go; a row's result is the same in a block as in the whole)
+PRODUCT_THREADS = min(2, os.cpu_count() or 1)
 #: two-step paths through one company (its suppliers times its customers) above which
 #: it is a hub: the paths through a hub are counted, not their distinct ends (see
 #: `two_hop_counts`). The simulated worlds stay far below (at most about a million at
@@ -68,7 +69,9 @@ def pagerank(
         return np.zeros(0)
     out_degree = np.asarray(links.sum(axis=1)).ravel()
     backward = links.T.tocsr()
-    return pagerank_steps(lambda w: backward @ w, out_degree, damping, tol, max_iter)
+    return pagerank_steps(
+        lambda w: product_by_rows(backward, w), out_degree, damping, tol, max_iter
+    )
 
 
 def pagerank_steps(
@@ -98,6 +101,23 @@ def pagerank_steps(
         if done:
             break
     return x
+
+
+def product_by_rows(matrix: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
+    """`matrix @ dense` (a sparse matrix times a dense one), its rows computed in
+    `PRODUCT_THREADS` blocks side by side: the same floats as the whole product."""
+    rows = matrix.shape[0]
+    if PRODUCT_THREADS < 2 or rows < 2 * PRODUCT_THREADS:
+        return matrix @ dense
+    out = np.empty((rows, *dense.shape[1:]), dtype=np.result_type(matrix.dtype, dense.dtype))
+    bounds = np.linspace(0, rows, PRODUCT_THREADS + 1).astype(int)
+
+    def block(i: int) -> None:
+        out[bounds[i] : bounds[i + 1]] = matrix[bounds[i] : bounds[i + 1]] @ dense
+
+    with ThreadPoolExecutor(PRODUCT_THREADS) as pool:
+        list(pool.map(block, range(PRODUCT_THREADS)))
+    return out
 
 
 def hub_nodes(out_degree: np.ndarray, in_degree: np.ndarray) -> np.ndarray:
@@ -153,8 +173,7 @@ def two_hop_counts(links: sp.csr_matrix, rows: int | None = None) -> np.ndarray:
         self_loop = block.diagonal(k=start) != 0
         out[start:stop] += np.diff(block.indptr) - self_loop
 
-    # scipy's sparse product lets the GIL go, so blocks run side by side
-    with ThreadPoolExecutor(TWO_HOP_THREADS) as pool:
+    with ThreadPoolExecutor(PRODUCT_THREADS) as pool:
         list(pool.map(count, range(0, rows, TWO_HOP_BLOCK)))
     return out
 

@@ -90,3 +90,35 @@ def test_two_hop_counts_paths_through_hubs_instead_of_distinct_ends(seed, monkey
     # without hubs the counts are the distinct ends again
     monkeypatch.setattr(network, "HUB_PATHS", max(paths))
     assert list(two_hop_counts(adj)) == _hub_reference(graph, set(), forward=True)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("columns", [None, 5])
+def test_a_product_by_blocks_of_rows_is_the_whole_product_bit_for_bit(
+    monkeypatch, threads, columns
+):
+    import scipy.sparse as sp
+
+    import features.network as network
+
+    monkeypatch.setattr(network, "PRODUCT_THREADS", threads)
+    monkeypatch.setattr(network, "TWO_HOP_BLOCK", 97)  # many blocks, in threads
+    rng = np.random.default_rng(7)
+    n, m = 1_001, 20_000
+    matrix = sp.csr_matrix(
+        (rng.random(m).astype(np.float32), (rng.integers(0, n, m), rng.integers(0, n, m))),
+        shape=(n, n),
+    )
+    dense = rng.random(n if columns is None else (n, columns)).astype(np.float32)
+    got = network.product_by_rows(matrix, dense)
+    assert got.shape == (matrix @ dense).shape and got.dtype == (matrix @ dense).dtype
+    np.testing.assert_array_equal(got, matrix @ dense)
+    # and the two-hop counts do not depend on how many threads count them
+    assert np.array_equal(network.two_hop_counts(matrix), _two_hop_serial(matrix))
+
+
+def _two_hop_serial(matrix):
+    square = (matrix @ matrix).tocsr()
+    square.setdiag(0)
+    square.eliminate_zeros()
+    return np.diff(square.indptr)
