@@ -100,10 +100,7 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
             else:  # numbers, dates and flags keep the store's dtypes and arrays
                 cols[col.name] = values
         del raw, values
-    # distinct and sorted by Arrow (UTF-8 byte order is code point order, as Python's)
-    every = pa.concat_arrays([pa.array(u, type=pa.large_string()) for *_, u in credit])
-    distinct = pc.unique(every)
-    universe = pd.Index(distinct.take(pc.sort_indices(distinct)).to_pandas(), dtype="str")
+    universe = sorted_distinct([u for *_, u in credit])
     for name, column, codes, uniques in credit:
         columns[name][column] = pd.Categorical.from_codes(
             _recode(codes, uniques, universe), categories=universe
@@ -116,6 +113,17 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
     }
     release_memory()  # the text read and hashed once, let go
     return frames, universe
+
+
+def sorted_distinct(texts: list[pd.Index]) -> pd.Index:
+    """Every value of `texts`, once, sorted: hashed and sorted by Arrow (UTF-8 byte order
+    is code point order, as Python sorts text), whatever the chunks behind each index."""
+    chunks: list[pa.Array] = []
+    for text in texts:
+        array = pa.array(text, type=pa.large_string(), from_pandas=True)
+        chunks.extend(array.chunks if isinstance(array, pa.ChunkedArray) else [array])
+    distinct = pc.unique(pa.chunked_array(chunks, type=pa.large_string()))
+    return pd.Index(distinct.take(pc.sort_indices(distinct)).to_pandas(), dtype="str")
 
 
 def _recode(codes: np.ndarray, uniques: pd.Index, target: pd.Index) -> np.ndarray:

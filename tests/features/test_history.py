@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from features import History, ThresholdSpec, build_features, build_features_at, iter_features_at
-from features.history import DatedContext
+from features.history import DatedContext, sorted_distinct
 from graph.contract import TABLES
 from graph.embedded import EmbeddedStore
 from tests.features.worlds import AS_OF, add_future, load_store, small_world, write_world
@@ -92,3 +95,24 @@ def test_a_history_leaves_no_table_in_the_stores_memory(simulated):
     for name in TABLES:  # a one-off read is the store's read
         pd.testing.assert_frame_equal(store.read_once(name, AS_OF), store.read(name, AS_OF))
     assert {name for _, name in store._cache} == set(TABLES)  # reads still keep theirs
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(
+        st.lists(st.text(alphabet="9aZ甲乙𠀀 -", max_size=4), max_size=8).map(
+            lambda v: list(dict.fromkeys(v))  # an index of distinct values, as factorize gives
+        ),
+        max_size=4,
+    ),
+    cut=st.integers(0, 8),
+)
+def test_the_universe_is_every_value_once_in_python_order_whatever_the_chunks(texts, cut):
+    indexes = []
+    for values in texts:  # each index backed by two Arrow chunks (a file's row groups)
+        chunks = [values[:cut], values[cut:]]
+        array = pa.chunked_array(chunks, type=pa.large_string())
+        indexes.append(pd.Index(pd.arrays.ArrowStringArray(array)))
+    got = sorted_distinct(indexes)
+    assert got.dtype == "str"
+    assert list(got) == sorted({v for values in texts for v in values})
