@@ -55,10 +55,11 @@ def compute(ctx: Context) -> pd.DataFrame:
     out: dict[str, np.ndarray] = {}
     out["latest_year"] = latest_year
     out["years_reported"] = count_by(ids, n)
-    year_end = pd.to_datetime(
-        pd.Series(latest_year).fillna(1970).astype("int64").astype(str) + "-12-31"
-    )
-    staleness = (ctx.cut - year_end).dt.days.to_numpy(dtype="float64") / YEAR_DAYS
+    # days from 31 December of the latest year to the cut (the 1st of January after, less a day)
+    after = np.nan_to_num(latest_year, nan=1970).astype(np.int64) + 1 - 1970
+    year_end = after.astype("datetime64[Y]").astype("datetime64[D]") - np.timedelta64(1, "D")
+    days = (np.datetime64(ctx.cut.date(), "D") - year_end).astype("float64")
+    staleness = days / YEAR_DAYS
     out["staleness_years"] = np.where(latest >= 0, staleness, np.nan)
     out["revenue_latest_wan"] = rev_latest
     out["revenue_growth_1y"] = ratio(rev_latest, take(revenue, prev1)) - 1.0
