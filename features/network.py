@@ -113,11 +113,22 @@ def product_by_rows(matrix: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
     bounds = np.linspace(0, rows, PRODUCT_THREADS + 1).astype(int)
 
     def block(i: int) -> None:
-        out[bounds[i] : bounds[i + 1]] = matrix[bounds[i] : bounds[i + 1]] @ dense
+        out[bounds[i] : bounds[i + 1]] = row_view(matrix, bounds[i], bounds[i + 1]) @ dense
 
     with ThreadPoolExecutor(PRODUCT_THREADS) as pool:
         list(pool.map(block, range(PRODUCT_THREADS)))
     return out
+
+
+def row_view(matrix: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
+    """Rows `start:stop` of `matrix` sharing its arrays (`matrix[start:stop]` copies them,
+    and so does scipy's constructor given slices, hence the arrays set afterwards)."""
+    lo, hi = matrix.indptr[start], matrix.indptr[stop]
+    view = sp.csr_matrix((stop - start, matrix.shape[1]), dtype=matrix.dtype)
+    view.data = matrix.data[lo:hi]
+    view.indices = matrix.indices[lo:hi]
+    view.indptr = (matrix.indptr[start : stop + 1] - lo).astype(matrix.indptr.dtype)
+    return view
 
 
 def hub_nodes(out_degree: np.ndarray, in_degree: np.ndarray) -> np.ndarray:
@@ -168,7 +179,7 @@ def two_hop_counts(links: sp.csr_matrix, rows: int | None = None) -> np.ndarray:
 
     def count(start: int) -> None:
         stop = min(start + TWO_HOP_BLOCK, rows)
-        block = first[start:stop] @ links
+        block = row_view(first, start, stop) @ links
         # the start node itself is not a two-hop neighbour (i -> j -> i)
         self_loop = block.diagonal(k=start) != 0
         out[start:stop] += np.diff(block.indptr) - self_loop

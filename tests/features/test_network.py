@@ -122,3 +122,23 @@ def _two_hop_serial(matrix):
     square.setdiag(0)
     square.eliminate_zeros()
     return np.diff(square.indptr)
+
+
+def test_a_row_view_is_the_rows_without_a_copy():
+    import scipy.sparse as sp
+
+    from features.network import row_view
+
+    rng = np.random.default_rng(3)
+    n, m = 400, 6_000
+    matrix = sp.csr_matrix(
+        (rng.random(m).astype(np.float32), (rng.integers(0, n, m), rng.integers(0, n, m))),
+        shape=(n, n),
+    )
+    for start, stop in [(0, 0), (0, n), (37, 211), (n - 1, n)]:
+        view = row_view(matrix, start, stop)
+        assert view.shape == (stop - start, n)
+        assert (view != matrix[start:stop]).nnz == 0
+        if view.nnz:
+            assert np.shares_memory(view.data, matrix.data)
+            assert np.shares_memory(view.indices, matrix.indices)
