@@ -326,6 +326,7 @@ class SnapshotCache:
                         table = table.set_column(i, key, pc.take(table.column(key), rows))
                     parts.append(table.to_pandas())
                 del table
+            release_memory()  # what the slice's conversion allocated and let go
         return parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
 
     def _write(self, as_of: date, frame: pd.DataFrame) -> None:

@@ -26,6 +26,8 @@ TWO_HOP_BLOCK = 100_000
 #: sparse products split into this many blocks of rows, one thread each (scipy's
 #: products let the GIL go; a row's result is the same in a block as in the whole)
 PRODUCT_THREADS = min(2, os.cpu_count() or 1)
+#: blocks per thread of such a product (see `product_by_rows`)
+PRODUCT_BLOCKS_PER_THREAD = 4
 #: two-step paths through one company (its suppliers times its customers) above which
 #: it is a hub: the paths through a hub are counted, not their distinct ends (see
 #: `two_hop_counts`). The simulated worlds stay far below (at most about a million at
@@ -104,19 +106,25 @@ def pagerank_steps(
 
 
 def product_by_rows(matrix: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
-    """`matrix @ dense` (a sparse matrix times a dense one), its rows computed in
-    `PRODUCT_THREADS` blocks side by side: the same floats as the whole product."""
+    """`matrix @ dense` (a sparse matrix times a dense one), its rows computed in blocks,
+    `PRODUCT_THREADS` side by side: the same floats as the whole product.
+
+    Each block's product is made apart and then copied into the result, so a block is
+    `PRODUCT_BLOCKS_PER_THREAD` times smaller than a thread's share: what is held twice
+    is a fraction of the result, not the result.
+    """
     rows = matrix.shape[0]
-    if PRODUCT_THREADS < 2 or rows < 2 * PRODUCT_THREADS:
+    blocks = PRODUCT_THREADS * PRODUCT_BLOCKS_PER_THREAD
+    if PRODUCT_THREADS < 2 or rows < 2 * blocks:
         return matrix @ dense
     out = np.empty((rows, *dense.shape[1:]), dtype=np.result_type(matrix.dtype, dense.dtype))
-    bounds = np.linspace(0, rows, PRODUCT_THREADS + 1).astype(int)
+    bounds = np.linspace(0, rows, blocks + 1).astype(int)
 
     def block(i: int) -> None:
         out[bounds[i] : bounds[i + 1]] = row_view(matrix, bounds[i], bounds[i + 1]) @ dense
 
     with ThreadPoolExecutor(PRODUCT_THREADS) as pool:
-        list(pool.map(block, range(PRODUCT_THREADS)))
+        list(pool.map(block, range(blocks)))
     return out
 
 
