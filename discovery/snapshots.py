@@ -303,6 +303,9 @@ class SnapshotCache:
                 schema = pa.ipc.open_file(source).schema
         except FileNotFoundError:
             return None
+        except (pa.ArrowInvalid, OSError) as exc:  # damaged on disk: built again, not fatal
+            log.warning("feature snapshot of %s unreadable, built again: %s", as_of, exc)
+            return None
         meta = schema.pandas_metadata or {}
         index = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
         names = [n for n in schema.names if n not in set(index)]

@@ -196,3 +196,17 @@ def test_a_few_columns_of_a_date_on_disk_are_read_alone_and_equal_the_snapshots(
     held = cache.columns(DATES[-1], wanted)
     assert len(reads) == 1
     pd.testing.assert_frame_equal(held, cache(DATES[-1])[[statuses[2], statuses[0]]])
+
+
+def test_a_damaged_snapshot_on_disk_is_built_again_not_fatal(
+    trained_world: TrainedWorld, tmp_path: Path
+) -> None:
+    w = trained_world
+    built = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
+    [path] = (tmp_path / "snaps").glob(f"*/*{SUFFIX}")
+    path.write_bytes(path.read_bytes()[:1000])  # cut short, as by a failing disk
+    again = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    pd.testing.assert_frame_equal(again(DATES[-1]), built, check_exact=True)
+    # and written whole again, so the next reader finds it
+    fresh = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    assert fresh._read(DATES[-1]) is not None
