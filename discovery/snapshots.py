@@ -299,13 +299,16 @@ class SnapshotCache:
         """
         path = str(self._path(as_of))
         try:
-            with pa.memory_map(path) as source:
-                schema = pa.ipc.open_file(source).schema
+            return self._read_file(path, only)
         except FileNotFoundError:
             return None
         except (pa.ArrowInvalid, OSError) as exc:  # damaged on disk: built again, not fatal
             log.warning("feature snapshot of %s unreadable, built again: %s", as_of, exc)
             return None
+
+    def _read_file(self, path: str, only: list[str] | None) -> pd.DataFrame:
+        with pa.memory_map(path) as source:
+            schema = pa.ipc.open_file(source).schema
         meta = schema.pandas_metadata or {}
         index = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
         names = [n for n in schema.names if n not in set(index)]

@@ -204,9 +204,12 @@ def test_a_damaged_snapshot_on_disk_is_built_again_not_fatal(
     w = trained_world
     built = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")(DATES[-1])
     [path] = (tmp_path / "snaps").glob(f"*/*{SUFFIX}")
-    path.write_bytes(path.read_bytes()[:1000])  # cut short, as by a failing disk
-    again = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
-    pd.testing.assert_frame_equal(again(DATES[-1]), built, check_exact=True)
+    whole = path.read_bytes()
+    # cut short, as by a failing disk; then a message in the middle overwritten
+    for damaged in (whole[:1000], whole[:4096] + b"\xff" * 4096 + whole[8192:]):
+        path.write_bytes(damaged)
+        again = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+        pd.testing.assert_frame_equal(again(DATES[-1]), built, check_exact=True)
     # and written whole again, so the next reader finds it
     fresh = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
     assert fresh._read(DATES[-1]) is not None
