@@ -18,6 +18,7 @@ from distributed.core import Status
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from discovery.snapshots import SUFFIX
 from tests.api.conftest import AS_OF, World, make_keys, settings_for
 
 #: a cluster that stops answering fails the test instead of holding CI up
@@ -100,7 +101,7 @@ def test_a_list_on_the_dask_engine_is_the_pandas_list(
     assert {"own_rows_at", "track_record"} <= cluster.tasks_seen
     assert cluster.status == Status.closed
     assert distributed.client._get_global_client() is None
-    assert list((home / "cache" / "snapshots").rglob("*.parquet"))
+    assert list((home / "cache" / "snapshots").rglob(f"*{SUFFIX}"))
 
     rows = [row for page in reference for row in page["data"]]
     assert 50 < len(rows) == reference[0]["count"]

@@ -22,6 +22,7 @@ from discovery.cli import app
 from discovery.criteria import default_criteria
 from discovery.records import open_records
 from discovery.records.keys import authenticate
+from discovery.snapshots import SUFFIX
 from graph.settings import get_settings
 from tests.discovery.conftest import AS_OF, TrainedWorld
 from tests.factories import codes, tiny_tables, write_tables
@@ -379,7 +380,7 @@ def test_rank_without_a_model_names_the_whole_train_call(home: Path, tiny_dir: P
     assert result.exit_code == 2
     assert "`discovery train --as-of 2025-12-31 --tier little_giant`" in result.stderr
     # the answer comes before any feature snapshot is built for the date
-    assert not list((home / "cache").rglob("*.parquet"))
+    assert not list((home / "cache").rglob(f"*{SUFFIX}"))
 
 
 @pytest.fixture
