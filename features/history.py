@@ -30,7 +30,6 @@ from features.context import Context, TablesAt
 from features.memory import release_memory
 from graph.contract import TABLES
 from graph.store import Store, known_at
-from graph.text_sets import positions
 
 
 class History:
@@ -100,11 +99,11 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
             else:  # numbers, dates and flags keep the store's dtypes and arrays
                 cols[col.name] = values
         del raw, values
-    universe = sorted_distinct([u for *_, u in credit])
-    for name, column, codes, uniques in credit:
-        columns[name][column] = pd.Categorical.from_codes(
-            _recode(codes, uniques, universe), categories=universe
-        )
+    universe, at = sorted_distinct([u for *_, u in credit])
+    for (name, column, codes, _), where in zip(credit, at, strict=True):
+        # codes into the column's distinct values turned into codes into the universe
+        recoded = np.append(where, -1)[codes]  # the -1 code (missing) reads the last slot
+        columns[name][column] = pd.Categorical.from_codes(recoded, categories=universe)
     # not copied: the numbers and dates are the store's own arrays (reads never modify
     # them), and the text is held as codes
     frames = {
@@ -115,21 +114,23 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
     return frames, universe
 
 
-def sorted_distinct(texts: list[pd.Index]) -> pd.Index:
-    """Every value of `texts`, once, sorted: hashed and sorted by Arrow (UTF-8 byte order
-    is code point order, as Python sorts text), whatever the chunks behind each index."""
+def sorted_distinct(texts: list[pd.Index]) -> tuple[pd.Index, list[np.ndarray]]:
+    """Every value of `texts` once, sorted, and each text's positions in it: one Arrow
+    hash of all of them (UTF-8 byte order is code point order, as Python sorts text),
+    whatever the chunks behind each index."""
     chunks: list[pa.Array] = []
     for text in texts:
         array = pa.array(text, type=pa.large_string(), from_pandas=True)
         chunks.extend(array.chunks if isinstance(array, pa.ChunkedArray) else [array])
-    distinct = pc.unique(pa.chunked_array(chunks, type=pa.large_string()))
-    return pd.Index(distinct.take(pc.sort_indices(distinct)).to_pandas(), dtype="str")
-
-
-def _recode(codes: np.ndarray, uniques: pd.Index, target: pd.Index) -> np.ndarray:
-    """Codes into `uniques` turned into codes into `target` (-1 stays -1)."""
-    at = np.append(positions(pd.Series(uniques), target), -1)  # -1 reads the last slot
-    return at[codes].astype(np.int64)
+    every = pa.chunked_array(chunks, type=pa.large_string()).combine_chunks()
+    encoded = pc.dictionary_encode(every)
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    where = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    universe = pd.Index(encoded.dictionary.take(order).to_pandas(), dtype="str")
+    ends = np.cumsum([len(t) for t in texts])
+    return universe, [where[end - len(t) : end] for t, end in zip(texts, ends, strict=True)]
 
 
 class DatedTables(TablesAt):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -113,6 +114,11 @@ def test_the_universe_is_every_value_once_in_python_order_whatever_the_chunks(te
         chunks = [values[:cut], values[cut:]]
         array = pa.chunked_array(chunks, type=pa.large_string())
         indexes.append(pd.Index(pd.arrays.ArrowStringArray(array)))
-    got = sorted_distinct(indexes)
+    got, at = sorted_distinct(indexes)
     assert got.dtype == "str"
     assert list(got) == sorted({v for values in texts for v in values})
+    # and each index's positions in it, as `get_indexer` gives them
+    assert len(at) == len(texts)
+    for values, where in zip(texts, at, strict=True):
+        assert where.dtype == np.int64
+        assert list(where) == [list(got).index(v) for v in values]
