@@ -311,7 +311,8 @@ class SnapshotCache:
             schema = pa.ipc.open_file(source).schema
         meta = schema.pandas_metadata or {}
         index = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
-        names = [n for n in schema.names if n not in set(index)]
+        keys = set(index)
+        names = [n for n in schema.names if n not in keys]
         if only is not None:
             present = set(names)
             names = [n for n in only if n in present]
