@@ -29,6 +29,7 @@ import features
 from discovery import model, quality
 from discovery.criteria import Criteria
 from discovery.model import add_estimate, threshold_specs
+from features.history import History
 from features.memory import machine_memory, release_memory
 from graph.settings import Settings
 from graph.store import Store
@@ -199,8 +200,15 @@ class SnapshotCache:
         later: list[date] = []  # dates that stay, written and let go, to read back
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
             # every date from one read of the store (let go once they are built)
+            # the coded store kept beside the snapshots for the next process (the other
+            # tier's training reaches dates this one did not); not named here, so it
+            # goes with the generator
             built = features.iter_features_at(
-                self.store, todo, threshold_specs(self.criteria), settings=self.settings
+                self.store,
+                todo,
+                threshold_specs(self.criteria),
+                history=History(self.store, max(todo), self._folder() if self.directory else None),
+                settings=self.settings,
             )
             for i, as_of in enumerate(todo):
                 if progress:

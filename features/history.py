@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features import history_files
 from features.context import Context, TablesAt
 from features.memory import release_memory
 from graph.contract import TABLES
@@ -36,9 +38,14 @@ class History:
     """Every contract table as known at `latest` (None: every row the store holds), its
     text coded once (see the module). Tables at a date are cut from it in memory."""
 
-    def __init__(self, store: Store, latest: date | None = None) -> None:
+    def __init__(
+        self, store: Store, latest: date | None = None, keep_in: Path | None = None
+    ) -> None:
         self.store = store
         self.latest = latest
+        #: a folder where the coded tables are kept for the next process, and found
+        #: again (`features.history_files`; its caller keys it on the store and code)
+        self.keep_in = keep_in
         #: results that depend on no date, shared by every date's context (`Context.memo`)
         self.memo: dict[Any, Any] = {}
         self._coded: tuple[dict[str, pd.DataFrame], pd.Index] | None = None
@@ -50,7 +57,13 @@ class History:
 
     def _tables(self) -> tuple[dict[str, pd.DataFrame], pd.Index]:
         if self._coded is None:
-            self._coded = _coded_tables(self.store, self.latest)
+            found = history_files.find(self.keep_in, self.latest) if self.keep_in else None
+            if found is None:
+                self._coded = _coded_tables(self.store, self.latest)
+                if self.keep_in:
+                    history_files.write(self.keep_in, self.latest, self._coded)
+            else:  # a copy made at a later date (or of every row) answers this one's dates
+                self._coded, self.latest = found
         return self._coded
 
     @property

@@ -1,0 +1,142 @@
+"""A coded `History` kept on disk, so the next process reads it instead of coding it.
+
+Each `discovery train` is a process of its own, and the little giants' rounds reach
+dates the specialized SMEs' do not: without a copy on disk the second call reads and
+codes the whole store again (10 to 17 s at a million companies). A copy is a folder
+`history-<latest>` (`history-all` for every row) holding one uncompressed Arrow IPC
+file per table, credit codes as integer codes into the universe, which has a file of
+its own (`universe.arrow`); the other text columns are dictionary columns, which read
+back as the same categoricals. A folder is written under a temporary name and
+renamed, so an interrupted write leaves nothing that is read.
+
+The copy is only as fresh as the folder it is kept in: its caller keys that folder on
+the store's content and the feature code (`discovery.snapshots.SnapshotCache`).
+A copy made at a later date answers an earlier one (`History.at` cuts it there).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from features.memory import release_memory
+from graph.contract import TABLES
+
+log = logging.getLogger(__name__)
+
+PREFIX = "history-"
+UNIVERSE = "universe.arrow"
+
+Coded = tuple[dict[str, pd.DataFrame], pd.Index]
+
+
+def _name(latest: date | None) -> str:
+    return PREFIX + ("all" if latest is None else latest.isoformat())
+
+
+def _latest_of(folder: Path) -> date | None:
+    text = folder.name.removeprefix(PREFIX)
+    return None if text == "all" else date.fromisoformat(text)
+
+
+def find(directory: Path, latest: date | None) -> tuple[Coded, date | None] | None:
+    """The coded tables kept in `directory` that answer for `latest` (a copy of every
+    row, or of the earliest date not before it), with the copy's own date; None if
+    none does or it cannot be read (it is then removed, and made again by the caller)."""
+    if not directory.is_dir():
+        return None
+    answers: list[tuple[date, Path]] = []
+    for folder in directory.glob(PREFIX + "*"):
+        try:
+            kept = _latest_of(folder)
+        except ValueError:
+            continue
+        if kept is None or (latest is not None and kept >= latest):
+            answers.append((kept or date.max, folder))
+    if not answers:
+        return None
+    _, folder = min(answers)
+    try:
+        return _read(folder), _latest_of(folder)
+    except (pa.ArrowInvalid, OSError, KeyError, ValueError) as exc:
+        log.warning("coded tables in %s unreadable, coded again: %s", folder, exc)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def write(directory: Path, latest: date | None, coded: Coded) -> None:
+    """Keep `coded` (the tables as known at `latest`) in `directory`; a disk that
+    refuses costs the next process the coding, not this one its answer."""
+    frames, universe = coded
+    final = directory / _name(latest)
+    if final.is_dir():
+        return
+    tmp = directory / f".{final.name}.{os.getpid()}.tmp"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        _write_table(tmp / UNIVERSE, pa.table({"code": pa.array(universe, pa.large_string())}))
+        for name, table in TABLES.items():
+            frame = frames[name]
+            # credit columns as the universe's codes (-1 for missing); the other
+            # categoricals become dictionary columns, and every dtype is restored on
+            # reading from the pandas metadata Arrow keeps
+            out = pd.DataFrame(
+                {
+                    col.name: frame[col.name].cat.codes.to_numpy(dtype=np.int32)
+                    if col.kind == "uscc"
+                    else frame[col.name]
+                    for col in table.columns
+                },
+                copy=False,
+            )
+            _write_table(tmp / f"{name}.arrow", pa.Table.from_pandas(out, preserve_index=False))
+            del out
+        os.rename(tmp, final)
+    except OSError as exc:
+        if not final.is_dir():  # not another process's copy, renamed there first
+            log.warning("coded tables not kept on disk in %s: %s", directory, exc)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # left over by a failed write or a lost race
+        release_memory()
+
+
+def _write_table(path: Path, table: pa.Table) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _read_table(path: Path) -> pa.Table:
+    # read into memory (not mapped): the frames live as long as the history
+    with pa.OSFile(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _read(folder: Path) -> Coded:
+    codes = _read_table(folder / UNIVERSE).column("code")
+    universe = pd.Index(codes.to_pandas(), dtype="str").rename(None)
+    dtype = pd.CategoricalDtype(universe)  # one dtype: the universe checked once
+    frames = {}
+    for name, table in TABLES.items():
+        frame = _read_table(folder / f"{name}.arrow").to_pandas()
+        for col in table.columns:
+            values = frame[col.name]
+            if col.kind == "uscc":
+                codes = values.to_numpy()
+                frame[col.name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+            elif (
+                isinstance(values.dtype, pd.CategoricalDtype)
+                and values.cat.categories.dtype != "str"
+            ):
+                # a column without a value comes back with object categories
+                text = pd.Index(values.cat.categories, dtype="str")
+                frame[col.name] = values.cat.set_categories(text)
+        frames[name] = frame
+    release_memory()
+    return frames, universe
