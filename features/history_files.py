@@ -4,10 +4,10 @@ Each `discovery train` is a process of its own, and the little giants' rounds re
 dates the specialized SMEs' do not: without a copy on disk the second call reads and
 codes the whole store again (10 to 17 s at a million companies). A copy is a folder
 `history-<latest>` (`history-all` for every row) holding one uncompressed Arrow IPC
-file per table, credit codes as integer codes into the universe, which has a file of
-its own (`universe.arrow`); the other text columns are dictionary columns, which read
-back as the same categoricals. A folder is written under a temporary name and
-renamed, so an interrupted write leaves nothing that is read.
+file per table, with every text column as integer codes: the credit codes into the
+universe, which has a file of its own (`universe.arrow`), each other text column
+into its categories, in a file beside it. A folder is written under a temporary name
+and renamed, so an interrupted write leaves nothing that is read.
 
 The copy is only as fresh as the folder it is kept in: its caller keys that folder on
 the store's content and the feature code (`discovery.snapshots.SnapshotCache`).
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 PREFIX = "history-"
 UNIVERSE = "universe.arrow"
+#: a text column's categories: `<table>.<column>.categories.arrow`
+CATEGORIES = ".categories.arrow"
+#: the contract's kinds held as categoricals (`features.history._coded_tables`)
+TEXT = ("uscc", "str", "enum")
 
 Coded = tuple[dict[str, pd.DataFrame], pd.Index]
 
@@ -81,23 +85,24 @@ def write(directory: Path, latest: date | None, coded: Coded) -> None:
     tmp = directory / f".{final.name}.{os.getpid()}.tmp"
     try:
         tmp.mkdir(parents=True, exist_ok=True)
-        _write_table(tmp / UNIVERSE, pa.table({"code": pa.array(universe, pa.large_string())}))
+        _write_texts(tmp / UNIVERSE, universe)
         for name, table in TABLES.items():
             frame = frames[name]
-            # credit columns as the universe's codes (-1 for missing); the other
-            # categoricals become dictionary columns, and every dtype is restored on
-            # reading from the pandas metadata Arrow keeps
-            out = pd.DataFrame(
-                {
-                    col.name: frame[col.name].cat.codes.to_numpy(dtype=np.int32)
-                    if col.kind == "uscc"
-                    else frame[col.name]
-                    for col in table.columns
-                },
-                copy=False,
-            )
-            _write_table(tmp / f"{name}.arrow", pa.Table.from_pandas(out, preserve_index=False))
-            del out
+            # text as integer codes (-1 for missing): the credit codes into the
+            # universe, each other column into its categories, kept in a file of its
+            # own; the other dtypes are restored from the pandas metadata Arrow keeps
+            out = {}
+            for col in table.columns:
+                values = frame[col.name]
+                if col.kind in TEXT:
+                    out[col.name] = values.cat.codes.to_numpy(dtype=np.int32)
+                    if col.kind != "uscc":
+                        _write_texts(tmp / f"{name}.{col.name}{CATEGORIES}", values.cat.categories)
+                else:
+                    out[col.name] = values
+            plain = pa.Table.from_pandas(pd.DataFrame(out, copy=False), preserve_index=False)
+            _write_table(tmp / f"{name}.arrow", plain)
+            del out, plain
         os.rename(tmp, final)
     except OSError as exc:
         if not final.is_dir():  # not another process's copy, renamed there first
@@ -105,6 +110,18 @@ def write(directory: Path, latest: date | None, coded: Coded) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # left over by a failed write or a lost race
         release_memory()
+
+
+def _write_texts(path: Path, texts: pd.Index) -> None:
+    _write_table(path, pa.table({"text": pa.array(texts, pa.large_string())}))
+
+
+def _read_texts(path: Path) -> pd.CategoricalDtype:
+    """Categories written by `_write_texts`, as the dtype of the columns coded into them
+    (text kept in Arrow: a dictionary column of millions of rights converted to pandas
+    makes Python strings of them, 1.7 s at a million companies)."""
+    texts = _read_table(path).column("text").to_pandas()
+    return pd.CategoricalDtype(pd.Index(texts, dtype="str").rename(None))
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
@@ -119,24 +136,19 @@ def _read_table(path: Path) -> pa.Table:
 
 
 def _read(folder: Path) -> Coded:
-    codes = _read_table(folder / UNIVERSE).column("code")
-    universe = pd.Index(codes.to_pandas(), dtype="str").rename(None)
-    dtype = pd.CategoricalDtype(universe)  # one dtype: the universe checked once
+    universe = _read_texts(folder / UNIVERSE)  # one dtype: the universe checked once
     frames = {}
     for name, table in TABLES.items():
         frame = _read_table(folder / f"{name}.arrow").to_pandas()
         for col in table.columns:
-            values = frame[col.name]
-            if col.kind == "uscc":
-                codes = values.to_numpy()
-                frame[col.name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
-            elif (
-                isinstance(values.dtype, pd.CategoricalDtype)
-                and values.cat.categories.dtype != "str"
-            ):
-                # a column without a value comes back with object categories
-                text = pd.Index(values.cat.categories, dtype="str")
-                frame[col.name] = values.cat.set_categories(text)
+            if col.kind in TEXT:
+                categories = (
+                    universe
+                    if col.kind == "uscc"
+                    else _read_texts(folder / f"{name}.{col.name}{CATEGORIES}")
+                )
+                codes = frame[col.name].to_numpy()
+                frame[col.name] = pd.Categorical.from_codes(codes, dtype=categories, validate=False)
         frames[name] = frame
     release_memory()
-    return frames, universe
+    return frames, universe.categories
