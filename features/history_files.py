@@ -104,12 +104,25 @@ def write(directory: Path, latest: date | None, coded: Coded) -> None:
             _write_table(tmp / f"{name}.arrow", plain)
             del out, plain
         os.rename(tmp, final)
+        _drop_answered(directory, latest)
     except OSError as exc:
         if not final.is_dir():  # not another process's copy, renamed there first
             log.warning("coded tables not kept on disk in %s: %s", directory, exc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # left over by a failed write or a lost race
         release_memory()
+
+
+def _drop_answered(directory: Path, latest: date | None) -> None:
+    """Copies made at earlier dates, now answered by the one at `latest`, removed (a
+    service ranking at new dates would otherwise keep one per date)."""
+    for folder in directory.glob(PREFIX + "*"):
+        try:
+            kept = _latest_of(folder)
+        except ValueError:
+            continue
+        if kept is not None and (latest is None or kept < latest):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _write_texts(path: Path, texts: pd.Index) -> None:

@@ -70,6 +70,7 @@ def test_a_later_copy_answers_an_earlier_date_and_an_earlier_one_never_a_later(
     # a copy made at EARLIER lacks what was learned until AS_OF: the store is read
     History(later, AS_OF, keep).load()
     assert set(asked) == set(TABLES)
+    assert [p.name for p in keep.iterdir()] == [f"history-{AS_OF.isoformat()}"]
     asked.clear()
     found = History(later, date(2024, 3, 31), keep).load()
     assert asked == []
@@ -80,6 +81,8 @@ def test_a_later_copy_answers_an_earlier_date_and_an_earlier_one_never_a_later(
     # a copy of every row answers any date; none made at a date answers every row
     History(later, None, keep).load()
     assert set(asked) == set(TABLES)
+    # and it replaces the copies it answers for
+    assert [p.name for p in keep.iterdir()] == ["history-all"]
 
 
 def test_a_damaged_copy_is_coded_again_with_a_warning(later, tmp_path, caplog):
