@@ -24,7 +24,7 @@ from discovery.intervals import (
     proportion_interval,
     thin_evidence,
 )
-from discovery.labels import Round, past_rounds
+from discovery.labels import Round, past_rounds, rows_of
 from discovery.model import ScoringModel
 from discovery.registry import RegisteredModel, Registry
 from discovery.snapshots import SnapshotCache
@@ -210,7 +210,7 @@ def backtest(
             )
         listed = list(ranked.frame["uscc"])
         hits = [c for c in listed if c in certified]
-        x = ws.snapshots(rnd.as_of).loc[ex.index]
+        x = rows_of(ws.snapshots(rnd.as_of), ex.index)
         invitable = ~(threshold_status(x, thresholds) == 0).any(axis=1).to_numpy()
         rules_scores = _rules(x)[invitable]
         rules_top = x.index[invitable][np.argsort(-rules_scores, kind="stable")[:top]]

@@ -183,4 +183,17 @@ class RoundData:
 
     @property
     def candidates(self) -> pd.DataFrame:
-        return self.features.loc[self.examples.index]
+        return rows_of(self.features, self.examples.index)
+
+
+def rows_of(frame: pd.DataFrame, keys: pd.Index) -> pd.DataFrame:
+    """`frame.loc[keys]` for credit codes that are all in `frame`'s index, found by
+    Arrow's hash (pandas builds a hash table of a million-row text index for each new
+    frame); `frame` itself, lazily copied, when it already has those rows in that order."""
+    if frame.index.equals(keys):
+        return frame.copy(deep=False)
+    at = positions(pd.Series(keys, copy=False), frame.index)
+    if (at < 0).any():
+        missing = list(keys[at < 0][:3])
+        raise KeyError(f"{int((at < 0).sum())} credit codes not in the frame, e.g. {missing}")
+    return frame.iloc[at]

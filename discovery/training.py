@@ -31,6 +31,7 @@ from discovery.labels import (
     candidates_at,
     examples,
     past_rounds,
+    rows_of,
 )
 from discovery.missing_figures import RULE as MISSING_RULE
 from discovery.missing_figures import MissingFigures, unverified_columns
@@ -158,7 +159,7 @@ def collect_rounds(
 
 def _round_data(rnd: Round, ex: pd.DataFrame, snapshot: pd.DataFrame) -> RoundData:
     quality = [c for c in (SCORE_COLUMN, ESTIMATE_COLUMN) if c in snapshot]
-    return RoundData(rnd, ex, snapshot.loc[ex.index], snapshot[quality].copy())  # not a view
+    return RoundData(rnd, ex, rows_of(snapshot, ex.index), snapshot[quality].copy())  # not a view
 
 
 def train_tier(

@@ -60,17 +60,19 @@ def pagerank(
     damping: float = DAMPING,
     tol: float = PAGERANK_TOL,
     max_iter: int = PAGERANK_MAX_ITER,
+    backward: sp.csr_matrix | None = None,
 ) -> np.ndarray:
     """PageRank of the directed graph with an edge i -> j where links[i, j] != 0.
 
     Uniform teleport; a node without out-links spreads its rank uniformly over all
     nodes (networkx's handling of dangling nodes). Power iteration until the L1
-    change is below `tol`; the result sums to 1.
+    change is below `tol`; the result sums to 1. `backward` is `links.T.tocsr()` when
+    the caller holds it already (a transpose of a million-node graph is 0.2 s).
     """
     if links.shape[0] == 0:
         return np.zeros(0)
     out_degree = np.asarray(links.sum(axis=1)).ravel()
-    backward = links.T.tocsr()
+    backward = links.T.tocsr() if backward is None else backward
     return pagerank_steps(
         lambda w: product_by_rows(backward, w), out_degree, damping, tol, max_iter
     )

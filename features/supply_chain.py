@@ -52,7 +52,7 @@ def compute(ctx: Context) -> pd.DataFrame:
     # a customer endorses its supplier: rank flows customer -> supplier, so suppliers of
     # well-connected buyers rank high. Scaled by the node count so the mean is 1 and
     # values stay comparable between dates and regions of different size.
-    rank = pagerank(bought)
+    rank = pagerank(bought, backward=supplies)  # bought's transpose is supplies
     out["pagerank"] = rank[:n] * n_nodes
     return pd.DataFrame({PREFIX + k: v for k, v in out.items()})
 

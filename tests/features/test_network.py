@@ -31,6 +31,18 @@ def test_pagerank_matches_networkx(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pagerank_given_the_transpose_is_bit_for_bit_the_same(seed):
+    """supply_chain passes the supplies matrix as the transpose of the buyers': the same
+    arrays as the transpose made here, so the same iterates to the last bit."""
+    supplies, _ = _random_graph(seed)
+    bought = supplies.T.tocsr()
+    made = bought.T.tocsr()
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(made, name), getattr(supplies, name))
+    assert np.array_equal(pagerank(bought, backward=supplies), pagerank(bought))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_degrees_and_two_hop_match_networkx(seed, monkeypatch):
     import features.network as network
 
