@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -82,9 +83,14 @@ def write(directory: Path, latest: date | None, coded: Coded) -> None:
     final = directory / _name(latest)
     if final.is_dir():
         return
-    tmp = directory / f".{final.name}.{os.getpid()}.tmp"
     try:
-        tmp.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        # a name of its own for each writer, process or thread
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=directory))
+    except OSError as exc:
+        log.warning("coded tables not kept on disk in %s: %s", directory, exc)
+        return
+    try:
         _write_texts(tmp / UNIVERSE, universe)
         for name, table in TABLES.items():
             frame = frames[name]

@@ -51,5 +51,5 @@ def test_the_same_rows_in_the_same_order_are_a_copy_not_the_frame():
 
 def test_a_code_not_in_the_frame_is_named():
     frame = frame_of(["a", "b"], 1)
-    with pytest.raises(KeyError, match="1 credit codes not in the frame.*'zz'"):
+    with pytest.raises(KeyError, match=r"1 credit codes not in the frame.*'zz'"):
         rows_of(frame, pd.Index(["b", "zz"], dtype="str"))

@@ -4,6 +4,7 @@ it answers: the next process skips reading and coding the store, nothing else.""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -116,3 +117,13 @@ def test_an_interrupted_write_leaves_nothing_that_is_read(later, tmp_path, monke
     asked = unread(later, monkeypatch)
     History(later, AS_OF, keep).load()
     assert set(asked) == set(TABLES)
+
+
+def test_writers_at_once_leave_one_copy_and_no_temporary_folder(later, tmp_path):
+    keep = tmp_path / "kept"
+    history = History(later, AS_OF).load()
+    coded = (history.frames, history.universe)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: history_files.write(keep, AS_OF, coded), range(4)))
+    assert [p.name for p in keep.iterdir()] == [f"history-{AS_OF.isoformat()}"]
+    assert_same_history(History(later, AS_OF, keep).load(), history)
