@@ -20,7 +20,7 @@ from typing import Any
 from benchmarks.child import CHILD_ENV, run_reported
 from benchmarks.lists import reusable, score_lists
 from benchmarks.peers import run_featuretools
-from benchmarks.plan import AS_OF, PEERS, PIPELINES, RUN, TOPS
+from benchmarks.plan import AS_OF, FT_SETUPS, PEERS, PIPELINES, RUN, TOPS
 from benchmarks.report import markdown
 
 
@@ -161,7 +161,7 @@ class Ladder:
         names = ["ours", *[p for p in rules if "rules" in peers]]
         if "networkx" in peers and "skipped" not in peers["networkx"]:
             names.append("networkx")
-        for ft in ("featuretools", "featuretools_plain"):
+        for ft in FT_SETUPS:
             if ft in peers and "skipped" not in peers[ft]:
                 names += [ft, f"{ft}_thresholds"]
         size["quality"] = score_lists(world, names)
@@ -185,7 +185,7 @@ class Ladder:
                 self.stopped[peer] = f"failed at {n:,}: {(tr if 'error' in tr else rk)['error']}"
             took = tr["seconds"] + (rk["seconds"] if rk else 0)
             return {"nx_train": tr, "nx_rank": rk or {"skipped": "training failed"}}, took
-        # both featuretools set-ups read the one export of our labels and cutoffs
+        # the featuretools set-ups read the one export of our labels and cutoffs
         if self.exported != world:
             self.export = self.stage("export", world, n)
             self.exported = world

@@ -202,10 +202,12 @@ def ensure_ft_venv() -> Path:
 def run_featuretools(world: Path, timeout: float, peer: str = "featuretools") -> dict:
     """A featuretools peer on `world` (after the export stage); its two lists written.
 
-    `peer` is `featuretools` (the deep set-up) or `featuretools_plain` (`FT_SETUPS`);
-    the lists are named `<peer>` and `<peer>_thresholds`.
+    `peer` names a set-up and depth (`FT_SETUPS`: `featuretools`, the deep set-up;
+    `featuretools_plain` and `featuretools_plain1`, the defaults at depth 2 and 1); the
+    lists are named `<peer>` and `<peer>_thresholds`.
     """
     python = ensure_ft_venv()
+    setup, depth = FT_SETUPS[peer]
     result = world / f"{peer}_result.json"
     cmd = [
         str(python),
@@ -219,7 +221,9 @@ def run_featuretools(world: Path, timeout: float, peer: str = "featuretools") ->
         "--out",
         str(result),
         "--setup",
-        FT_SETUPS[peer],
+        setup,
+        "--max-depth",
+        str(depth),
     ]
     res = run_reported(peer, cmd, world / "logs" / f"{peer}.log", timeout)
     if "error" not in res:

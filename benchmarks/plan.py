@@ -16,9 +16,14 @@ AS_OF = date(2025, 12, 31)
 TOPS = {"specialized_sme": 200, "little_giant": 50}
 DEFAULT_SCENARIO = "file_standard"
 OUR_STAGES = ("simulate", "ingest", "features", "train", "rank")
-PEERS = ("rules", "networkx", "featuretools", "featuretools_plain")
-#: the featuretools set-ups (`benchmarks/peers/featuretools_peer.py --setup`), by peer
-FT_SETUPS = {"featuretools": "deep", "featuretools_plain": "plain"}
+#: the featuretools set-ups (`benchmarks/peers/featuretools_peer.py --setup` and
+#: `--max-depth`), by peer: the tuned one, and featuretools' defaults at depth 2 and 1
+FT_SETUPS = {
+    "featuretools": ("deep", 2),
+    "featuretools_plain": ("plain", 2),
+    "featuretools_plain1": ("plain", 1),
+}
+PEERS = ("rules", "networkx", *FT_SETUPS)
 #: how each pipeline's time is made up (the stage names of the report)
 PIPELINES = {
     "ours": ("ingest", "train", "rank"),
@@ -26,8 +31,5 @@ PIPELINES = {
     "rules_thresholds": ("ingest", "rules"),
     "thresholds_rule": ("ingest", "rules"),
     "networkx": ("ingest", "nx_train", "nx_rank"),
-    "featuretools": ("featuretools",),
-    "featuretools_thresholds": ("featuretools",),
-    "featuretools_plain": ("featuretools_plain",),
-    "featuretools_plain_thresholds": ("featuretools_plain",),
+    **{name: (peer,) for peer in FT_SETUPS for name in (peer, f"{peer}_thresholds")},
 }

@@ -5,7 +5,7 @@ summary tables across sizes.
 
 from __future__ import annotations
 
-from benchmarks.plan import DEFAULT_SCENARIO, OUR_STAGES, PIPELINES, TOPS
+from benchmarks.plan import DEFAULT_SCENARIO, FT_SETUPS, OUR_STAGES, PIPELINES, TOPS
 
 
 def _f(x: float | None, digits: int = 1) -> str:
@@ -219,7 +219,7 @@ def quality_table(quality: dict) -> list[str]:
 
 def ladder_table(report: dict) -> list[str]:
     head = ["companies", *OUR_STAGES, "end to end", "e2e peak MB"]
-    names = ["rules", "networkx", "featuretools", "featuretools_plain"]
+    names = ["rules", "networkx", *FT_SETUPS]
     head += [f"{p} s / MB" for p in names]
     lines = ["## Ladder", "", "| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for size in report["sizes"]:

@@ -26,7 +26,10 @@ peers     rules           `discovery.metrics.rules_score` over the gated candida
           networkx        our pipeline with the supply-chain family computed by the
                           networkx reference (benchmarks/features_bench.py);
           featuretools    deep feature synthesis with one cutoff time per training
-                          example + LightGBM with our parameters, in its own venv.
+                          example + LightGBM with our parameters, in its own venv;
+          featuretools_plain, featuretools_plain1
+                          the same with featuretools' default primitives, depth 2
+                          and depth 1 (what a user starts with).
 
 Every list is scored against the world's truth: precision@K = qualifiers among the
 listed, recall@K = listed qualifiers over all qualifying candidates; precision over the

@@ -28,6 +28,8 @@ PEERS = (
     "featuretools_thresholds",
     "featuretools_plain",
     "featuretools_plain_thresholds",
+    "featuretools_plain1",
+    "featuretools_plain1_thresholds",
     "networkx",
     "thresholds_rule",
     "rules_thresholds",

@@ -340,7 +340,7 @@ def test_densified_patents_are_class_two_rights_that_validate(tmp_path):
     assert densify.reads_class_two("regional_skew") and not densify.reads_class_two("file_standard")
 
 
-def test_both_featuretools_set_ups_run_with_their_own_lists(tmp_path, monkeypatch):
+def test_each_featuretools_set_up_runs_at_its_depth_with_its_own_lists(tmp_path, monkeypatch):
     calls = []
 
     def fake_run(label, cmd, log, timeout):
@@ -352,13 +352,20 @@ def test_both_featuretools_set_ups_run_with_their_own_lists(tmp_path, monkeypatc
 
     monkeypatch.setattr(peers, "ensure_ft_venv", lambda: Path(sys.executable))
     monkeypatch.setattr(peers, "run_reported", fake_run)
-    for peer in ("featuretools", "featuretools_plain"):
+    for peer in plan.FT_SETUPS:
         peers.run_featuretools(tmp_path, 10.0, peer)
-    setups = {label: cmd[cmd.index("--setup") + 1] for label, cmd in calls}
-    assert setups == {"featuretools": "deep", "featuretools_plain": "plain"}
+    setups = {
+        label: (cmd[cmd.index("--setup") + 1], cmd[cmd.index("--max-depth") + 1])
+        for label, cmd in calls
+    }
+    assert setups == {
+        "featuretools": ("deep", "2"),
+        "featuretools_plain": ("plain", "2"),
+        "featuretools_plain1": ("plain", "1"),
+    }
     assert set(plan.PEERS) >= set(plan.FT_SETUPS)
-    for peer in ("featuretools", "featuretools_plain"):
-        assert plan.PIPELINES[peer] == (peer,)
+    for peer in plan.FT_SETUPS:
+        assert plan.PIPELINES[peer] == plan.PIPELINES[f"{peer}_thresholds"] == (peer,)
         listed = (tmp_path / "lists" / f"{peer}.specialized_sme.txt").read_text()
         assert f"{peer}-a" in listed
 

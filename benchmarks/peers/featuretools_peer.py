@@ -3,7 +3,8 @@
 Two set-ups (`--setup`):
 
 - `plain`: what a user starts with: `ft.dfs` with its default primitives and depth
-  (`max_depth=2`), no interesting values;
+  (`max_depth=2`; `--max-depth 1` for aggregations of each table's own columns only),
+  no interesting values;
 - `deep`: a tuned set-up: 9 aggregation and 2 transform primitives chosen for this
   data, `where` primitives on IP type, tier and award level (interesting values).
 
