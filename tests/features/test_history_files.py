@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from features import History, build_features, build_features_at, history_files
@@ -96,6 +97,22 @@ def test_a_damaged_copy_is_coded_again_with_a_warning(later, tmp_path, caplog):
     assert "unreadable, coded again" in caplog.text
     assert_same_history(again, History(later, AS_OF).load())
     assert damaged.stat().st_size > 100  # the copy made again
+
+
+def test_codes_pointing_outside_their_values_are_coded_again_not_read(later, tmp_path, caplog):
+    keep = tmp_path / "kept"
+    History(later, AS_OF, keep).load()
+    path = keep / f"history-{AS_OF.isoformat()}" / "supply_links.arrow"
+    table = history_files._read_table(path)
+    universe = len(History(later, AS_OF).load().universe)
+    codes = table.column("supplier_uscc").to_numpy().copy()
+    codes[0] = universe  # one past the last credit code: a readable file, a wrong value
+    table = table.set_column(0, "supplier_uscc", pa.array(codes, pa.int32()))
+    history_files._write_table(path, table)
+    with caplog.at_level(logging.WARNING, logger="features.history_files"):
+        again = History(later, AS_OF, keep).load()
+    assert "supply_links.supplier_uscc: codes outside its" in caplog.text
+    assert_same_history(again, History(later, AS_OF).load())
 
 
 def test_an_interrupted_write_leaves_nothing_that_is_read(later, tmp_path, monkeypatch):
