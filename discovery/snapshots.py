@@ -310,7 +310,9 @@ class SnapshotCache:
             return self._read_file(path, only)
         except FileNotFoundError:
             return None
-        except (pa.ArrowInvalid, OSError) as exc:  # damaged on disk: built again, not fatal
+        # damaged on disk (cut short, overwritten, a category's index out of its
+        # range): built again, not fatal. Arrow's errors are OSError or its own.
+        except (pa.ArrowException, OSError) as exc:
             log.warning("feature snapshot of %s unreadable, built again: %s", as_of, exc)
             return None
 

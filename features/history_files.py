@@ -70,7 +70,7 @@ def find(directory: Path, latest: date | None) -> tuple[Coded, date | None] | No
     _, folder = min(answers)
     try:
         return _read(folder), _latest_of(folder)
-    except (pa.ArrowInvalid, OSError, KeyError, ValueError) as exc:
+    except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
         log.warning("coded tables in %s unreadable, coded again: %s", folder, exc)
         shutil.rmtree(folder, ignore_errors=True)
         return None

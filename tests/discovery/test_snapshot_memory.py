@@ -6,8 +6,10 @@ import warnings
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN
@@ -210,6 +212,32 @@ def test_a_damaged_snapshot_on_disk_is_built_again_not_fatal(
         path.write_bytes(damaged)
         again = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
         pd.testing.assert_frame_equal(again(DATES[-1]), built, check_exact=True)
+    # a readable file whose category index points past its categories
+    path.write_bytes(with_index_out_of_range(whole))
+    again = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    pd.testing.assert_frame_equal(again(DATES[-1]), built, check_exact=True)
     # and written whole again, so the next reader finds it
     fresh = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
     assert fresh._read(DATES[-1]) is not None
+
+
+def with_index_out_of_range(snapshot: bytes) -> bytes:
+    """`snapshot` (an Arrow IPC file) with its first categorical's first known index set past
+    the end of its categories."""
+    table = pa.ipc.open_file(pa.BufferReader(snapshot)).read_all()
+    i = next(i for i, f in enumerate(table.schema) if pa.types.is_dictionary(f.type))
+    column = table.column(i).combine_chunks()
+    missing = column.indices.is_null().to_numpy(zero_copy_only=False)
+    indices = pc.fill_null(column.indices, 0).to_numpy(zero_copy_only=False).copy()
+    indices[np.flatnonzero(~missing)[0]] = len(column.dictionary) + 5
+    damaged = pa.DictionaryArray.from_arrays(
+        pa.array(indices, column.indices.type, mask=missing),
+        column.dictionary,
+        ordered=column.type.ordered,
+        safe=False,
+    )
+    table = table.set_column(i, table.schema.field(i), damaged)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
