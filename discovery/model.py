@@ -185,22 +185,36 @@ class FeatureSchema:
                 f"{model_id} was trained on features this data does not have ({shown}); "
                 "retrain it with `discovery train` for the current feature set."
             )
-        out = {}
+        dtypes = frame.dtypes  # one lookup; a column taken from the frame costs ~0.2 ms
         for name, kind in zip(self.names, self.kinds, strict=True):
-            col = frame[name]
-            is_cat = isinstance(col.dtype, pd.CategoricalDtype)
+            is_cat = isinstance(dtypes[name], pd.CategoricalDtype)
             if (kind == "category") != is_cat:
                 raise SchemaMismatchError(
                     f"{model_id} expects {name} to be {kind}, but it is "
                     f"{'category' if is_cat else 'numeric'} here; retrain the model."
                 )
+        # numpy numbers and flags become float64 in one conversion, the rest column by column
+        plain = [n for n in self.numeric() if _plain_number(dtypes[n])]
+        block = frame[plain].to_numpy(dtype="float64")
+        at = {name: i for i, name in enumerate(plain)}
+        out: dict[str, Any] = {}
+        for name, kind in zip(self.names, self.kinds, strict=True):
             if kind == "category":
                 # same vocabulary and codes as in training; unseen values become missing
-                col = pd.Categorical(col.astype("str"), categories=self.categories[name])
+                # (looked up, not left to the constructor: pandas 4 refuses them there)
+                categories = pd.Index(self.categories[name], dtype="str")
+                codes = categories.get_indexer(frame[name].astype("str"))
+                out[name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+            elif name in at:
+                out[name] = block[:, at[name]]
             else:
-                col = pd.to_numeric(col, errors="coerce").astype("float64")
-            out[name] = col
+                out[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
         return pd.DataFrame(out, index=frame.index)
+
+
+def _plain_number(dtype: Any) -> bool:
+    """A numpy integer, float or bool dtype (not pandas' nullable ones, nor text)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
 
 
 def _unknown_feature(item: object) -> UsageError:

@@ -51,7 +51,9 @@ def test_scores_and_estimates_a_block_of_rows_at_a_time_are_the_same_floats(
     trained_world: TrainedWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A national snapshot is scored a block of rows at a time; every score is row by row,
-    so blocks of 37 rows (last one short) give the floats of one pass, bit for bit."""
+    so blocks of 37 rows (last one short) give the floats of one pass, bit for bit. The
+    scores are compared on the snapshot's first 1,000 rows (27 blocks), against the
+    whole snapshot's one pass, which checks too that a row's score needs no other row."""
     snap = trained_world.snapshots(AS_OF)
     criteria = trained_world.criteria
     scope = may_apply(snap, criteria)
@@ -59,6 +61,8 @@ def test_scores_and_estimates_a_block_of_rows_at_a_time_are_the_same_floats(
         ScoringModel.load(trained_world.registry.serving(t))
         for t in ("specialized_sme", "little_giant")
     ]
+    part = snap.iloc[:1000]
+    assert len(snap) > len(part)
     whole = [(s.probability(snap), s.raw(snap)) for s in scorers]
     inputs = snap.drop(columns=ESTIMATE_COLUMN)  # as the snapshot was before its estimate
     estimate = estimate_quality(inputs, scope, threads=1)
@@ -72,11 +76,11 @@ def test_scores_and_estimates_a_block_of_rows_at_a_time_are_the_same_floats(
     monkeypatch.setattr(row_blocks, "ROWS", 37)
     monkeypatch.setattr(model_module.ScoringModel, "booster_raw", counted)
     for scorer, (probability, raw) in zip(scorers, whole, strict=True):
-        np.testing.assert_array_equal(scorer.probability(snap), probability)
-        np.testing.assert_array_equal(scorer.raw(snap), raw)
-    assert len(snap) % 37 and max(calls) == 37 and min(calls) == len(snap) % 37
-    assert len(calls) == 4 * -(-len(snap) // 37)  # two tiers, probability and raw
-    assert (probability > 0).sum() > 37  # the blocks hold real scores, not zeros
+        np.testing.assert_array_equal(scorer.probability(part), probability[: len(part)])
+        np.testing.assert_array_equal(scorer.raw(part), raw[: len(part)])
+    assert len(part) % 37 and max(calls) == 37 and min(calls) == len(part) % 37
+    assert len(calls) == 4 * -(-len(part) // 37)  # two tiers, probability and raw
+    assert (probability[: len(part)] > 0).sum() > 37  # the blocks hold real scores, not zeros
     pd.testing.assert_series_equal(estimate_quality(inputs, scope, threads=1), estimate)
     pd.testing.assert_series_equal(estimate, snap[ESTIMATE_COLUMN], check_names=False)
     assert estimate[~scope & snap[SCORE_COLUMN].isna().to_numpy()].isna().all()
@@ -471,3 +475,41 @@ def test_every_feature_a_reason_quotes_is_in_the_snapshot(trained_world: Trained
 
     snap = trained_world.snapshots(AS_OF)
     assert set(QUOTED_FEATURES) <= set(snap.columns)
+
+
+def test_the_model_matrix_is_each_column_converted_alone_whatever_its_dtype() -> None:
+    """Numpy numbers and flags are converted in one step, the others column by column:
+    the matrix is the one a column-by-column conversion gives, in the schema's order; a
+    category unseen in training reads as missing (without pandas' deprecated path)."""
+    n = 7
+    frame = pd.DataFrame(
+        {
+            "f64": np.linspace(-1.5, 3.25, n),
+            "cat": pd.Categorical(["a", "b", None, "z", "a", "b", "a"]),  # z: unseen
+            "i64": np.arange(n, dtype=np.int64) * 1_000_003,
+            "f32": np.linspace(0.1, 0.7, n, dtype=np.float32),
+            "flag": np.array([True, False] * 3 + [True]),
+            "nullable": pd.array([1, None, 3, 4, None, 6, 7], dtype="Int64"),
+            "maybe": pd.array([True, None, False, True, None, False, True], dtype="boolean"),
+            "text": pd.array(["1.5", "x", None, "4", "5e3", "-2", ""], dtype="str"),
+            "u8": np.arange(n, dtype=np.uint8),
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="uscc"),
+    )
+    names = ("i64", "cat", "text", "f32", "flag", "nullable", "maybe", "f64", "u8")
+    kinds = tuple("category" if c == "cat" else "numeric" for c in names)
+    schema = model_module.FeatureSchema(names, kinds, {"cat": ["a", "b"]})
+    got = schema.matrix(frame)
+    expected = pd.DataFrame(
+        {
+            c: pd.Categorical(["a", "b", None, None, "a", "b", "a"], categories=["a", "b"])
+            if c == "cat"
+            else pd.to_numeric(frame[c], errors="coerce").astype("float64")
+            for c in names
+        },
+        index=frame.index,
+    )
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.columns) == list(names)
+    assert got["cat"].isna().tolist() == [False, False, True, True, False, False, False]
+    assert np.isnan(got["text"].iloc[1]) and got["text"].iloc[4] == 5000.0
