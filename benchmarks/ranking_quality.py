@@ -30,9 +30,10 @@ import pandas as pd
 from discovery import metrics
 from discovery.criteria import default_criteria
 from discovery.labels import gate
-from discovery.model import FeatureSchema, ScoringModel, fit_booster
+from discovery.model import ScoringModel, fit_booster
 from discovery.ranking import rank, threshold_status
 from discovery.registry import Registry
+from discovery.schema import FeatureSchema
 from discovery.simulation import simulate
 from discovery.training import SnapshotCache, collect_rounds, train_tier
 from graph.embedded import EmbeddedStore

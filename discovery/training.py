@@ -39,16 +39,15 @@ from discovery.model import (
     TREES,
     TREES_RULE,
     Calibration,
-    FeatureSchema,
     Fitted,
     ScoringModel,
     booster_params,
-    feature_choice,
     fit_model,
     trees_given,
 )
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
+from discovery.schema import FeatureSchema, feature_choice
 from discovery.snapshots import SnapshotCache
 from discovery.standard_check import StandardCheck, check_standard
 from discovery.validation import (

@@ -15,6 +15,7 @@ from discovery.criteria import load_criteria
 from discovery.model import Calibration, ScoringModel, may_apply
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import PromotionRefused, Registry, SchemaMismatchError
+from discovery.schema import FeatureSchema
 from discovery.training import train_tier
 from graph.errors import UsageError
 from tests.discovery.conftest import AS_OF, TrainedWorld
@@ -498,7 +499,7 @@ def test_the_model_matrix_is_each_column_converted_alone_whatever_its_dtype() ->
     )
     names = ("i64", "cat", "text", "f32", "flag", "nullable", "maybe", "f64", "u8")
     kinds = tuple("category" if c == "cat" else "numeric" for c in names)
-    schema = model_module.FeatureSchema(names, kinds, {"cat": ["a", "b"]})
+    schema = FeatureSchema(names, kinds, {"cat": ["a", "b"]})
     got = schema.matrix(frame)
     expected = pd.DataFrame(
         {
