@@ -166,17 +166,18 @@ def _read(folder: Path) -> Coded:
                     if col.kind == "uscc"
                     else _read_texts(folder / f"{name}.{col.name}{CATEGORIES}")
                 )
-                codes = _codes(frame[col.name], len(categories.categories), f"{name}.{col.name}")
-                frame[col.name] = pd.Categorical.from_codes(codes, dtype=categories, validate=False)
+                frame[col.name] = _categorical(frame[col.name], categories, f"{name}.{col.name}")
         frames[name] = frame
     release_memory()
     return frames, universe.categories
 
 
-def _codes(column: pd.Series, categories: int, where: str) -> np.ndarray:
-    """A text column's codes, checked to point into its `categories` (-1: missing):
-    a copy damaged there would otherwise read as other companies' rows."""
-    codes = column.to_numpy()
-    if codes.dtype != np.int32 or (len(codes) and (codes.min() < -1 or codes.max() >= categories)):
-        raise ValueError(f"{where}: codes outside its {categories:,} values")
-    return codes
+def _categorical(codes: pd.Series, dtype: pd.CategoricalDtype, where: str) -> pd.Categorical:
+    """A text column from its codes, which pandas checks to point into its categories
+    (-1: missing): a copy damaged there would otherwise read as other companies' rows."""
+    try:
+        return pd.Categorical.from_codes(codes.to_numpy(), dtype=dtype)
+    except ValueError as exc:
+        raise ValueError(
+            f"{where}: codes outside its {len(dtype.categories):,} values ({exc})"
+        ) from exc
