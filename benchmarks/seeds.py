@@ -21,15 +21,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmarks.plan import FT_SETUPS
+
 TIERS = {"specialized_sme": 200, "little_giant": 50}
 #: peers compared with ours, in report order
 PEERS = (
-    "featuretools",
-    "featuretools_thresholds",
-    "featuretools_plain",
-    "featuretools_plain_thresholds",
-    "featuretools_plain1",
-    "featuretools_plain1_thresholds",
+    *(name for peer in FT_SETUPS for name in (peer, f"{peer}_thresholds")),
     "networkx",
     "thresholds_rule",
     "rules_thresholds",
