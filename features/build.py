@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from datetime import date
+from functools import partial
 from typing import Literal
 
 import pandas as pd
@@ -155,7 +156,8 @@ def _iter_dask(
                 step = Meter(steps)
                 parts = run.families_at(as_of, needed, step)
                 companies = companies_at(run.history, as_of)
-                frame = _assemble(companies, parts, names, wanted, thresholds, step)
+                unfiled = _unfiled(thresholds, partial(run.history.holds_rows, as_of=as_of))
+                frame = _assemble(companies, parts, names, wanted, thresholds, step, unfiled)
                 del parts, companies
                 release_memory()  # the families' frames gathered from the workers, let go
                 _add_steps(timings, steps, meter)
@@ -202,7 +204,15 @@ def _build(
             continue
         with meter(name):
             parts[name] = family.compute(ctx)
-    return _assemble(companies, parts, names, wanted, thresholds, meter)
+    unfiled = _unfiled(thresholds, lambda t: not ctx.table(t).empty)
+    return _assemble(companies, parts, names, wanted, thresholds, meter, unfiled)
+
+
+def _unfiled(thresholds: Sequence[ThresholdSpec], holds: Callable[[str], bool]) -> set[str]:
+    """The registry tables the thresholds count from that hold no row at the date
+    (`holds(table)`: whether it holds one)."""
+    tables = {standards.COUNTED_FROM.get(m) for spec in thresholds for m in spec.measures}
+    return {t for t in tables if t is not None and not holds(t)}
 
 
 def _plan(
@@ -229,16 +239,19 @@ def _assemble(
     wanted: list[str],
     thresholds: Sequence[ThresholdSpec],
     meter: Meter,
+    unfiled: Collection[str] = (),
 ) -> pd.DataFrame:
     """`uscc`, then the wanted families' columns; the standards family gets one column
-    per threshold, from the measures of the families before it."""
+    per threshold, from the measures of the families before it (unknown where they are
+    counted from a registry in `unfiled`, see `standards.threshold_columns`)."""
     with meter("assemble"):
         if "standards" in parts and thresholds:
             measures = {
                 m: parts[family_of(m)][m].to_numpy() for s in thresholds for m in s.measures
             }
             parts["standards"] = pd.concat(
-                [parts["standards"], standards.threshold_columns(thresholds, measures)], axis=1
+                [parts["standards"], standards.threshold_columns(thresholds, measures, unfiled)],
+                axis=1,
             )
         return pd.concat(
             [pd.DataFrame({"uscc": companies["uscc"].astype("str")})]

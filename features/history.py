@@ -76,6 +76,11 @@ class History:
         """Every credit code of every table, sorted: the categories of the code columns."""
         return self._tables()[1]
 
+    def holds_rows(self, name: str, as_of: date) -> bool:
+        """Whether table `name` holds some row known at `as_of` (without cutting it)."""
+        frame = self.frames[name]
+        return bool((frame[TABLES[name].known_on] <= pd.Timestamp(as_of)).any())
+
     def at(self, name: str, as_of: date) -> pd.DataFrame:
         """Table `name` as known at `as_of` (not after `latest`), text as categoricals."""
         if self.latest is not None and as_of > self.latest:

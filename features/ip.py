@@ -3,7 +3,9 @@
 A right is in force when granted on or before `as_of` and not lapsed by then (the
 store blanks grant and lapse dates after `as_of`). Counts are 0, not unknown, when a
 company has no known rights: patent and copyright registries are public and
-complete, so absence there is evidence of absence.
+complete, so absence there is evidence of absence. That holds while the registry is on
+file: with no patent row at all, the thresholds on these counts read unknown
+(`features.standards.COUNTED_FROM`).
 """
 
 from __future__ import annotations

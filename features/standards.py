@@ -4,12 +4,16 @@ The discovery layer turns the criteria file into `ThresholdSpec`s; this family o
 compares a measure computed by the other families with the threshold value. A
 missing measure (NaN) gives NaN: unknown, never "not met". Which measures can be
 missing: financial ones when no accounts are known, the quality score when the
-platform has none; IP counts are 0, not unknown (see `features.ip`).
+platform has none. Counts read from a registry (IP rights, qualified financing) are 0,
+not unknown, for a company without rows there (see `features.ip`), but only while the
+registry is on file: when its table holds no row known at the date (a province that
+has not connected its patent or investment records), a count of 0 says nothing, and
+every threshold on it is unknown rather than missed (`threshold_columns`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,6 +53,16 @@ THRESHOLD_MEASURES: tuple[str, ...] = (
 )
 #: the name the criteria file refers to
 MEASURES = THRESHOLD_MEASURES
+#: threshold measures counted from a registry table: a company without rows there has
+#: none, which is evidence only while the table holds some row known at the date
+COUNTED_FROM: dict[str, str] = {
+    "ip_class1_self_top3": "patents",
+    "ip_class1_in_force": "patents",
+    "ip_class2_in_force": "patents",
+    "equity_financing_2y_wan": "investments",
+}
+#: the registry tables behind `COUNTED_FROM`
+REGISTRIES: tuple[str, ...] = tuple(dict.fromkeys(COUNTED_FROM.values()))
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,14 @@ def compute_quality(ctx: Context) -> pd.DataFrame:
 
 
 def threshold_columns(
-    specs: Sequence[ThresholdSpec], measures: Mapping[str, np.ndarray]
+    specs: Sequence[ThresholdSpec],
+    measures: Mapping[str, np.ndarray],
+    unfiled: Collection[str] = (),
 ) -> pd.DataFrame:
+    """One status column per threshold. A measure counted from a registry named in
+    `unfiled` (tables holding no row known at the date) reads as unknown: its zeros
+    would otherwise be visible misses of every company."""
+    blank = {m for m, table in COUNTED_FROM.items() if table in unfiled and m in measures}
+    if blank:
+        measures = {m: np.full(len(v), np.nan) if m in blank else v for m, v in measures.items()}
     return pd.DataFrame({spec.column: spec.status(measures) for spec in specs})

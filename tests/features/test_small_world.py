@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,12 +13,16 @@ from features import (
     ThresholdSpec,
     barred_at,
     build_features,
+    build_features_at,
     families,
     holds_at,
     write_table,
 )
+from features.engine import CLIENT_TABLES
+from features.history import History
+from features.standards import REGISTRIES
 from graph.errors import UsageError
-from tests.features.worlds import AS_OF, C, small_world
+from tests.features.worlds import AS_OF, C, load_store, small_world, write_world
 
 LG = [
     ThresholdSpec("lg_revenue", "little_giant", "fin_revenue_latest_wan", ">=", 5000),
@@ -155,6 +161,39 @@ def test_thresholds(table):
     assert np.isnan(other["std_lg_revenue"]) and np.isnan(other["std_lg_quality"])
     assert other["std_lg_ip"] == 0.0
     assert table.loc[C[1], "std_lg_revenue"] == 0.0
+
+
+@pytest.mark.parametrize("patents", ["absent", "later"])
+def test_a_registry_not_on_file_leaves_its_thresholds_unknown(tmp_path, patents):
+    """No patent row known at the date (a province that has not connected its patent
+    records, or whose records start later): every company's IP threshold is unknown,
+    not missed, on both build paths; the counts and every other threshold stay."""
+    world = small_world()
+    if patents == "absent":
+        del world["patents"]
+    else:  # every right filed (so known) after the date
+        world["patents"] = world["patents"].assign(
+            filed_on="2025-07-01", granted_on="", lapsed_on=""
+        )
+    store = load_store(write_world(world, tmp_path / "data"), tmp_path / "store")
+    history = History(store)
+    assert not history.holds_rows("patents", AS_OF)
+    assert history.holds_rows("investments", AS_OF)
+    assert history.holds_rows("patents", date(2025, 7, 1)) == (patents == "later")
+    one = build_features(store, AS_OF, LG).set_index("uscc")
+    many = build_features_at(store, [AS_OF], LG, history=history)[AS_OF].set_index("uscc")
+    pd.testing.assert_frame_equal(one, many)
+    assert one["std_lg_ip"].isna().all()
+    assert (one["ip_class1_self_top3"] == 0).all()  # what the (empty) records say
+    row = one.loc[C[0]]
+    assert (row["std_lg_revenue"], row["std_lg_rd"], row["std_lg_quality"]) == (1.0, 1.0, 1.0)
+
+
+def test_a_registry_on_file_counts_a_company_without_rows_as_missing(table):
+    # the small world has patents: a company with none misses the IP threshold
+    assert table.loc[C[4], "ip_class1_self_top3"] == 0 and table.loc[C[4], "std_lg_ip"] == 0.0
+    # every registry the thresholds count from stays in the Dask client's history
+    assert set(REGISTRIES) <= set(CLIENT_TABLES)
 
 
 def test_threshold_measures_exist(table):
