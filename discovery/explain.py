@@ -64,7 +64,6 @@ Mention = tuple[str, str]
 
 #: the feature values the sentences quote
 QUOTED_FEATURES = (
-    "chain_pagerank",
     "ip_class1_self_top3",
     "ip_class1_filed_3y",
     "fin_revenue_latest_wan",
@@ -181,11 +180,9 @@ class Evidence:
             )
         if len(customers):
             return f"有{len(customers)}家稳定客户 (has {len(customers)} active customer(s))"
-        pagerank = f.get("chain_pagerank")
-        if pagerank is not None and not pd.isna(pagerank):
-            return (
-                f"在供应链网络中位置重要（PageRank {pagerank:.2f}） (central in the supply network)"
-            )
+        # no active customer: nothing to say. Its PageRank (rank flows from customers to
+        # their suppliers) is then only the share every company gets, 1.00 for all where
+        # no supply links are on file, and was once quoted as "central in the network"
         return None
 
     def _equity(self, code: str, f: Row) -> str | None:

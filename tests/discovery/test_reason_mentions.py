@@ -122,3 +122,14 @@ def test_an_unprofiled_corporate_investor_is_outside_in_evidence_and_graph(
     assert "杭州链主产业资本" not in str(graph) and CORPORATE not in str(graph)
     assert "杭州链主产业资本" in str(facts.graph(C[4], ANALYST, 50))
     assert facts.evidence(C[4], ANALYST)["investors"][0]["name"] == "杭州链主产业资本"
+
+
+def test_a_company_without_an_active_customer_gets_no_supply_chain_sentence(
+    tables: TablesAt,
+) -> None:
+    # C[1]'s only sale ended in 2024: whatever its PageRank, it is not "central"
+    listed = [C[0], C[1]]
+    features = pd.DataFrame({"chain_pagerank": [2.5, 1.0]}, index=listed)
+    evidence = Evidence(tables, listed, features)
+    assert evidence.sentence(C[1], "supply_chain") is None
+    assert "PageRank" not in (evidence.sentence(C[0], "supply_chain") or "PageRank")
