@@ -281,6 +281,7 @@ def export_list(ranked: RankedList, rows: pd.DataFrame, filters: ListFilters) ->
         **({"name": filters.name} if filters.name else {}),
         "min_score": filters.min_score,
         "listed": len(rows),
+        "not_on_file": ranked.summary.get("not_on_file", []),
     }
     return replace(
         ranked,

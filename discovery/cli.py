@@ -311,6 +311,12 @@ def rank(
         f"{s['below_empirical_floor']:,} below an empirical floor, {s['listed']} listed "
         f"({s['listed_below_empirical_floor']} of them below a floor)"
     )
+    if s.get("not_on_file"):
+        from discovery.listtext import NOT_ON_FILE, tables_named  # pandas: not at start-up
+
+        zh, en = NOT_ON_FILE
+        text = f"注意 warning: {zh} {en}: {tables_named(s['not_on_file'])}"
+        out.print(text, markup=False, soft_wrap=True)
     grid = RichTable(title=f"top of the list ({ranked.model_id})")
     for col in ("rank", "name", "region_code", "score"):
         grid.add_column(col)

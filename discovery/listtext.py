@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from discovery.criteria import Threshold
 from discovery.names import industry_name, labelled, region_name, tier_name
 from discovery.scope import OUTSIDE_LABEL
 from discovery.standard_check import fmt_value, measure_name
+from graph.contract import TABLES
 
 
 class ListToWrite(Protocol):
@@ -57,6 +59,11 @@ COUNTS = {
     "listed_with_visible_miss": ("名单中已知未达门槛", "listed though missing a threshold"),
     "listed_below_empirical_floor": ("名单中低于历次获批下限", "listed below an empirical floor"),
 }
+#: the row (and the CLI's warning) naming the checked tables that hold no row
+NOT_ON_FILE = (
+    "未提供的数据（依赖其的门槛显示为未知，资格筛查无法据此排除）",
+    "data not on file (thresholds on them read unknown; gates on them exclude no one)",
+)
 FLOOR_USE = {
     "rank_after": "排在其他企业之后 ranked after the others",
     "exclude": "不列入名单 left off the list",
@@ -81,6 +88,11 @@ SHOWN = {
     "name",
     "min_score",
 }
+
+
+def tables_named(names: Iterable[str]) -> str:
+    """Contract tables by their Chinese meaning and their name: `知识产权 patents、…`."""
+    return "、".join(f"{TABLES[n].meaning_zh} {n}" if n in TABLES else str(n) for n in names)
 
 
 def display_width(text: str) -> int:
@@ -212,6 +224,9 @@ def about_rows(ranked: ListToWrite) -> list[AboutRow]:
             for gate, count in value.items():
                 zh, en = GATES.get(gate, (gate, gate))
                 rows.append((f"资格筛查排除：{zh}", f"gated out: {en}", count))
+        elif key == "not_on_file":
+            if value:
+                rows.append((*NOT_ON_FILE, tables_named(value)))
         elif key == "empirical_floors" and isinstance(value, dict):
             use = str(value.get("use", ""))
             rows.append(("历次获批下限的用法", "use of empirical floors", FLOOR_USE.get(use, use)))

@@ -244,6 +244,7 @@ def rank(
         "listed": len(frame),
         "listed_with_visible_miss": int(misses[order].sum()),
         "listed_below_empirical_floor": int(below[order].sum()),
+        "not_on_file": not_on_file(store),
     }
     trained = serving.bundle.get("as_of")
     return RankedList(
@@ -257,6 +258,24 @@ def rank(
         model_as_of=date.fromisoformat(trained) if trained else None,
         criteria_version=criteria.version,
     )
+
+
+#: the tables the gates and thresholds read: with none of their rows on file, what they
+#: check cannot be checked (a threshold on them reads unknown, a gate on them bars no one)
+CHECKED_TABLES = (
+    "certifications",
+    "compliance_events",
+    "financials",
+    "patents",
+    "investments",
+    "quality_scores",
+)
+
+
+def not_on_file(store: Store) -> list[str]:
+    """The `CHECKED_TABLES` that hold no row at all: a list says so beside its counts."""
+    counts = store.counts()
+    return [name for name in CHECKED_TABLES if not counts.get(name)]
 
 
 def assess(

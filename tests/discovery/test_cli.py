@@ -374,6 +374,22 @@ def test_rank_without_top_or_out_uses_the_criteria_defaults(trained_home: Path) 
         assert rows_in(written) == expected > 0
 
 
+def test_rank_warns_of_checked_tables_not_on_file(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    day = AS_OF.isoformat()
+    args = ["rank", "--as-of", day, "--tier", "little_giant", "--out", str(tmp_path / "l.csv")]
+    whole = runner.invoke(app, args)
+    assert whole.exit_code == 0, whole.output
+    assert "warning" not in whole.stdout  # the simulated world holds every table
+    # the list's summary names what the store lacks (`not_on_file`, tested with the lists)
+    monkeypatch.setattr("discovery.ranking.not_on_file", lambda store: ["patents"])
+    thin = runner.invoke(app, args)
+    assert thin.exit_code == 0, thin.output
+    line = next(x for x in thin.stdout.splitlines() if x.startswith("注意 warning"))
+    assert "知识产权 patents" in line and "read unknown" in line
+
+
 def test_rank_without_a_model_names_the_whole_train_call(home: Path, tiny_dir: Path) -> None:
     assert runner.invoke(app, ["ingest", "--data", str(tiny_dir)]).exit_code == 0
     result = runner.invoke(app, ["rank", "--as-of", "2025-12-31", "--tier", "little_giant"])

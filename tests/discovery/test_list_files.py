@@ -9,6 +9,7 @@ file ever holds a formula; CSV starts with a UTF-8 byte-order mark.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from statistics import median
@@ -19,11 +20,13 @@ import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from discovery.listfile import ABOUT_SHEET, COLUMNS_SHEET, LIST_SHEET, write_list
-from discovery.listtext import ALL_REGIONS, check_zh, reasons_zh, scope_text
+from discovery.listtext import ALL_REGIONS, NOT_ON_FILE, check_zh, reasons_zh, scope_text
 from discovery.names import labelled, region_name
-from discovery.ranking import BASE_COLUMNS, MENTIONS, RankedList, rank
+from discovery.ranking import BASE_COLUMNS, MENTIONS, RankedList, not_on_file, rank
 from discovery.scope import OUTSIDE_LABEL
+from graph.embedded import EmbeddedStore
 from graph.errors import UsageError
+from graph.loading import ingest
 from tests.discovery.conftest import AS_OF, TrainedWorld
 
 HOSTILE = [
@@ -274,3 +277,25 @@ def test_the_csv_keeps_the_contract_columns_and_adds_names(
     assert back["industry_name"].str.len().gt(0).all()
     # the checks as the list holds them (both languages), not the workbook's words
     assert back["check_ss_revenue"].tolist() == ranked.frame["check_ss_revenue"].tolist()
+
+
+def test_tables_not_on_file_are_named_on_the_list_and_by_rank(
+    listed: dict[str, RankedList], tmp_path: Path, tiny_dir: Path
+) -> None:
+    """A province that has not connected its patent or compliance records gets a list
+    that says so: a threshold on them reads unknown and their gate bars no one."""
+    ranked = listed[""]
+    assert ranked.summary["not_on_file"] == []  # a simulated world holds every table
+    assert NOT_ON_FILE[0] not in about(
+        openpyxl.load_workbook(write_list(ranked, tmp_path / "a.xlsx"))
+    )
+    thin = replace(
+        ranked, summary={**ranked.summary, "not_on_file": ["patents", "compliance_events"]}
+    )
+    info = about(openpyxl.load_workbook(write_list(thin, tmp_path / "b.xlsx")))
+    assert info[NOT_ON_FILE[0]] == "知识产权 patents、合规事件 compliance_events"
+    # what the store holds decides it: the tiny world without its patents file
+    (tiny_dir / "patents.csv").unlink()
+    store = EmbeddedStore(tmp_path / "store")
+    ingest(tiny_dir, store, tmp_path / "rejects.csv")
+    assert not_on_file(store) == ["patents"]
