@@ -120,6 +120,11 @@ class DistrictCount(BaseModel):
     count: int
 
 
+class TableNotOnFile(BaseModel):
+    table: str = Field(description="the contract table, e.g. patents")
+    table_zh: str = Field(description="its name in Chinese, e.g. 知识产权")
+
+
 class RankedListPublic(BaseModel):
     tier: Tier
     tier_zh: str
@@ -139,6 +144,11 @@ class RankedListPublic(BaseModel):
         description="companies matching the filters per county, most first (before paging)"
     )
     thresholds: list[ThresholdPublic]
+    not_on_file: list[TableNotOnFile] = Field(
+        default_factory=list,
+        description="tables the gates and thresholds read that hold no row: thresholds on "
+        "them read unknown and gates on them bar no one (未提供的数据)",
+    )
     data: list[RankedCompany]
 
 

@@ -28,6 +28,7 @@ from api.schemas import (
     RankedListPublic,
     ServingModel,
     ServingModelsPublic,
+    TableNotOnFile,
 )
 from api.views import (
     ListFilters,
@@ -44,7 +45,7 @@ from api.views import (
 from discovery import records
 from discovery.records.invitations import refresh_regions
 from discovery.scope import NOT_FOUND
-from graph.contract import TARGET_TIERS, TIER_NAMES_ZH
+from graph.contract import TABLES, TARGET_TIERS, TIER_NAMES_ZH
 from graph.errors import DiscoveryError
 
 router = APIRouter(prefix="/invitations", tags=["invitations 邀请"])
@@ -92,6 +93,10 @@ def ranked_list(
         region_name=filter_region_name(filters.region),
         districts=districts(rows),
         thresholds=thresholds_public(ranked),
+        not_on_file=[
+            TableNotOnFile(table=t, table_zh=TABLES[t].meaning_zh)
+            for t in ranked.summary.get("not_on_file", [])
+        ],
         data=public_rows(ranked, page),
     )
 

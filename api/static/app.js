@@ -226,6 +226,7 @@ function renderSummary(list) {
     el("strong", {}, `共${list.count}家`), el("small", {}, ` ${list.count} companies`), " · ",
     ...both("模型编号", "model ID"), " ", el("code", { id: "model-id" }, list.model_id), " · ",
     ...both("模型数据日期", "model's data as of"), ` ${list.model_as_of || "—"}`);
+  renderDataBanner(list.not_on_file || []);
   const banner = $("date-banner");
   const model = list.model_as_of;
   banner.hidden = !model || model === list.as_of;
@@ -236,6 +237,18 @@ function renderSummary(list) {
   el("small", {}, list.as_of > model
     ? `The list date ${list.as_of} is after the model's data date ${model}: companies are scored on the facts known at the list date by a model that learned only from decisions up to ${model}.`
     : `The list date ${list.as_of} is before the model's data date ${model}: the model learned from decisions after it, so a list looked back on reads better than it would have then.`));
+}
+
+// tables the gates and thresholds read that hold no row: their checks cannot be made
+function renderDataBanner(tables) {
+  const banner = $("data-banner");
+  banner.hidden = !tables.length;
+  if (banner.hidden) { banner.replaceChildren(); return; }
+  const zh = tables.map((t) => t.table_zh).join("、");
+  const en = tables.map((t) => t.table).join(", ");
+  banner.replaceChildren(
+    `未提供的数据：${zh}。依赖这些数据的门槛显示为“未知”，资格筛查也无法据此排除企业。 `,
+    el("small", {}, `Data not on file: ${en}. Thresholds on them read unknown, and gates on them exclude no one.`));
 }
 
 function renderDistricts(list) {

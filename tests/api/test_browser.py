@@ -12,13 +12,16 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
+from api import views
 from discovery.names import region_name
 from discovery.scope import OUTSIDE_LABEL
 from tests.api.conftest import AS_OF, LiveServer, Served
@@ -248,7 +251,7 @@ def test_an_official_signs_in_reads_the_list_opens_a_company_invites_and_audits(
 
 
 def test_search_sort_districts_batch_invite_date_banner_and_print(
-    served: Served, live: QuietServer, browser: BrowserContext
+    served: Served, live: QuietServer, browser: BrowserContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     problems: list[str] = []
     page = watched(browser, live, problems)
@@ -337,6 +340,27 @@ def test_search_sort_districts_batch_invite_date_banner_and_print(
     page.fill("#f-as-of", AS_OF.isoformat())
     apply()
     expect(banner).to_be_hidden()
+
+    # checked tables the store lacks are named above the list (the API's `not_on_file`)
+    data_banner = page.locator("#data-banner")
+    expect(data_banner).to_be_hidden()
+    whole = views.full_list
+
+    def lacking_patents(service: Any, tier: str, as_of: date) -> Any:
+        ranked = whole(service, tier, as_of)
+        return replace(ranked, summary={**ranked.summary, "not_on_file": ["patents"]})
+
+    monkeypatch.setattr(views, "full_list", lacking_patents)
+    listed = served.client.get(
+        "/v1/invitations", params={"tier": "specialized_sme"}, headers=served.headers("official")
+    )
+    assert listed.json()["not_on_file"] == [{"table": "patents", "table_zh": "知识产权"}]
+    apply()
+    expect(data_banner).to_contain_text("未提供的数据：知识产权")
+    expect(data_banner).to_contain_text("Data not on file: patents")
+    monkeypatch.undo()
+    apply()
+    expect(data_banner).to_be_hidden()
 
     # a region outside the official's own is refused in words, not shown as an empty table
     other = "44" if not served.city.startswith("44") else "11"
