@@ -92,7 +92,7 @@ SHOWN = {
 
 def tables_named(names: Iterable[str]) -> str:
     """Contract tables by their Chinese meaning and their name: `知识产权 patents、…`."""
-    return "、".join(f"{TABLES[n].meaning_zh} {n}" if n in TABLES else str(n) for n in names)
+    return "、".join(f"{TABLES[n].meaning_zh} {n}" for n in names)
 
 
 def display_width(text: str) -> int:

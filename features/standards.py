@@ -61,8 +61,6 @@ COUNTED_FROM: dict[str, str] = {
     "ip_class2_in_force": "patents",
     "equity_financing_2y_wan": "investments",
 }
-#: the registry tables behind `COUNTED_FROM`
-REGISTRIES: tuple[str, ...] = tuple(dict.fromkeys(COUNTED_FROM.values()))
 
 
 @dataclass(frozen=True)

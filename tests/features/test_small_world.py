@@ -20,7 +20,7 @@ from features import (
 )
 from features.engine import CLIENT_TABLES
 from features.history import History
-from features.standards import REGISTRIES
+from features.standards import COUNTED_FROM
 from graph.errors import UsageError
 from tests.features.worlds import AS_OF, C, load_store, small_world, write_world
 
@@ -193,7 +193,7 @@ def test_a_registry_on_file_counts_a_company_without_rows_as_missing(table):
     # the small world has patents: a company with none misses the IP threshold
     assert table.loc[C[4], "ip_class1_self_top3"] == 0 and table.loc[C[4], "std_lg_ip"] == 0.0
     # every registry the thresholds count from stays in the Dask client's history
-    assert set(REGISTRIES) <= set(CLIENT_TABLES)
+    assert set(COUNTED_FROM.values()) <= set(CLIENT_TABLES)
 
 
 def test_threshold_measures_exist(table):
