@@ -299,6 +299,14 @@ def _missing_lines(card: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _sigma_source(bar: dict[str, Any]) -> str:
+    """Whose published scores the bar's σ was measured on, in the card's words."""
+    whose = {"candidates": "the tier's candidates", "all": "every company"}.get(
+        bar.get("sigma_from", "")
+    )
+    return f" (measured on {bar['evidence']:,} published scores of {whose})" if whose else ""
+
+
 def _bar_lines(card: dict[str, Any]) -> list[str]:
     """The quality bar's part in the score, and the booster's AUC without it."""
     bar = card.get("quality_bar") or {}
@@ -308,7 +316,7 @@ def _bar_lines(card: dict[str, Any]) -> list[str]:
     return [
         f"- 质量门槛 Quality bar: score = booster probability × P(quality score "
         f"{'>' if bar.get('strict') else '≥'} {bar['cut']:g}), estimate error σ = "
-        f"{bar['sigma']:.1f} points; the booster alone has AUC "
+        f"{bar['sigma']:.1f} points{_sigma_source(bar)}; the booster alone has AUC "
         f"{auc_text(alone)} (direct evidence) and "
         f"{auc_text(alone, 'auc_all_candidates')} (all candidates)",
     ]

@@ -131,17 +131,25 @@ class QualityBar:
     """The chance that a company's quality score clears a tier's bar (e.g. ≥ 50 points).
 
     A published score decides it outright (1 or 0). Where the score is estimated, the
-    chance is Φ((estimate − cut) / σ), σ being the estimate's out-of-fold error on the
-    published scores. The scoring model learns approval from past decisions, where
-    who applied is mixed in with who qualified; this factor speaks only of the bar,
-    which an invitation cannot lower. Without a cut or a usable estimate it is 1
-    (no information, no change).
+    chance is Φ((estimate − cut) / σ), σ being the estimate's out-of-fold error on
+    published scores: those of the tier's candidates, the population a list goes to,
+    when enough of them are published (`sigma_from` "candidates"), else every
+    company's ("all"). Published scores belong mostly to holders of a tier, whose
+    scores the estimate fits more closely than those of the companies still below it.
+    The scoring model learns approval from past decisions, where who applied is mixed
+    in with who qualified; this factor speaks only of the bar, which an invitation
+    cannot lower. Without a cut or a usable estimate it is 1 (no information, no
+    change).
     """
 
     cut: float | None = None
     sigma: float | None = None
     #: the bar is "> cut" rather than "≥ cut"
     strict: bool = False
+    #: whose published scores σ was measured on: "candidates" or "all" ("" before it was kept)
+    sigma_from: str = ""
+    #: how many published scores σ was measured on
+    evidence: int = 0
 
     def __call__(self, features: pd.DataFrame) -> np.ndarray:
         out = np.ones(len(features))
@@ -159,15 +167,31 @@ class QualityBar:
         return out
 
     @classmethod
-    def fit(cls, features: pd.DataFrame, cut: float | None, strict: bool = False) -> QualityBar:
-        """σ from the out-of-fold estimates of the published scores in `features`."""
-        if cut is None or SCORE_COLUMN not in features or ESTIMATE_COLUMN not in features:
+    def fit(
+        cls,
+        features: pd.DataFrame,
+        cut: float | None,
+        strict: bool = False,
+        candidates: pd.DataFrame | None = None,
+    ) -> QualityBar:
+        """σ from the out-of-fold estimates of the published scores of `candidates` when
+        at least `MIN_KNOWN` of them are published, else of every company in `features`."""
+        if cut is None:
             return cls()
-        both = features[[SCORE_COLUMN, ESTIMATE_COLUMN]].dropna().to_numpy(dtype=float)
-        if len(both) < MIN_KNOWN:
-            return cls()
-        sigma = float(np.sqrt(np.mean((both[:, 1] - both[:, 0]) ** 2)))
-        return cls(float(cut), max(sigma, 0.5), strict)
+        for rows, source in ((candidates, "candidates"), (features, "all")):
+            if rows is None or SCORE_COLUMN not in rows or ESTIMATE_COLUMN not in rows:
+                continue
+            both = rows[[SCORE_COLUMN, ESTIMATE_COLUMN]].dropna().to_numpy(dtype=float)
+            if len(both) >= MIN_KNOWN:
+                sigma = float(np.sqrt(np.mean((both[:, 1] - both[:, 0]) ** 2)))
+                return cls(float(cut), max(sigma, 0.5), strict, source, len(both))
+        return cls()
 
-    def to_json(self) -> dict[str, float | bool | None]:
-        return {"cut": self.cut, "sigma": self.sigma, "strict": self.strict}
+    def to_json(self) -> dict[str, float | bool | str | int | None]:
+        return {
+            "cut": self.cut,
+            "sigma": self.sigma,
+            "strict": self.strict,
+            "sigma_from": self.sigma_from,
+            "evidence": self.evidence,
+        }

@@ -204,7 +204,9 @@ def train_tier(
     # trees by early stopping on a slice of the training rounds, unless the caller fixed them
     held_fit = _fit(schema, train, recipe, stop_early=not trees_given(params))
     held_out = held_fit.booster
-    bar = QualityBar.fit(valid.quality_evidence, *quality_cut(criteria, tier))
+    bar = QualityBar.fit(
+        valid.quality_evidence, *quality_cut(criteria, tier), candidates=valid.candidates
+    )
     scorer = ScoringModel(held_out, schema, Calibration(), bar=bar)
     x_valid = valid.candidates
     raw_valid = scorer.raw(x_valid)
@@ -289,7 +291,8 @@ def train_tier(
             "rule": (
                 "score = calibrated (booster probability × P(quality score ≥ cut)); the "
                 "probability is 1 or 0 for a published score and Φ((estimate − cut) / sigma) "
-                "for an estimated one, sigma being the estimate's error on published scores"
+                "for an estimated one, sigma being the estimate's error on the published scores "
+                "of the tier's candidates (of every company when fewer than 30 are published)"
             ),
         },
         "invited_population": invited,

@@ -129,7 +129,7 @@ def test_a_worse_model_never_replaces_the_serving_one(
     # a handicapped recipe: two trees instead of hundreds, and no quality bar
     monkeypatch.setattr(model_module, "NUM_ROUNDS", 2)
     monkeypatch.setitem(model_module.PARAMS, "num_leaves", 2)
-    monkeypatch.setattr(QualityBar, "fit", classmethod(lambda cls, *_: cls()))
+    monkeypatch.setattr(QualityBar, "fit", classmethod(lambda cls, *_, **__: cls()))
     result = train_tier(
         w.store, "specialized_sme", AS_OF, w.criteria, w.registry, snapshots=w.snapshots
     )
@@ -296,8 +296,33 @@ def test_quality_bar_sigma_is_the_estimate_error_on_published_scores() -> None:
     assert bar.sigma == pytest.approx(float(np.sqrt((residual**2).mean())))
     assert 3.5 < bar.sigma < 4.5
     assert (bar.cut, bar.strict) == (50.0, False)
+    assert (bar.sigma_from, bar.evidence) == ("all", 300)
     assert QualityBar.fit(frame.iloc[:120], 50.0) == QualityBar()  # 20 published: too few
     assert QualityBar.fit(frame, None) == QualityBar()
+
+
+def test_quality_bar_sigma_is_measured_on_the_candidates_when_enough_are_published() -> None:
+    # holders' scores are estimated closely, the candidates' (the companies a list goes
+    # to) less so: the chance quoted for a candidate must carry the candidates' error
+    rng = np.random.default_rng(5)
+    score = rng.uniform(30, 80, 1000)
+    error = np.where(np.arange(1000) < 800, rng.normal(0, 3.0, 1000), rng.normal(0, 7.0, 1000))
+    frame = pd.DataFrame({SCORE_COLUMN: score, ESTIMATE_COLUMN: score + error})
+    candidates = frame.iloc[800:]
+    bar = QualityBar.fit(frame, 50.0, candidates=candidates)
+    residual = candidates[ESTIMATE_COLUMN] - candidates[SCORE_COLUMN]
+    assert bar.sigma == pytest.approx(float(np.sqrt((residual**2).mean())))
+    assert 6.0 < bar.sigma < 8.0
+    assert (bar.sigma_from, bar.evidence) == ("candidates", 200)
+    # with every company's error, σ would be about 4.4: a candidate one σ of that above
+    # the cut would be quoted 84% where its own error gives about 73%
+    assert bar.sigma > QualityBar.fit(frame, 50.0).sigma + 1.5
+    # fewer than 30 published among the candidates: every company's scores are used
+    few = candidates.copy()
+    few.loc[few.index[25:], SCORE_COLUMN] = np.nan
+    fallback = QualityBar.fit(frame, 50.0, candidates=few)
+    assert fallback == QualityBar.fit(frame, 50.0)
+    assert (fallback.sigma_from, fallback.evidence) == ("all", 1000)
 
 
 def test_score_is_the_booster_times_the_tiers_quality_bar(trained_world: TrainedWorld) -> None:
@@ -309,7 +334,9 @@ def test_score_is_the_booster_times_the_tiers_quality_bar(trained_world: Trained
         assert card_bar["cut"] == cuts[tier]
         assert card_bar["sigma"] > 0
         scorer = ScoringModel.load(w.registry.serving(tier))
-        assert scorer.bar == QualityBar(card_bar["cut"], card_bar["sigma"], card_bar["strict"])
+        assert card_bar["sigma_from"] in {"candidates", "all"}
+        assert card_bar["evidence"] >= 30
+        assert scorer.bar == QualityBar(**{k: v for k, v in card_bar.items() if k != "rule"})
         x = snap[snap[ESTIMATE_COLUMN].notna()].head(300)
         np.testing.assert_allclose(scorer.raw(x), scorer.booster_raw(x) * scorer.bar(x))
         # a published score below the cut makes the company's score 0
