@@ -17,10 +17,17 @@ import pandas as pd
 from discovery.registry import SchemaMismatchError
 from features import feature_columns
 from features import registry as feature_registry
+from features.profile import TENURE_COLUMNS
 from graph.errors import UsageError
 
 #: never model inputs: the standards treat every ownership type alike (and it is not a feature)
 FORBIDDEN_INPUTS = ("ownership",)
+#: inputs of the quality-score estimate (`discovery.quality`), not of the scoring model,
+#: which reads the estimate. The years a company has held each tier correct the
+#: estimate for companies that have just reached a tier (their scores sit nearer the bar
+#: than long-time holders' with the same facts); as inputs of the booster they moved the
+#: benchmark lists both ways (`benchmarks/README.md`, "The quality bar's σ").
+ESTIMATE_ONLY = TENURE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,11 @@ class FeatureSchema:
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> FeatureSchema:
-        names = tuple(c for c in feature_columns(frame.reset_index()) if c not in FORBIDDEN_INPUTS)
+        names = tuple(
+            c
+            for c in feature_columns(frame.reset_index())
+            if c not in FORBIDDEN_INPUTS and c not in ESTIMATE_ONLY
+        )
         kinds = tuple(
             "category" if isinstance(frame[c].dtype, pd.CategoricalDtype) else "numeric"
             for c in names

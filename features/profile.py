@@ -1,4 +1,5 @@
-"""Profile: age, niche tenure, size, industry, region, tiers held, and which sources know a company.
+"""Profile: age, niche tenure, size, industry, region, tiers held and since when, and
+which sources know a company.
 
 Industry and region are pandas categoricals with sorted categories; LightGBM stores the
 training categories and re-maps them at prediction time, so a new code never
@@ -15,6 +16,9 @@ from features.context import YEAR_DAYS, Context, days_between
 from graph.contract import SIZE_CLASSES, TIERS
 
 PREFIX = "profile_"
+#: years since first certified in each tier: inputs of the quality-score estimate only
+#: (`discovery.schema.ESTIMATE_ONLY`)
+TENURE_COLUMNS = tuple(f"{PREFIX}{tier}_years" for tier in TIERS)
 
 #: (flag name, table, code column) of the coverage flags
 SOURCES: tuple[tuple[str, str, str], ...] = (
@@ -49,6 +53,22 @@ def _categorical(values: pd.Series, length: int | None = None) -> pd.Categorical
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="str"))
 
 
+def _years_since_first_certified(ctx: Context) -> np.ndarray:
+    """Per company (rows) and tier (columns, in `TIERS` order): years from its first
+    certification in the tier to `as_of`, expired or revoked ones included; NaN if never
+    certified in it by then. A company that has just reached a tier and one that has held
+    it for years stand differently before the next review (their quality scores differ)."""
+    certs = ctx.table("certifications")
+    ids = ctx.ids("certifications", "uscc")
+    tier_pos = pd.Index(TIERS).get_indexer(certs["tier"].astype("str"))
+    years = days_between(ctx.cut, certs["certified_on"]) / YEAR_DAYS
+    ok = (ids >= 0) & (tier_pos >= 0) & (years >= 0)  # NaN dates compare False
+    first = np.full((ctx.n, len(TIERS)), -np.inf)
+    np.maximum.at(first, (ids[ok], tier_pos[ok]), years[ok])
+    first[np.isinf(first)] = np.nan
+    return first
+
+
 def compute(ctx: Context) -> pd.DataFrame:
     comp = ctx.companies
     cut = ctx.cut
@@ -69,6 +89,8 @@ def compute(ctx: Context) -> pd.DataFrame:
     held = ctx.node_holds_by_tier
     for tier in TIERS:
         out[f"holds_{tier}"] = held[tier][:n]
+    for tier, years in zip(TIERS, _years_since_first_certified(ctx).T, strict=True):
+        out[f"{tier}_years"] = years
 
     apps = ctx.table("applications")
     app_ids = ctx.ids("applications", "uscc")

@@ -301,6 +301,40 @@ def test_quality_bar_sigma_is_the_estimate_error_on_published_scores() -> None:
     assert QualityBar.fit(frame, None) == QualityBar()
 
 
+def test_tier_tenure_feeds_the_quality_estimate_and_not_the_scoring_model(
+    trained_world: TrainedWorld,
+) -> None:
+    # a score that depends on how long the company has held its tier: the estimate reads
+    # the tenure columns and finds it; the scoring model's schema leaves them out
+    rng = np.random.default_rng(11)
+    n = 600
+    years = rng.uniform(0, 6, n)
+    frame = pd.DataFrame(
+        {
+            "profile_specialized_sme_years": years,
+            "profile_age_years": rng.uniform(1, 30, n),
+            SCORE_COLUMN: 40.0 + 5.0 * years + rng.normal(0, 1.0, n),
+        },
+        index=pd.Index([f"C{i:04d}" for i in range(n)], name="uscc"),
+    )
+    frame.loc[frame.index[500:], SCORE_COLUMN] = np.nan
+    estimate = estimate_quality(frame).to_numpy()
+    truth = 40.0 + 5.0 * years
+    assert np.sqrt(np.mean((estimate[500:] - truth[500:]) ** 2)) < 3.0  # sd of the score 8.7
+    assert "profile_specialized_sme_years" not in FeatureSchema.of(frame).names
+    assert "profile_age_years" in FeatureSchema.of(frame).names
+    # the trained models: the snapshot has the columns, no model reads them
+    snap = trained_world.snapshots(AS_OF)
+    for tier in trained_world.results:
+        names = ScoringModel.load(trained_world.registry.serving(tier)).schema.names
+        assert {c for c in snap.columns if c.endswith("_sme_years")} == {
+            "profile_tech_sme_years",
+            "profile_innovative_sme_years",
+            "profile_specialized_sme_years",
+        }
+        assert not [c for c in names if c.endswith("_sme_years") or c.endswith("giant_years")]
+
+
 def test_quality_bar_sigma_is_measured_on_the_candidates_when_enough_are_published() -> None:
     # holders' scores are estimated closely, the candidates' (the companies a list goes
     # to) less so: the chance quoted for a candidate must carry the candidates' error

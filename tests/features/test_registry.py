@@ -19,7 +19,8 @@ SPECS = [
 #: the feature table's columns as they were before the registry, family by family
 COLUMNS = {
     "profile_": "age_years niche_years size_class industry_class industry_section province city "
-    "holds_tech_sme holds_innovative_sme holds_specialized_sme holds_little_giant applications "
+    "holds_tech_sme holds_innovative_sme holds_specialized_sme holds_little_giant "
+    "tech_sme_years innovative_sme_years specialized_sme_years little_giant_years applications "
     "rejections has_financials has_patents has_awards has_talents has_investments "
     "has_supply_links has_quality_score",
     "fin_": "latest_year years_reported staleness_years revenue_latest_wan revenue_growth_1y "

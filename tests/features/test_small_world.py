@@ -65,6 +65,18 @@ def test_profile(table):
     assert table.loc[C[4], "profile_size_class"] == "large"
     assert row["profile_holds_specialized_sme"]  # revoked only after as_of
     assert not table.loc[C[2], "profile_holds_tech_sme"]  # revoked before as_of
+    # years since first certified in a tier: expired and revoked certificates count,
+    # one certified after as_of does not, a tier never held is unknown
+    since = {
+        c: (pd.Timestamp(AS_OF) - pd.Timestamp(d)).days / 365.25
+        for c, d in [(0, "2024-01-01"), (4, "2021-01-01"), (2, "2024-01-01")]
+    }
+    assert row["profile_specialized_sme_years"] == pytest.approx(since[0])
+    assert table.loc[C[4], "profile_specialized_sme_years"] == pytest.approx(since[4])
+    assert table.loc[C[2], "profile_tech_sme_years"] == pytest.approx(since[2])
+    assert np.isnan(table.loc[C[12], "profile_specialized_sme_years"])  # certified later
+    assert np.isnan(row["profile_little_giant_years"])
+    assert np.isnan(table.loc[C[3], "profile_tech_sme_years"])  # never certified
     assert row["profile_has_patents"] and not table.loc[C[4], "profile_has_patents"]
     assert table.loc[C[1], "profile_has_financials"]
     assert row["profile_rejections"] == 1
