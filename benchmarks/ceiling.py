@@ -22,7 +22,6 @@ left trained by `run.py` (the `ours` snapshot at the decision date, `truth.csv`)
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from benchmarks.lists import score_lists, truth_flag  # noqa: E402
+from benchmarks.lists import score_lists, truth_flag, worlds_parser  # noqa: E402
 from benchmarks.plan import AS_OF, TOPS  # noqa: E402
 from benchmarks.stages import snapshot_folder, world_store  # noqa: E402
 
@@ -104,8 +103,7 @@ def world_candidates(world: Path) -> dict[str, Candidates]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("worlds", nargs="+", type=Path, help="worlds run.py left trained")
+    parser = worlds_parser(__doc__, "worlds run.py left trained")
     a = parser.parse_args()
     if len(a.worlds) < 2:
         parser.error("give at least two worlds: each is ranked by a model fitted on the others")

@@ -15,7 +15,6 @@ companies that never applied.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from benchmarks.lists import truth_flag  # noqa: E402
+from benchmarks.lists import truth_flag, worlds_parser  # noqa: E402
 from benchmarks.plan import AS_OF, TOPS  # noqa: E402
 from benchmarks.stages import snapshot_folder, world_store  # noqa: E402
 
@@ -75,8 +74,7 @@ def forecast_lists(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("worlds", nargs="+", type=Path, help="world directories of run.py")
+    parser = worlds_parser(__doc__, "world directories of run.py")
     args = parser.parse_args()
     print(
         "| world | tier | listed | hits | forecast | non-applicants | their hits | their forecast |"

@@ -6,6 +6,7 @@ code a line; `score_lists` reads them back against `truth.csv`.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,11 @@ def reusable(world: Path) -> bool:
     with open(truth, encoding="utf-8") as fh:
         header = fh.readline().strip().split(",")
     return all(f"{col}{tier}" in header for col in TRUTH_NEEDS for tier in TOPS)
+
+
+def worlds_parser(doc: str | None, help_text: str) -> argparse.ArgumentParser:
+    """The command line of a script that reads worlds `run.py` left trained: its
+    description (the first paragraph of `doc`) and the world directories."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("worlds", nargs="+", type=Path, help=help_text)
+    return parser

@@ -21,7 +21,6 @@ gated candidates at the decision date whose score is estimated:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from benchmarks.lists import worlds_parser  # noqa: E402
 from benchmarks.plan import AS_OF, TOPS  # noqa: E402
 from benchmarks.stages import snapshot_folder, world_store  # noqa: E402
 
@@ -125,8 +125,7 @@ def check_world(world: Path) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("worlds", nargs="+", type=Path, help="world directories of run.py")
+    parser = worlds_parser(__doc__, "world directories of run.py")
     args = parser.parse_args()
     print(
         "| world | tier | σ: all published / candidates published (n) / candidates "
