@@ -56,6 +56,13 @@ PATIENCE = 20
 STOPPING_SHARE = 0.15
 #: known scores from which the fits use every core
 PARALLEL_FROM = 20_000
+#: the quality bar's part in the score, in the model card's words
+BAR_RULE = (
+    "score = calibrated (booster probability × P(quality score ≥ cut)); the probability is "
+    "1 or 0 for a published score and Φ((estimate − cut) / sigma) for an estimated one, "
+    "sigma being the estimate's error on the published scores of the tier's candidates "
+    "(of every company when fewer than 30 are published)"
+)
 
 
 def _inputs(features: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:

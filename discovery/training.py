@@ -45,7 +45,7 @@ from discovery.model import (
     fit_model,
     trees_given,
 )
-from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
+from discovery.quality import BAR_RULE, ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.schema import FeatureSchema, feature_choice
 from discovery.snapshots import SnapshotCache
@@ -288,12 +288,7 @@ def train_tier(
         "warnings": warnings(model_eval, rules_eval, gaps),
         "quality_bar": {
             **bar.to_json(),
-            "rule": (
-                "score = calibrated (booster probability × P(quality score ≥ cut)); the "
-                "probability is 1 or 0 for a published score and Φ((estimate − cut) / sigma) "
-                "for an estimated one, sigma being the estimate's error on the published scores "
-                "of the tier's candidates (of every company when fewer than 30 are published)"
-            ),
+            "rule": BAR_RULE,
         },
         "invited_population": invited,
         "missing_figures": {"rule": MISSING_RULE, "thresholds": missing.summary(today)},
