@@ -22,7 +22,6 @@ gated candidates at the decision date whose score is estimated:
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ def check_world(world: Path) -> list[dict[str, Any]]:
     from discovery.labels import gate
     from discovery.metrics import list_order
     from discovery.model import ScoringModel
-    from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN
+    from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
     from discovery.ranking import threshold_status
     from discovery.registry import Registry
     from discovery.snapshots import SnapshotCache
@@ -62,8 +61,6 @@ def check_world(world: Path) -> list[dict[str, Any]]:
     snap = SnapshotCache(store, criteria, snapshot_folder(world, "ours"))(AS_OF)
     truth = pd.read_csv(world / "truth.csv", dtype={"uscc": str}).set_index("uscc")
     registry = Registry(world / "models_ours")
-    both = snap[[SCORE_COLUMN, ESTIMATE_COLUMN]].dropna().to_numpy(dtype=float)
-    sigma_all = _rmse(both[:, 0] - both[:, 1])
     out = []
     for tier, top in TOPS.items():
         serving = registry.serving(tier)
@@ -85,6 +82,8 @@ def check_world(world: Path) -> list[dict[str, Any]]:
         estimated = np.isnan(published) & ~np.isnan(estimate)
         oof = ~np.isnan(published) & ~np.isnan(estimate)
         cut = float(model.bar.cut)
+        # σ as training measured it before it was read from the candidates: every company's
+        every_company = QualityBar.fit(snap, cut, model.bar.strict)
         clears = true_q > cut if model.bar.strict else true_q >= cut
         near = estimated & (np.abs(estimate - cut) < NEAR)
         far = estimated & (estimate >= cut + NEAR)
@@ -94,7 +93,7 @@ def check_world(world: Path) -> list[dict[str, Any]]:
             "tier": tier,
             "candidates": len(x),
             "estimated": int(estimated.sum()),
-            "error_all_published": sigma_all,
+            "error_all_published": every_company.sigma or float("nan"),
             "error_candidates_published": _rmse(published[oof] - estimate[oof]),
             "candidates_published": int(oof.sum()),
             "error_candidates_estimated": _rmse(true_q[estimated] - estimate[estimated]),
@@ -106,7 +105,7 @@ def check_world(world: Path) -> list[dict[str, Any]]:
         }
         for name, bar in (
             ("serving", model.bar),
-            ("all_published", replace(model.bar, sigma=sigma_all)),
+            ("all_published", every_company),
         ):
             chance = bar(x)
             score = model.calibration(booster * chance) * unknown

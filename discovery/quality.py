@@ -17,7 +17,7 @@ reported, are never looked at).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import lightgbm as lgb
 import numpy as np
@@ -195,10 +195,4 @@ class QualityBar:
         return cls()
 
     def to_json(self) -> dict[str, float | bool | str | int | None]:
-        return {
-            "cut": self.cut,
-            "sigma": self.sigma,
-            "strict": self.strict,
-            "sigma_from": self.sigma_from,
-            "evidence": self.evidence,
-        }
+        return asdict(self)
