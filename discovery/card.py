@@ -7,6 +7,7 @@ from typing import Any
 
 from discovery.names import labelled, region_name
 from discovery.standard_check import render
+from discovery.validation import BASELINES
 
 
 def _pct(v: float | None) -> str:
@@ -41,19 +42,28 @@ def summary_lines(card: dict[str, Any]) -> list[str]:
     model, rules = m["model"], m["rules_baseline"]
     valid = card["validation_round"]
     evidence = model.get("evidence") or {}
+    # cards registered before the thresholds rule was compared show the rules baseline alone
+    threshold = m.get("thresholds_rule")
+    auc_of = f"rules {auc_text(rules)}" + (
+        f"; thresholds rule {auc_text(threshold)}" if threshold else ""
+    )
     lines = [
         f"validation round {valid['as_of']} → {valid['window_end']}: "
         f"{evidence.get('decisions', 0):,} decisions, {evidence.get('approvals', 0):,} approved, "
         f"{valid['candidates']:,} candidates (95% bootstrap intervals)",
         f"  AUC (approved vs rejected): {auc_text(model)}"
-        + ("" if evidence.get("thin") else f" (rules {auc_text(rules)})"),
+        + ("" if evidence.get("thin") else f" ({auc_of})"),
     ]
     for k, row in model["at_k"].items():
         base = rules["at_k"][k]
         whole = "" if row["k"] == int(k) else f" (all {row['k']} candidates)"
+        also = ""
+        if threshold:
+            t = threshold["at_k"][k]
+            also = f"; thresholds rule {metric_text(t['precision'], t.get('precision_ci'))}"
         lines.append(
             f"  precision@{k}{whole}: {metric_text(row['precision'], row.get('precision_ci'))} "
-            f"(rules {metric_text(base['precision'], base.get('precision_ci'))})"
+            f"(rules {metric_text(base['precision'], base.get('precision_ci'))}{also})"
         )
     inv = card.get("invited_population")
     if inv:
@@ -112,6 +122,12 @@ def _list_size(card: dict[str, Any], model: dict[str, Any]) -> int:
 
 def render_card(card: dict[str, Any]) -> str:
     m = card["metrics"]
+    # cards registered before the thresholds rule was compared show the rules baseline alone
+    baselines = [
+        (b, name)
+        for b, name in (("rules_baseline", "rules"), ("thresholds_rule", "thresholds rule"))
+        if b in m
+    ]
     lines = [
         f"# 模型说明 Model card — {card['tier_zh']} `{card['tier']}`",
         "",
@@ -159,27 +175,38 @@ def render_card(card: dict[str, Any]) -> str:
         f"among {evidence.get('candidates', 0):,} candidates. Brackets are 95 % bootstrap "
         "intervals (1,000 resamples of the round's candidates, seeded).",
         "",
-        f"- AUC, direct evidence (approved vs rejected): **{auc_text(m['model'])}** "
-        f"(rules baseline {auc_text(m['rules_baseline'])})",
-        f"- AUC, all candidates vs approvals: {auc_text(m['model'], 'auc_all_candidates')} "
-        f"(rules baseline {auc_text(m['rules_baseline'], 'auc_all_candidates')})",
+        *[
+            f"- AUC, {what}: {bold}{auc_text(m['model'], key)}{bold} ("
+            + "; ".join(f"{name} {auc_text(m[b], key)}" for b, name in baselines)
+            + ")"
+            for key, what, bold in (
+                ("auc_direct_evidence", "direct evidence (approved vs rejected)", "**"),
+                ("auc_all_candidates", "all candidates vs approvals", ""),
+            )
+        ],
         *_bar_lines(card),
         "",
         "Precision and recall of the top K against approvals observed in the round "
         "(a lower bound: qualifying companies that did not apply count as misses). "
-        "Model − rules is the paired difference in precision, with its interval.",
+        "Model − rule is the paired difference in precision, with its interval; "
+        "the rules baseline sorts by class-I IP, then revenue, and the thresholds rule reads "
+        "the criteria file alone (thresholds known met first, visible misses never).",
         "",
-        "| K | precision | recall | rules precision | rules recall | lift | model − rules |",
-        "|---|---|---|---|---|---|---|",
+        "| K | precision | recall | "
+        + " | ".join(f"{name} precision | model − {name}" for _, name in baselines)
+        + " | rules recall | lift over rules |",
+        "|---|---|---|" + "---|---|" * len(baselines) + "---|---|",
     ]
-    gaps = (m.get("model_vs_rules") or {}).get("precision", {})
     for k, row in m["model"]["at_k"].items():
-        base = m["rules_baseline"]["at_k"][k]
-        lift = m["lift_over_rules"].get(k)
-        lines.append(
-            f"| {row['k']} | {_pct_ci(row)} | {_pct(row['recall'])} | "
-            f"{_pct_ci(base)} | {_pct(base['recall'])} | {_num(lift, 2)} | {_gap_text(gaps.get(k))} |"
-        )
+        cells = [_pct_ci(row), _pct(row["recall"])]
+        for b, _ in baselines:
+            gap = (m.get(BASELINES[b].gaps) or {}).get("precision", {}).get(k)
+            cells += [_pct_ci(m[b]["at_k"][k]), _gap_text(gap)]
+        cells += [
+            _pct(m["rules_baseline"]["at_k"][k]["recall"]),
+            _num(m["lift_over_rules"].get(k), 2),
+        ]
+        lines.append(f"| {row['k']} | " + " | ".join(cells) + " |")
     lines += _invited_lines(card)
     lines += _missing_lines(card)
     if card.get("standard_check"):

@@ -29,7 +29,7 @@ from discovery.model import ScoringModel
 from discovery.registry import RegisteredModel, Registry
 from discovery.snapshots import SnapshotCache
 from discovery.training import DEFAULT_ROUNDS, RoundData, TrainResult
-from discovery.validation import add_intervals, evaluate, primary_metric
+from discovery.validation import add_intervals, baseline_scores, evaluate, primary_metric
 from discovery.vocabulary import DateLike, check_tier, decision_date
 from graph.errors import UsageError
 from graph.store import Store
@@ -56,14 +56,19 @@ class Source(Protocol):
     def resolve(self, ref: ModelRef, tier: str | None) -> RegisteredModel: ...
 
 
-__all__ = ["RULES", "Backtest", "Comparison", "backtest", "compare"]
+__all__ = ["RULES", "THRESHOLDS", "Backtest", "Comparison", "backtest", "compare"]
 
+#: the baselines' columns: the rules baseline (class-I IP, then revenue) and the
+#: thresholds-on-visible-data rule (the criteria file alone)
 RULES = "rules"
+THRESHOLDS = "thresholds rule"
+BASELINE_COLUMNS = (RULES, THRESHOLDS)
 
 
 @dataclass
 class Comparison:
-    """Models and the rules baseline scored on the same past round (never trained on).
+    """Models and the two baselines (`RULES`, `THRESHOLDS`) scored on the same past round
+    (never trained on).
 
     `scores` holds one row per candidate of the round (label, source, one column per
     model); `precision` and `recall` are indexed by K (1…), `precision_low` and
@@ -88,12 +93,13 @@ class Comparison:
     def lift(self) -> pd.DataFrame:
         """Precision@K of every model divided by the rules baseline's (NaN where it is 0)."""
         base = self.precision[RULES].replace(0.0, np.nan)
-        return self.precision.drop(columns=RULES).div(base, axis=0)
+        models = self.precision.drop(columns=[*BASELINE_COLUMNS], errors="ignore")
+        return models.div(base, axis=0)
 
     @property
     def best(self) -> str:
-        """The model (not the baseline) with the highest primary metric on the round."""
-        models = self.summary.drop(index=RULES)
+        """The model (not a baseline) with the highest primary metric on the round."""
+        models = self.summary.drop(index=[*BASELINE_COLUMNS], errors="ignore")
         return str(models["primary"].astype(float).idxmax())
 
 
@@ -121,7 +127,7 @@ def compare(
     *,
     max_k: int = 200,
 ) -> Comparison:
-    """Score `models` and the rules baseline on the last round that ended by `as_of`.
+    """Score `models` and the baselines on the last round that ended by `as_of`.
 
     A model trained on that round's outcomes cannot be compared on it: pass the
     `TrainResult` of a fresh training (its held-out scores are used) or compare
@@ -140,7 +146,9 @@ def compare(
     for ref in models:
         name, values = _held_out_scores(ws, ref, tier, data)
         scores[name] = values
-    scores[RULES] = _rules(data.candidates)
+    baselines = baseline_scores(data.candidates, ws.criteria, tier)
+    scores[RULES] = baselines["rules_baseline"]
+    scores[THRESHOLDS] = baselines["thresholds_rule"]
     top = ws.criteria.default_top(tier)
     return _comparison(tier, rnd, top, scores, max_k)
 

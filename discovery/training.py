@@ -52,12 +52,13 @@ from discovery.snapshots import SnapshotCache
 from discovery.standard_check import StandardCheck, check_standard
 from discovery.validation import (
     add_intervals,
-    against_rules,
+    against_baselines,
+    baseline_scores,
     evaluate,
     fairness,
     invited_population,
     primary_metric,
-    trailing,
+    promotion_message,
     warnings,
 )
 from discovery.vocabulary import decision_date
@@ -96,7 +97,7 @@ class TrainResult:
 
     @property
     def warnings(self) -> list[str]:
-        """What the model card warns of (thin evidence, trailing the rules baseline)."""
+        """What the model card warns of (thin evidence, trailing a simple baseline)."""
         return list(self.card.get("warnings", []))
 
     def summary(self) -> str:
@@ -216,12 +217,12 @@ def train_tier(
     k_list = tuple(sorted({*metrics.DEFAULT_KS, top}))
     scorings = {
         "model": raw_valid,
-        "rules_baseline": metrics.rules_score(x_valid),
+        **baseline_scores(x_valid, criteria, tier),
         "booster_alone": scorer.booster_raw(x_valid),
     }
     evals = {name: evaluate(values, valid, k_list) for name, values in scorings.items()}
-    gaps = against_rules(evals, add_intervals(evals, scorings, valid))
-    model_eval, rules_eval, booster_eval = evals.values()
+    gaps = against_baselines(evals, add_intervals(evals, scorings, valid))
+    model_eval, rules_eval, threshold_eval, booster_eval = evals.values()
     primary = primary_metric(model_eval) or 0.0
     # the standard read back from its decisions: floors for the held-out list come from
     # the training rounds alone; the serving model's from every round
@@ -273,19 +274,25 @@ def train_tier(
             "primary_name": "AUC on the validation round's direct evidence (approved vs rejected)",
             "model": model_eval,
             "rules_baseline": rules_eval,
+            "thresholds_rule": threshold_eval,
             "booster_alone": booster_eval,
             "lift_over_rules": lift,
-            "model_vs_rules": gaps,
+            **gaps,
         },
         "intervals": {
             "method": "percentile bootstrap (Poisson resampling of the round's candidates)",
             "level": intervals.LEVEL,
             "resamples": intervals.RESAMPLES,
             "seed": intervals.SEED,
-            "trails_rule": "the model trails the rules baseline beyond noise when the paired "
-            "interval of the difference lies wholly below 0",
+            "trails_rule": "the model trails a baseline (the rules baseline, the thresholds "
+            "rule) beyond noise when the paired interval of the difference lies wholly below 0",
         },
-        "warnings": warnings(model_eval, rules_eval, gaps),
+        "warnings": warnings(
+            model_eval,
+            rules_eval,
+            gaps["model_vs_rules"],
+            {"thresholds_rule": (threshold_eval, gaps["model_vs_thresholds_rule"])},
+        ),
         "quality_bar": {
             **bar.to_json(),
             "rule": BAR_RULE,
@@ -448,33 +455,6 @@ def _promote(
     if current is not None and current.model_id != registered.model_id:
         bar = current.primary_metric if serving_primary is None else serving_primary
     return moved, promotion_message(registered, card, current, bar)
-
-
-def promotion_message(
-    model: RegisteredModel,
-    card: dict[str, Any],
-    replaced: RegisteredModel | None,
-    bar: float | None,
-) -> str:
-    """ "… now serves …", why it was promoted, and, next to it, what its card warns of."""
-    ours = model.primary_metric
-    if replaced is None or bar is None:
-        why = f"no model served {model.tier} before (此前无在用模型)"
-    elif ours >= bar:
-        why = f"the serving {replaced.model_id} scored no higher ({bar:.3f} vs {ours:.3f} AUC)"
-    else:
-        why = f"it was forced although the serving {replaced.model_id} scored higher ({bar:.3f} vs {ours:.3f} AUC)"
-    message = f"{model.model_id} now serves {model.tier}: promoted because {why}."
-    behind = trailing(card)
-    thin = card["metrics"]["model"]["evidence"]["thin"]
-    if behind:
-        message += (
-            f" 注意 warning: it trails the rules baseline beyond noise ({', '.join(behind)}); "
-            "an office sorting by class-I IP and revenue would do better there."
-        )
-    if thin:
-        message += f" 注意 warning: {thin}; this promotion rests on little evidence."
-    return message
 
 
 def _round_summary(d: RoundData) -> dict[str, Any]:

@@ -10,6 +10,7 @@ trailing the baseline beyond noise.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from discovery.standard_check import Floor, below_any_floor
 
 if TYPE_CHECKING:
     from discovery.labels import RoundData
+    from discovery.registry import RegisteredModel
     from graph.store import Store
 
 
@@ -124,10 +126,67 @@ def against_rules(
     return out
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """A simple rule every model is set beside on the held-out round."""
+
+    gaps: str  # the card's key of the model's paired difference from it
+    zh: str
+    en: str
+    instead: str  # what would do better where the model trails it
+
+
+#: by their key in the card's metrics
+BASELINES = {
+    "rules_baseline": Baseline(
+        "model_vs_rules",
+        "规则基线",
+        "the rules baseline",
+        "an office sorting by class-I IP and revenue would do better there.",
+    ),
+    "thresholds_rule": Baseline(
+        "model_vs_thresholds_rule",
+        "门槛规则",
+        "the thresholds-on-visible-data rule",
+        "the criteria file read alone (thresholds known met first, then class-I IP and "
+        "revenue; `metrics.thresholds_rule_score`) would do better there.",
+    ),
+}
+
+
+def baseline_scores(x: pd.DataFrame, criteria: Criteria, tier: str) -> dict[str, np.ndarray]:
+    """Each baseline's score of the candidates `x`, keyed as `BASELINES`.
+
+    The thresholds rule's visible misses (which it never lists) score below every other
+    candidate rather than −∞, so that rank metrics read them as the bottom of its order.
+    """
+    rule = metrics.thresholds_rule_score(x, [t.id for t in criteria.thresholds_for(tier)])
+    return {
+        "rules_baseline": metrics.rules_score(x),
+        "thresholds_rule": np.where(np.isfinite(rule), rule, -1.0),
+    }
+
+
+def against_baselines(
+    evals: dict[str, dict[str, Any]], draws: Draws, model: str = "model"
+) -> dict[str, dict[str, Any]]:
+    """`against_rules` for every baseline in `evals`, under its card key (`BASELINES`)."""
+    return {
+        base.gaps: against_rules(evals, draws, model, name)
+        for name, base in BASELINES.items()
+        if name in evals
+    }
+
+
 def warnings(
-    model_eval: dict[str, Any], rules_eval: dict[str, Any], gaps: dict[str, Any]
+    model_eval: dict[str, Any],
+    rules_eval: dict[str, Any],
+    gaps: dict[str, Any],
+    others: dict[str, tuple[dict[str, Any], dict[str, Any]]] | None = None,
 ) -> list[str]:
-    """Plain sentences (Chinese first) a reader of the card must not miss."""
+    """Plain sentences (Chinese first) a reader of the card must not miss: thin evidence,
+    and the model trailing the rules baseline (`rules_eval`, `gaps`) or another baseline
+    (`others`: its `BASELINES` name -> its evaluation and the model's gaps) beyond noise."""
     out: list[str] = []
     thin = model_eval["evidence"]["thin"]
     if thin:
@@ -137,27 +196,38 @@ def warnings(
             f"证据不足 only {model_eval['evidence']['positives']} approvals among "
             f"{model_eval['evidence']['candidates']:,} candidates: precision@K cannot judge the list"
         )
+    compared = {"rules_baseline": (rules_eval, gaps), **(others or {})}
+    for name, (base_eval, base_gaps) in compared.items():
+        behind = _behind(model_eval, base_eval, base_gaps)
+        if behind:
+            base = BASELINES[name]
+            out.append(
+                f"模型落后于{base.zh} the model trails {base.en} beyond noise: " + "; ".join(behind)
+            )
+    return out
+
+
+def _behind(
+    model_eval: dict[str, Any], base_eval: dict[str, Any], gaps: dict[str, Any]
+) -> list[str]:
+    """The metrics on which the model trails a baseline beyond noise, with both values."""
     behind = []
     for k, gap in gaps["precision"].items():
         if gap["trails"]:
             m = model_eval["at_k"][k]["precision"]
-            r = rules_eval["at_k"][k]["precision"]
+            r = base_eval["at_k"][k]["precision"]
             behind.append(f"precision@{k} {m:.3f} vs {r:.3f} (difference {_span(gap)})")
     auc_gap = gaps.get("auc_direct_evidence")
     if auc_gap and auc_gap["trails"]:
-        m, r = model_eval["auc_direct_evidence"], rules_eval["auc_direct_evidence"]
+        m, r = model_eval["auc_direct_evidence"], base_eval["auc_direct_evidence"]
         behind.append(f"AUC {m:.3f} vs {r:.3f} (difference {_span(auc_gap)})")
-    if behind:
-        out.append(
-            "模型落后于规则基线 the model trails the rules baseline beyond noise: "
-            + "; ".join(behind)
-        )
-    return out
+    return behind
 
 
-def trailing(card: dict[str, Any]) -> list[str]:
-    """The metrics on which a card's model trails the rules baseline beyond noise."""
-    gaps = card.get("metrics", {}).get("model_vs_rules") or {}
+def trailing(card: dict[str, Any], baseline: str = "rules_baseline") -> list[str]:
+    """The metrics on which a card's model trails `baseline` (`BASELINES`) beyond noise;
+    cards registered before a baseline was compared carry no gaps for it."""
+    gaps = card.get("metrics", {}).get(BASELINES[baseline].gaps) or {}
     out = [f"precision@{k}" for k, g in gaps.get("precision", {}).items() if g["trails"]]
     if (gaps.get("auc_direct_evidence") or {}).get("trails"):
         out.append("AUC")
@@ -238,3 +308,31 @@ def invited_population(
             "rate is over listed companies that applied or answered an invitation in the round"
         ),
     }
+
+
+def promotion_message(
+    model: RegisteredModel,
+    card: dict[str, Any],
+    replaced: RegisteredModel | None,
+    bar: float | None,
+) -> str:
+    """ "… now serves …", why it was promoted, and, next to it, what its card warns of."""
+    ours = model.primary_metric
+    if replaced is None or bar is None:
+        why = f"no model served {model.tier} before (此前无在用模型)"
+    elif ours >= bar:
+        why = f"the serving {replaced.model_id} scored no higher ({bar:.3f} vs {ours:.3f} AUC)"
+    else:
+        why = f"it was forced although the serving {replaced.model_id} scored higher ({bar:.3f} vs {ours:.3f} AUC)"
+    message = f"{model.model_id} now serves {model.tier}: promoted because {why}."
+    for name, base in BASELINES.items():
+        behind = trailing(card, name)
+        if behind:
+            message += (
+                f" 注意 warning: it trails {base.en} beyond noise ({', '.join(behind)}); "
+                + base.instead
+            )
+    thin = card["metrics"]["model"]["evidence"]["thin"]
+    if thin:
+        message += f" 注意 warning: {thin}; this promotion rests on little evidence."
+    return message

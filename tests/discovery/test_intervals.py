@@ -14,11 +14,20 @@ from sklearn.metrics import roc_auc_score
 
 from discovery import intervals
 from discovery.card import model_line, summary_lines
+from discovery.criteria import default_criteria
 from discovery.labels import Round, RoundData
-from discovery.metrics import precision_recall_at
+from discovery.metrics import precision_recall_at, rules_score, thresholds_rule_score
 from discovery.registry import Registry
-from discovery.training import promotion_message
-from discovery.validation import add_intervals, against_rules, evaluate, trailing, warnings
+from discovery.validation import (
+    add_intervals,
+    against_baselines,
+    against_rules,
+    baseline_scores,
+    evaluate,
+    promotion_message,
+    trailing,
+    warnings,
+)
 
 KS = (10, 25, 50, 100)
 
@@ -172,6 +181,63 @@ def test_a_model_trailing_the_rules_beyond_noise_is_warned_of() -> None:
     assert trailing(same) == [] and same["warnings"] == []
 
 
+def card_with_thresholds(
+    model: np.ndarray, rules: np.ndarray, thresholds: np.ndarray, data: RoundData
+) -> dict:
+    """A card whose model is set beside both baselines, as training sets it."""
+    scorings = {"model": model, "rules_baseline": rules, "thresholds_rule": thresholds}
+    evals = {name: evaluate(values, data, KS) for name, values in scorings.items()}
+    gaps = against_baselines(evals, add_intervals(evals, scorings, data))
+    card = card_of(model, rules, data)
+    card["metrics"] |= {"thresholds_rule": evals["thresholds_rule"], **gaps}
+    card["warnings"] = warnings(
+        evals["model"],
+        evals["rules_baseline"],
+        gaps["model_vs_rules"],
+        {"thresholds_rule": (evals["thresholds_rule"], gaps["model_vs_thresholds_rule"])},
+    )
+    return card
+
+
+def test_a_model_trailing_the_thresholds_rule_is_warned_of_beside_the_rules_baseline(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(12)
+    y = (rng.random(3000) < 0.1).astype(int)
+    data = round_of(y, rng.random(3000) < 0.2)
+    signal = y + rng.normal(0, 0.3, 3000)
+    noise = rng.normal(0, 1, 3000)
+    # the model sees some of the outcome: ahead of the rules baseline (noise), behind the
+    # thresholds rule (which sees it better)
+    model = y * 0.6 + rng.normal(0, 1, 3000)
+    card = card_with_thresholds(model, noise, signal, data)
+    m = card["metrics"]
+    assert set(m) >= {"thresholds_rule", "model_vs_rules", "model_vs_thresholds_rule"}
+    assert trailing(card) == []
+    assert trailing(card, "thresholds_rule") == [*(f"precision@{k}" for k in KS), "AUC"]
+    (warning,) = card["warnings"]
+    assert warning.startswith(
+        "模型落后于门槛规则 the model trails the thresholds-on-visible-data rule beyond noise"
+    )
+    text = "\n".join(summary_lines(card))
+    pattern = (
+        r"precision@10: \d\.\d{3} \[\d\.\d\d, \d\.\d\d\] \(rules \d\.\d{3} "
+        r"\[\d\.\d\d, \d\.\d\d\]; thresholds rule \d\.\d{3} \[\d\.\d\d, \d\.\d\d\]\)"
+    )
+    assert re.search(pattern, text)
+    assert re.search(r"AUC \(approved vs rejected\): .*\(rules .*; thresholds rule \d\.\d{3}", text)
+    registry = Registry(tmp_path)
+    bundle = {"metrics": m, "card": card, "as_of": "2025-12-31"}
+    new = registry.register("little_giant", "booster", bundle, "")
+    message = promotion_message(new, card, None, None)
+    assert "it trails the thresholds-on-visible-data rule beyond noise (precision@10" in message
+    assert "the criteria file read alone" in message and "trails the rules baseline" not in message
+    # a card registered before the thresholds rule was compared reads as before
+    old = card_of(model, noise, data)
+    assert "thresholds rule" not in "\n".join(summary_lines(old))
+    assert trailing(old, "thresholds_rule") == []
+
+
 def test_promotion_says_why_and_what_the_card_warns_of(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
     y = (rng.random(3000) < 0.1).astype(int)
@@ -231,3 +297,25 @@ def test_a_large_round_is_resampled_through_a_scaled_subsample(
     assert lo < point < hi
     assert (hi - lo) == pytest.approx(ref_hi - ref_lo, rel=0.2)
     assert abs((lo + hi) / 2 - (ref_lo + ref_hi) / 2) < 0.25 * (ref_hi - ref_lo)
+
+
+def test_the_thresholds_rule_as_a_baseline_puts_visible_misses_last_and_keeps_its_order() -> None:
+    criteria = default_criteria()
+    ids = [t.id for t in criteria.thresholds_for("little_giant")]
+    rng = np.random.default_rng(5)
+    n = 400
+    frame = pd.DataFrame(
+        {f"std_{t}": rng.choice([0.0, 1.0, np.nan], n, p=[0.05, 0.8, 0.15]) for t in ids}
+    )
+    frame["ip_class1_self_top3"] = rng.integers(0, 12, n).astype(float)
+    frame["fin_revenue_latest_wan"] = np.where(rng.random(n) < 0.2, np.nan, rng.random(n) * 9e4)
+    scores = baseline_scores(frame, criteria, "little_giant")
+    np.testing.assert_array_equal(scores["rules_baseline"], rules_score(frame))
+    rule = thresholds_rule_score(frame, ids)
+    thresholds = scores["thresholds_rule"]
+    missed = ~np.isfinite(rule)
+    assert 0 < missed.sum() < n and np.isfinite(thresholds).all()
+    assert (thresholds[missed] == -1.0).all() and (thresholds[~missed] >= 0.0).all()
+    np.testing.assert_array_equal(thresholds[~missed], rule[~missed])
+    # an AUC can be read from it (sklearn refuses infinite scores)
+    assert 0.0 <= roc_auc_score(missed.astype(int), -thresholds) <= 1.0

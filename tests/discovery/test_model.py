@@ -34,6 +34,26 @@ def test_card_reports_validation_on_a_held_out_round(trained_world: TrainedWorld
         assert not any("ownership" in f for f in result.model.bundle["schema"]["names"])
         md = (result.model.path / "card.md").read_text(encoding="utf-8")
         assert "Fairness audit" in md and "unlabeled" in md and tier in md
+        # both simple baselines beside the model, each with the paired difference at each K
+        for baseline, gaps in (
+            ("rules_baseline", "model_vs_rules"),
+            ("thresholds_rule", "model_vs_thresholds_rule"),
+        ):
+            assert set(m[baseline]["at_k"]) == set(m["model"]["at_k"])
+            assert set(m[gaps]["precision"]) == set(m["model"]["at_k"])
+            assert 0.0 <= m[baseline]["auc_all_candidates"] <= 1.0
+        table = _table(md, "| K | precision")
+        assert "thresholds rule precision" in table[0] and "model − thresholds rule" in table[0]
+        assert len(table) == 2 + len(m["model"]["at_k"])
+        assert all(row.count("|") == table[0].count("|") for row in table)
+
+
+def _table(markdown: str, header: str) -> list[str]:
+    """The Markdown table whose header starts with `header`: header, rule and rows."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
 
 
 def test_quality_estimate_tracks_the_published_score(trained_world: TrainedWorld) -> None:

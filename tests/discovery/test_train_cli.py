@@ -13,6 +13,8 @@ from discovery.cli import app
 
 runner = CliRunner()
 INTERVAL = r"\d\.\d{3} \[\d\.\d\d, \d\.\d\d\]"
+#: both simple baselines beside the model, each with its interval
+BASELINES = rf"\(rules {INTERVAL}; thresholds rule {INTERVAL}\)"
 
 
 def test_train_prints_intervals_and_warns_of_thin_evidence(home: Path, tmp_path: Path) -> None:
@@ -26,9 +28,9 @@ def test_train_prints_intervals_and_warns_of_thin_evidence(home: Path, tmp_path:
     sme = runner.invoke(app, ["train", "--as-of", "2025-12-31", "--tier", "specialized_sme"])
     assert sme.exit_code == 0, sme.output
     text = sme.stdout
-    assert re.search(rf"AUC \(approved vs rejected\): {INTERVAL} \(rules {INTERVAL}\)", text)
+    assert re.search(rf"AUC \(approved vs rejected\): {INTERVAL} {BASELINES}", text)
     for k in (10, 25, 50, 100, 200):
-        assert re.search(rf"precision@{k}: {INTERVAL} \(rules {INTERVAL}\)", text), k
+        assert re.search(rf"precision@{k}: {INTERVAL} {BASELINES}", text), k
     assert "95% bootstrap intervals" in text
     assert "now serves specialized_sme: promoted because no model served" in text
 
@@ -40,7 +42,7 @@ def test_train_prints_intervals_and_warns_of_thin_evidence(home: Path, tmp_path:
         r"AUC \(approved vs rejected\): 证据不足 too few decisions \(\d+, \d+ approved\)", text
     )
     assert not re.search(r"AUC \(approved vs rejected\): \d", text)
-    assert re.search(rf"precision@50: {INTERVAL} \(rules {INTERVAL}\)", text)
+    assert re.search(rf"precision@50: {INTERVAL} {BASELINES}", text)
     assert "注意 warning: 证据不足" in text
     assert re.search(r"now serves little_giant: .* 注意 warning: 证据不足 .*little evidence", text)
 

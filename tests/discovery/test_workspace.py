@@ -127,18 +127,28 @@ def test_compare_scores_every_model_on_the_same_unseen_round(
     old, new = trained["old"], trained["new"]
     cmp = ws.compare(TIER, AS_OF, ["serving", new], max_k=100)
     assert cmp.round == past_rounds(AS_OF, 1)[0]
-    assert list(cmp.precision.columns) == [old.model.model_id, new.model.model_id, "rules"]
+    assert list(cmp.precision.columns) == [
+        old.model.model_id,
+        new.model.model_id,
+        "rules",
+        "thresholds rule",
+    ]
     assert cmp.precision.index[0] == 1 and cmp.precision.index[-1] == 100
-    # the candidate's curve is its held-out one: it matches the card at the card's K
+    # the candidate's curve is its held-out one: it matches the card at the card's K, and
+    # so do both baselines' curves
     card_at = new.card["metrics"]["model"]["at_k"]
     rules_at = new.card["metrics"]["rules_baseline"]["at_k"]
+    thresholds_at = new.card["metrics"]["thresholds_rule"]["at_k"]
     for k in ("10", "50", "100"):
         assert cmp.precision.at[int(k), new.model.model_id] == pytest.approx(
             card_at[k]["precision"]
         )
         assert cmp.precision.at[int(k), "rules"] == pytest.approx(rules_at[k]["precision"])
+        assert cmp.precision.at[int(k), "thresholds rule"] == pytest.approx(
+            thresholds_at[k]["precision"]
+        )
     lift = cmp.lift
-    assert "rules" not in lift.columns
+    assert "rules" not in lift.columns and "thresholds rule" not in lift.columns
     assert lift.at[50, new.model.model_id] == pytest.approx(
         cmp.precision.at[50, new.model.model_id] / cmp.precision.at[50, "rules"]
     )
@@ -150,7 +160,8 @@ def test_compare_scores_every_model_on_the_same_unseen_round(
         .equals((cmp.precision.mul(cmp.precision.index, axis=0)).round(6))
     )
     assert cmp.best in (old.model.model_id, new.model.model_id)
-    assert cmp.summary.loc[cmp.best, "primary"] == cmp.summary.drop(index="rules")["primary"].max()
+    models = cmp.summary.drop(index=["rules", "thresholds rule"])
+    assert cmp.summary.loc[cmp.best, "primary"] == models["primary"].max()
 
 
 def test_compare_refuses_a_model_that_learned_the_round(
