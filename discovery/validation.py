@@ -142,14 +142,15 @@ BASELINES = {
         "model_vs_rules",
         "规则基线",
         "the rules baseline",
-        "an office sorting by class-I IP and revenue would do better there.",
+        "an office sorting by class-I IP and revenue would have done better on that round.",
     ),
     "thresholds_rule": Baseline(
         "model_vs_thresholds_rule",
         "门槛规则",
         "the thresholds-on-visible-data rule",
         "the criteria file read alone (thresholds known met first, then class-I IP and "
-        "revenue; `metrics.thresholds_rule_score`) would do better there.",
+        "revenue) would have done better on that round; the card's invited-population "
+        "table shows whether it does among the companies a list goes to.",
     ),
 }
 
