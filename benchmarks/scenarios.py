@@ -9,7 +9,8 @@ it also rebuilds the summary from reports you already have:
 
 One row per scenario × size × seed × tier: the precision (hits/listed) of ours, of the
 IP + revenue rule (`rules`), of the thresholds-on-visible-data rule (`thresholds_rule`)
-and of featuretools (its plain list); our precision over the listed companies that
+and of featuretools (its list without our threshold filter: the deep set-up where it
+ran, else the plain one at depth 2, else at depth 1, named in the cell); our precision over the listed companies that
 never applied for the tier; our listed companies that are not candidates; and whether
 ours is at least as precise as `thresholds_rule` and more precise than `rules` and
 featuretools. `--held-out` only labels scenarios: those not named are marked as used
@@ -28,6 +29,22 @@ DEFAULT_SCENARIO = "file_standard"
 #: the pipelines of the summary, besides ours
 RIVALS = ("rules", "thresholds_rule", "featuretools")
 VERDICT = "ours ≥ thresholds_rule and > rules and > featuretools"
+#: the featuretools set-ups that stand for the `featuretools` rival, first that ran
+FEATURETOOLS = {
+    "featuretools": "",
+    "featuretools_plain": "plain, depth 2",
+    "featuretools_plain1": "plain, depth 1",
+}
+
+
+def rival_list(quality: dict, rival: str, tier: str) -> tuple[str, dict | None]:
+    """The (pipeline, list quality) standing for `rival` on one world and tier: itself,
+    or for featuretools the first set-up of `FEATURETOOLS` that made a list."""
+    for name in FEATURETOOLS if rival == "featuretools" else (rival,):
+        q = quality.get(name, {}).get(tier)
+        if q:
+            return name, q
+    return rival, None
 
 
 def _precision(q: dict | None) -> float | None:
@@ -53,7 +70,7 @@ def verdict(quality: dict, tier: str) -> tuple[str | None, list[str]]:
     missing: list[str] = []
     ok = True
     for rival in RIVALS:
-        theirs = quality.get(rival, {}).get(tier)
+        _, theirs = rival_list(quality, rival, tier)
         if not theirs:
             missing.append(rival)
             continue
@@ -79,7 +96,9 @@ def rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "k": k,
                 }
                 for name in ("ours", *RIVALS):
-                    q = quality.get(name, {}).get(tier)
+                    used, q = rival_list(quality, name, tier)
+                    if name == "featuretools":
+                        row["featuretools_setup"] = used if q else None
                     row[name] = (
                         {"hits": q["hits"], "listed": q["listed"], "precision": _precision(q)}
                         if q
@@ -174,7 +193,14 @@ def markdown(reports: list[dict[str, Any]], held_out: list[str]) -> str:
             f"{row['tier']} top {row['k']}",
             _cell(row["ours"]),
             "–" if row.get("ours_expected_hits") is None else f"{row['ours_expected_hits']:.1f}",
-            *[_cell(row[name]) for name in RIVALS],
+            _cell(row["rules"]),
+            _cell(row["thresholds_rule"]),
+            _cell(row["featuretools"])
+            + (
+                f" · {FEATURETOOLS[setup]}"
+                if (setup := row.get("featuretools_setup")) and FEATURETOOLS[setup]
+                else ""
+            ),
             _cell(row["ours_non_applicants"]),
             "–" if nc is None else str(nc),
             _verdict_cell(row),

@@ -152,6 +152,18 @@ def test_scenario_summary_rows_and_verdict():
     assert got[0]["ours_expected_hits"] == 112.46 and got[1]["ours_expected_hits"] is None
     assert "yes (without featuretools)" in text
     assert "- `looser_review` (held out) · little_giant: 0 of 1" in text
+    # where the deep set-up did not run, the plain one stands for featuretools, named
+    plain = report("regional_skew", (30, 40), (10, 20))
+    quality = plain["sizes"][0]["quality"]
+    quality["featuretools_plain1"] = {"specialized_sme": q(130, 200), "little_giant": q(9, 50)}
+    del quality["featuretools"]
+    sme, lg = scenarios.rows([plain])
+    assert sme["featuretools_setup"] == lg["featuretools_setup"] == "featuretools_plain1"
+    # ahead of the rules but behind featuretools' plain list (130 > 120 of 200): no
+    assert (sme["verdict"], sme["verdict_without"]) == ("no", [])
+    assert (lg["verdict"], lg["verdict_without"]) == ("yes", [])
+    text = scenarios.markdown([plain], [])
+    assert "| 0.650 (130/200) · plain, depth 1 |" in text
 
 
 def test_child_reports_time_memory_and_its_json(tmp_path):
