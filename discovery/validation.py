@@ -1,11 +1,12 @@
-"""The held-out round read several ways: metrics with intervals, against the rules baseline,
-on the population the lists go to, and by group.
+"""The held-out round read several ways: metrics with intervals, against two simple
+baselines, on the population the lists go to, and by group.
 
 `evaluate` gives AUC (direct evidence, all candidates) and precision and recall at each K
 of one scoring, each with a bootstrap interval (`discovery.intervals`) and the size of
-the evidence behind it; `against_rules` sets the model beside the rules baseline on the
-same resamples; `warnings` words what a reader must not miss: thin evidence, and a model
-trailing the baseline beyond noise.
+the evidence behind it; `against_baselines` sets the model beside each baseline
+(`BASELINES`: the rules baseline of class-I IP then revenue, and the thresholds-on-visible-
+data rule) on the same resamples; `warnings` words what a reader must not miss: thin
+evidence, and a model trailing a baseline beyond noise.
 """
 
 from __future__ import annotations
