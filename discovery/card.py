@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from discovery.metrics import BASELINES
 from discovery.names import labelled, region_name
 from discovery.standard_check import render
-from discovery.validation import BASELINES
 
 
 def _pct(v: float | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,35 @@ def thresholds_rule_score(features: pd.DataFrame, threshold_ids: list[str]) -> n
     met = (status == 1).sum(axis=1).astype(float)
     score = met * 1e12 + rules_score(features)
     return np.where((status == 0).any(axis=1), -np.inf, score)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A simple rule every model is set beside on the held-out round."""
+
+    gaps: str  # the card's key of the model's paired difference from it
+    zh: str
+    en: str
+    instead: str  # what would do better where the model trails it
+
+
+#: by their key in the card's metrics
+BASELINES = {
+    "rules_baseline": Baseline(
+        "model_vs_rules",
+        "规则基线",
+        "the rules baseline",
+        "an office sorting by class-I IP and revenue would have done better on that round.",
+    ),
+    "thresholds_rule": Baseline(
+        "model_vs_thresholds_rule",
+        "门槛规则",
+        "the thresholds-on-visible-data rule",
+        "the criteria file read alone (thresholds known met first, then class-I IP and "
+        "revenue) would have done better on that round; the card's invited-population "
+        "table shows whether it does among the companies a list goes to.",
+    ),
+}
 
 
 def list_order(

@@ -4,14 +4,13 @@ baselines, on the population the lists go to, and by group.
 `evaluate` gives AUC (direct evidence, all candidates) and precision and recall at each K
 of one scoring, each with a bootstrap interval (`discovery.intervals`) and the size of
 the evidence behind it; `against_baselines` sets the model beside each baseline
-(`BASELINES`: the rules baseline of class-I IP then revenue, and the thresholds-on-visible-
-data rule) on the same resamples; `warnings` words what a reader must not miss: thin
-evidence, and a model trailing a baseline beyond noise.
+(`metrics.BASELINES`: the rules baseline of class-I IP then revenue, and the
+thresholds-on-visible-data rule) on the same resamples; `warnings` words what a reader
+must not miss: thin evidence, and a model trailing a baseline beyond noise.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 
 from discovery import intervals, metrics
 from discovery.criteria import Criteria
+from discovery.metrics import BASELINES
 from discovery.standard_check import Floor, below_any_floor
 
 if TYPE_CHECKING:
@@ -125,35 +125,6 @@ def against_rules(
     if not mine["evidence"]["thin"] and mine[auc] is not None and base[auc] is not None:
         out[auc] = _gap(draws[model][auc], draws[rules][auc], mine[auc] - base[auc])
     return out
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """A simple rule every model is set beside on the held-out round."""
-
-    gaps: str  # the card's key of the model's paired difference from it
-    zh: str
-    en: str
-    instead: str  # what would do better where the model trails it
-
-
-#: by their key in the card's metrics
-BASELINES = {
-    "rules_baseline": Baseline(
-        "model_vs_rules",
-        "规则基线",
-        "the rules baseline",
-        "an office sorting by class-I IP and revenue would have done better on that round.",
-    ),
-    "thresholds_rule": Baseline(
-        "model_vs_thresholds_rule",
-        "门槛规则",
-        "the thresholds-on-visible-data rule",
-        "the criteria file read alone (thresholds known met first, then class-I IP and "
-        "revenue) would have done better on that round; the card's invited-population "
-        "table shows whether it does among the companies a list goes to.",
-    ),
-}
 
 
 def baseline_scores(x: pd.DataFrame, criteria: Criteria, tier: str) -> dict[str, np.ndarray]:
