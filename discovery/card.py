@@ -39,14 +39,11 @@ def summary_lines(card: dict[str, Any]) -> list[str]:
     """What `discovery train` prints about a card: validation with intervals, the invited
     population, the criteria read back, and the card's warnings."""
     m = card["metrics"]
-    model, rules = m["model"], m["rules_baseline"]
+    model = m["model"]
     valid = card["validation_round"]
     evidence = model.get("evidence") or {}
-    # cards registered before the thresholds rule was compared show the rules baseline alone
-    threshold = m.get("thresholds_rule")
-    auc_of = f"rules {auc_text(rules)}" + (
-        f"; thresholds rule {auc_text(threshold)}" if threshold else ""
-    )
+    baselines = _baselines(m)
+    auc_of = "; ".join(f"{name} {auc_text(m[b])}" for b, name in baselines)
     lines = [
         f"validation round {valid['as_of']} → {valid['window_end']}: "
         f"{evidence.get('decisions', 0):,} decisions, {evidence.get('approvals', 0):,} approved, "
@@ -55,15 +52,14 @@ def summary_lines(card: dict[str, Any]) -> list[str]:
         + ("" if evidence.get("thin") else f" ({auc_of})"),
     ]
     for k, row in model["at_k"].items():
-        base = rules["at_k"][k]
         whole = "" if row["k"] == int(k) else f" (all {row['k']} candidates)"
-        also = ""
-        if threshold:
-            t = threshold["at_k"][k]
-            also = f"; thresholds rule {metric_text(t['precision'], t.get('precision_ci'))}"
+        theirs = "; ".join(
+            f"{name} {metric_text(m[b]['at_k'][k]['precision'], m[b]['at_k'][k].get('precision_ci'))}"
+            for b, name in baselines
+        )
         lines.append(
             f"  precision@{k}{whole}: {metric_text(row['precision'], row.get('precision_ci'))} "
-            f"(rules {metric_text(base['precision'], base.get('precision_ci'))}{also})"
+            f"({theirs})"
         )
     inv = card.get("invited_population")
     if inv:
@@ -120,14 +116,15 @@ def _list_size(card: dict[str, Any], model: dict[str, Any]) -> int:
     return max((int(k) for k in model.get("at_k", {})), default=0)
 
 
+def _baselines(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """(metrics key, short name) of each baseline the card was set beside: cards
+    registered before the thresholds rule was compared show the rules baseline alone."""
+    return [(key, base.short) for key, base in BASELINES.items() if key in metrics]
+
+
 def render_card(card: dict[str, Any]) -> str:
     m = card["metrics"]
-    # cards registered before the thresholds rule was compared show the rules baseline alone
-    baselines = [
-        (b, name)
-        for b, name in (("rules_baseline", "rules"), ("thresholds_rule", "thresholds rule"))
-        if b in m
-    ]
+    baselines = _baselines(m)
     lines = [
         f"# 模型说明 Model card — {card['tier_zh']} `{card['tier']}`",
         "",

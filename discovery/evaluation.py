@@ -25,6 +25,7 @@ from discovery.intervals import (
     thin_evidence,
 )
 from discovery.labels import Round, past_rounds, rows_of
+from discovery.metrics import BASELINES
 from discovery.model import ScoringModel
 from discovery.registry import RegisteredModel, Registry
 from discovery.snapshots import SnapshotCache
@@ -60,8 +61,8 @@ __all__ = ["RULES", "THRESHOLDS", "Backtest", "Comparison", "backtest", "compare
 
 #: the baselines' columns: the rules baseline (class-I IP, then revenue) and the
 #: thresholds-on-visible-data rule (the criteria file alone)
-RULES = "rules"
-THRESHOLDS = "thresholds rule"
+RULES = BASELINES["rules_baseline"].short
+THRESHOLDS = BASELINES["thresholds_rule"].short
 BASELINE_COLUMNS = (RULES, THRESHOLDS)
 
 

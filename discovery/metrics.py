@@ -41,6 +41,7 @@ class Baseline:
     """A simple rule every model is set beside on the held-out round."""
 
     gaps: str  # the card's key of the model's paired difference from it
+    short: str  # its name in the printed lines, the card's columns and `compare`'s columns
     zh: str
     en: str
     instead: str  # what would do better where the model trails it
@@ -50,12 +51,14 @@ class Baseline:
 BASELINES = {
     "rules_baseline": Baseline(
         "model_vs_rules",
+        "rules",
         "规则基线",
         "the rules baseline",
         "an office sorting by class-I IP and revenue would have done better on that round.",
     ),
     "thresholds_rule": Baseline(
         "model_vs_thresholds_rule",
+        "thresholds rule",
         "门槛规则",
         "the thresholds-on-visible-data rule",
         "the criteria file read alone (thresholds known met first, then class-I IP and "

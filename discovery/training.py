@@ -287,12 +287,7 @@ def train_tier(
             "trails_rule": "the model trails a baseline (the rules baseline, the thresholds "
             "rule) beyond noise when the paired interval of the difference lies wholly below 0",
         },
-        "warnings": warnings(
-            model_eval,
-            rules_eval,
-            gaps["model_vs_rules"],
-            {"thresholds_rule": (threshold_eval, gaps["model_vs_thresholds_rule"])},
-        ),
+        "warnings": warnings(evals, gaps),
         "quality_bar": {
             **bar.to_json(),
             "rule": BAR_RULE,

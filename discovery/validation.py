@@ -151,15 +151,12 @@ def against_baselines(
     }
 
 
-def warnings(
-    model_eval: dict[str, Any],
-    rules_eval: dict[str, Any],
-    gaps: dict[str, Any],
-    others: dict[str, tuple[dict[str, Any], dict[str, Any]]] | None = None,
-) -> list[str]:
+def warnings(evals: dict[str, dict[str, Any]], gaps: dict[str, dict[str, Any]]) -> list[str]:
     """Plain sentences (Chinese first) a reader of the card must not miss: thin evidence,
-    and the model trailing the rules baseline (`rules_eval`, `gaps`) or another baseline
-    (`others`: its `BASELINES` name -> its evaluation and the model's gaps) beyond noise."""
+    and the model (`evals["model"]`) trailing a baseline beyond noise (each baseline of
+    `BASELINES` in `evals`, with the model's gaps from it under its key in `gaps`, as
+    `against_baselines` returns them)."""
+    model_eval = evals["model"]
     out: list[str] = []
     thin = model_eval["evidence"]["thin"]
     if thin:
@@ -169,11 +166,11 @@ def warnings(
             f"证据不足 only {model_eval['evidence']['positives']} approvals among "
             f"{model_eval['evidence']['candidates']:,} candidates: precision@K cannot judge the list"
         )
-    compared = {"rules_baseline": (rules_eval, gaps), **(others or {})}
-    for name, (base_eval, base_gaps) in compared.items():
-        behind = _behind(model_eval, base_eval, base_gaps)
+    for name, base in BASELINES.items():
+        if name not in evals:
+            continue
+        behind = _behind(model_eval, evals[name], gaps[base.gaps])
         if behind:
-            base = BASELINES[name]
             out.append(
                 f"模型落后于{base.zh} the model trails {base.en} beyond noise: " + "; ".join(behind)
             )
@@ -268,14 +265,16 @@ def invited_population(
         }
 
     use = criteria.empirical_floors.use
-    rule = metrics.thresholds_rule_score(x, ids)
+    scores = baseline_scores(x, criteria, tier)
     return {
         "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
         "top": top,
         "floors_from": "training rounds only",
         "model": read(metrics.list_order(ours, visible, below, use)),
-        "thresholds_rule": read(metrics.list_order(rule, visible, np.zeros(len(x), bool), use)),
-        "rules_baseline": read(metrics.top_k_order(metrics.rules_score(x))),
+        "thresholds_rule": read(
+            metrics.list_order(scores["thresholds_rule"], visible, np.zeros(len(x), bool), use)
+        ),
+        "rules_baseline": read(metrics.top_k_order(scores["rules_baseline"])),
         "note": (
             "listed companies with a visible or empirical-floor miss should be 0; the approval "
             "rate is over listed companies that applied or answered an invitation in the round"

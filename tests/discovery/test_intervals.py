@@ -139,7 +139,7 @@ def card_of(model: np.ndarray, rules: np.ndarray, data: RoundData) -> dict:
             "rules_baseline": r,
             "model_vs_rules": gaps,
         },
-        "warnings": warnings(m, r, gaps),
+        "warnings": warnings(evals, {"model_vs_rules": gaps}),
     }
 
 
@@ -190,12 +190,7 @@ def card_with_thresholds(
     gaps = against_baselines(evals, add_intervals(evals, scorings, data))
     card = card_of(model, rules, data)
     card["metrics"] |= {"thresholds_rule": evals["thresholds_rule"], **gaps}
-    card["warnings"] = warnings(
-        evals["model"],
-        evals["rules_baseline"],
-        gaps["model_vs_rules"],
-        {"thresholds_rule": (evals["thresholds_rule"], gaps["model_vs_thresholds_rule"])},
-    )
+    card["warnings"] = warnings(evals, gaps)
     return card
 
 
