@@ -129,13 +129,16 @@ def entityset(data: Path, interesting: bool = True) -> ft.EntitySet:
     ) -> None:
         frame = frame.loc[frame[key].isin(codes)].reset_index(drop=True)
         frame.insert(0, "row_id", np.arange(len(frame)))
+        # a date column with no value at all (no right revoked yet) is still a date:
+        # woodwork cannot infer it, so every time index is typed explicitly
+        dated = [time_index, *(secondary or {})]
         es.add_dataframe(
             dataframe_name=parent_name or name,
             dataframe=frame,
             index="row_id",
             time_index=time_index,
             secondary_time_index=secondary,
-            logical_types={c: "Categorical" for c in cats},
+            logical_types={**{c: "Categorical" for c in cats}, **dict.fromkeys(dated, "Datetime")},
         )
         es.add_relationship("companies", "uscc", parent_name or name, key)
 

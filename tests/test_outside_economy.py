@@ -1,0 +1,107 @@
+"""The outside economy (`benchmarks/outside_economy.py`): worlds made without the project's
+simulator or criteria, in the data contract, with a truth the benchmark can trust."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks import outside_economy
+from graph.validation import read_directory
+
+ROOT = Path(__file__).resolve().parents[1]
+END = "2025-12-31"
+TABLES = {
+    "companies",
+    "financials",
+    "supply_links",
+    "investments",
+    "patents",
+    "awards",
+    "talents",
+    "certifications",
+    "applications",
+    "compliance_events",
+    "quality_scores",
+    "invitations",
+}
+
+
+def _holds(cert: pd.DataFrame, tiers: tuple[str, ...], day: str) -> set[str]:
+    """The contract's rule: certified_on <= day < expires_on, not revoked by then."""
+    on = (
+        cert["tier"].isin(tiers)
+        & (cert["certified_on"] <= day)
+        & (cert["expires_on"] > day)
+        & (cert["revoked_on"].isna() | (cert["revoked_on"] > day))
+    )
+    return set(cert.loc[on, "uscc"])
+
+
+def test_the_generator_imports_nothing_of_the_project_it_is_meant_to_test():
+    for name in ("outside_economy.py", "outside_review.py"):
+        tree = ast.parse((ROOT / "benchmarks" / name).read_text(encoding="utf-8"))
+        imported = {
+            (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not {m for m in imported if m.split(".")[0] in {"discovery", "features", "graph"}}
+
+
+@pytest.mark.parametrize("variant", sorted(outside_economy.VARIANTS))
+def test_an_outside_world_validates_and_its_truth_agrees_with_its_tables(tmp_path, variant):
+    made = outside_economy.generate(
+        3000, 5, tmp_path / "data", tmp_path / "truth.csv", variant=variant, end=END
+    )
+    batch = read_directory(tmp_path / "data")
+    assert len(batch.rejects) == 0, batch.rejects.head().to_dict("records")
+    assert set(batch.tables) == TABLES
+    assert made["scenario"] == variant
+    assert made["rows"] == {t: len(b.frame) for t, b in batch.tables.items()}
+
+    truth = pd.read_csv(tmp_path / "truth.csv", dtype={"uscc": str})
+    companies = batch.tables["companies"].frame
+    assert sorted(truth["uscc"]) == sorted(companies["uscc"])
+    cert = pd.read_parquet(tmp_path / "data" / "certifications.parquet")
+    cert = cert.astype({c: "string" for c in ("certified_on", "expires_on", "revoked_on")})
+    holders_s = _holds(cert, ("specialized_sme", "little_giant"), END)
+    holders_lg = _holds(cert, ("little_giant",), END)
+    base = _holds(cert, ("tech_sme", "innovative_sme"), END)
+    truth = truth.set_index("uscc")
+    for tier, below, above in (
+        ("specialized_sme", base, holders_s),
+        ("little_giant", _holds(cert, ("specialized_sme",), END), holders_lg),
+    ):
+        cand = set(truth.index[truth[f"candidate_{tier}"]])
+        qual = set(truth.index[truth[f"qualifies_{tier}"]])
+        assert qual <= cand and len(qual) > 0
+        assert cand <= below and not cand & above  # the ladder, read from the tables
+        assert made["candidates"][tier] == len(cand) and made["qualifiers"][tier] == len(qual)
+        # a qualifier misses no hidden rule; a candidate that does not qualify misses one
+        misses = truth[f"misses_{tier}"].fillna("")
+        assert (misses.loc[list(qual)] == "").all()
+        assert (misses.loc[list(cand - qual)] != "").all()
+    large = set(companies.loc[companies["size_class"] == "large", "uscc"])
+    assert not large & set(truth.index[truth["candidate_specialized_sme"]])
+    # nothing is known after the decision date
+    for name, col in (("applications", "decided_on"), ("patents", "filed_on")):
+        days = pd.read_parquet(tmp_path / "data" / f"{name}.parquet")[col].dropna().astype(str)
+        assert (days <= END).all()
+    apps = pd.read_parquet(tmp_path / "data" / "applications.parquet")
+    assert set(apps["outcome"]) >= {"approved", "rejected"}
+
+
+def test_an_outside_world_is_the_same_for_the_same_seed_and_differs_across_seeds(tmp_path):
+    def make(folder: str, seed: int) -> bytes:
+        out = tmp_path / folder
+        outside_economy.generate(
+            800, seed, out / "data", out / "truth.csv", variant="outside_drift"
+        )
+        return (out / "truth.csv").read_bytes()
+
+    assert make("a", 3) == make("b", 3) != make("c", 4)
