@@ -311,16 +311,34 @@ def _missing_lines(card: dict[str, Any]) -> list[str]:
         "",
         f"Score = {missing['rule']}.",
         "",
+        "A blank figure is evidence of a miss where past approvals had it blank less often "
+        "than their rounds' candidates: the ratio of the two odds (1 = no sign) lowers the "
+        "chance only where the criteria file says `when_unknown: decisions`.",
+        "",
         "| threshold | candidates with the figure | of which met | learned from "
-        "| candidates without it | mean chance |",
-        "|---|---:|---:|---|---:|---:|",
+        "| candidates without it | mean chance | unknown: past approvals · their rounds' "
+        "candidates | odds ratio |",
+        "|---|---:|---:|---|---:|---:|---|---:|",
     ]
     for t in missing["thresholds"]:
         lines.append(
             f"| `{t['status']}` | {t['known']:,} | {_pct(t['met_share'])} | {t['learned_from']} "
-            f"| {t['unknown_rows']:,} | {_pct(t['mean_chance'])} |"
+            f"| {t['unknown_rows']:,} | {_pct(t['mean_chance'])} | {_unknown_evidence(t)} |"
         )
     return lines
+
+
+def _unknown_evidence(t: dict[str, Any]) -> str:
+    """The blank-figure evidence of one threshold: two cells of the card's table."""
+    if "missingness_ratio" not in t:  # a card from before the evidence was kept
+        return "— | —"
+    approvals = t["approvals"]
+    share = f"{t['approvals_unknown'] / approvals:.1%}" if approvals else "—"
+    used = " (used)" if t.get("by_decisions") else ""
+    return (
+        f"{share} of {approvals:,} · {_pct(t['candidates_unknown_share'])} "
+        f"| {t['missingness_ratio']:.3f}{used}"
+    )
 
 
 def _sigma_source(bar: dict[str, Any]) -> str:

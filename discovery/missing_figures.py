@@ -17,12 +17,25 @@ will see. A company's factor is the smallest chance among its unknown thresholds
 figures read from one set of statements go together, and the chance that all are met
 is at most the smallest of them (it is the smallest when they are fully dependent).
 A company whose thresholds are all known keeps its probability.
+
+Learning from the candidates whose figure is on file assumes that a figure is missing
+for reasons unrelated to the threshold. The past rounds' decisions test that: if the
+candidates a round later approved had the figure on file (at the round's date, before
+they applied) more often than the round's candidates at large, a missing figure is
+itself evidence of a miss (a company with no niche market leaves its niche date empty).
+The odds of "unknown" among those approvals over the odds among all the rounds'
+candidates (`MissingnessEvidence`; never above 1, and only with at least
+`MIN_APPROVALS` approvals to read it from) is kept for every threshold and shown on the
+card. It multiplies the chance only for the thresholds the criteria file marks
+`when_unknown: decisions`: companies that file statements are also the ones that apply,
+so for most figures approvals have them on file more often whatever the threshold, and
+the ratio would count a missing statement as a miss it is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import lightgbm as lgb
@@ -36,6 +49,8 @@ from discovery.quality import SCORE_COLUMN
 SEEN_SHARE = 0.5
 #: fewer known rows, or only one class among them: the share met is used instead
 MIN_KNOWN = 40
+#: fewer past approvals: a missing figure's own evidence is not read (ratio 1)
+MIN_APPROVALS = 30
 #: at most this many known rows per threshold are learned from (seeded sample)
 MAX_ROWS = 50_000
 ROUNDS = 150
@@ -61,14 +76,60 @@ UNVERIFIED_DISCOUNT = 0.01
 RULE = (
     "probability × the smallest chance, among the thresholds whose figure is not on "
     "file, that the threshold is met; each chance is learned from the candidates at the "
-    "decision date whose figure is on file, from their other visible facts"
+    "decision date whose figure is on file, from their other visible facts; for the "
+    "thresholds the criteria file marks `when_unknown: decisions`, times the odds of the "
+    "figure unknown among past approvals over the odds among their rounds' candidates "
+    "(at most 1)"
 )
+
+
+@dataclass(frozen=True)
+class MissingnessEvidence:
+    """How often a threshold's figure was unknown, at their rounds' dates, among the
+    candidates the rounds later approved and among all the rounds' candidates."""
+
+    approvals: int = 0
+    approvals_unknown: int = 0
+    candidates: int = 0
+    candidates_unknown: int = 0
+
+    @property
+    def ratio(self) -> float:
+        """odds(unknown | approved) ÷ odds(unknown | candidate), at most 1; 1 without
+        `MIN_APPROVALS` approvals or without unknown candidates."""
+        if self.approvals < MIN_APPROVALS or not self.candidates_unknown:
+            return 1.0
+        a = (self.approvals_unknown + 0.5) / (self.approvals + 1)  # never 0 or 1
+        u = self.candidates_unknown / self.candidates
+        if u >= 1.0:
+            return 1.0
+        return float(min(1.0, (a / (1 - a)) / (u / (1 - u))))
+
+    @classmethod
+    def read(
+        cls, status: str, rounds: Sequence[tuple[pd.DataFrame, np.ndarray]]
+    ) -> MissingnessEvidence:
+        """From (candidates at a round's date, approved in the round) pairs."""
+        counts = np.zeros(4, dtype=np.int64)
+        for frame, approved in rounds:
+            if status not in frame:
+                continue
+            unknown = frame[status].isna().to_numpy()
+            approved = np.asarray(approved, dtype=bool)
+            counts += (approved.sum(), (unknown & approved).sum(), len(unknown), unknown.sum())
+        return cls(*(int(c) for c in counts))
 
 
 def unverified_columns(criteria: Criteria, tier: str) -> list[str]:
     """The status columns of the tier's thresholds whose unknown value discounts the
     probability: all but the quality score's, whose uncertainty the quality bar carries."""
     return [t.column for t in criteria.thresholds_for(tier) if t.measure != SCORE_COLUMN]
+
+
+def decided_columns(criteria: Criteria, tier: str) -> set[str]:
+    """The status columns whose missing figure the past decisions may count against
+    (`when_unknown: decisions` in the criteria file)."""
+    return {t.column for t in criteria.thresholds_for(tier) if t.when_unknown == "decisions"}
 
 
 def unverified_discount(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:
@@ -88,16 +149,24 @@ class FigureChance:
     met: int  # of which met
     inputs: tuple[str, ...] = ()
     booster: lgb.Booster | None = None  # None: the share met (smoothed) is the chance
+    #: the past decisions' word on whether a missing figure is itself a sign of a miss
+    evidence: MissingnessEvidence = MissingnessEvidence()
+    #: the criteria file's `when_unknown: decisions`: the evidence's ratio lowers the chance
+    by_decisions: bool = False
 
     @property
     def share_met(self) -> float:
         return (self.met + 1) / (self.known + 2)
 
+    @property
+    def factor(self) -> float:
+        return self.evidence.ratio if self.by_decisions else 1.0
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.booster is None:
-            return np.full(len(frame), self.share_met)
+            return np.full(len(frame), self.share_met * self.factor)
         x = frame.reindex(columns=list(self.inputs)).to_numpy(dtype=float)
-        return np.asarray(self.booster.predict(x), dtype=float)
+        return np.asarray(self.booster.predict(x), dtype=float) * self.factor
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,13 +175,24 @@ class FigureChance:
             "met": self.met,
             "inputs": list(self.inputs),
             "booster": None if self.booster is None else self.booster.model_to_string(),
+            "evidence": asdict(self.evidence),
+            "by_decisions": self.by_decisions,
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> FigureChance:
         text = raw.get("booster")
         booster = None if text is None else lgb.Booster(model_str=text)
-        return cls(raw["status"], raw["known"], raw["met"], tuple(raw["inputs"]), booster)
+        evidence = MissingnessEvidence(**raw.get("evidence", {}))  # none kept before: ratio 1
+        return cls(
+            raw["status"],
+            raw["known"],
+            raw["met"],
+            tuple(raw["inputs"]),
+            booster,
+            evidence,
+            bool(raw.get("by_decisions", False)),
+        )
 
 
 def _learn(status: str, rows: pd.DataFrame, inputs: Sequence[str]) -> FigureChance:
@@ -144,13 +224,30 @@ class MissingFigures:
 
     @classmethod
     def fit(
-        cls, frames: Sequence[pd.DataFrame], statuses: Sequence[str], inputs: Sequence[str]
+        cls,
+        frames: Sequence[pd.DataFrame],
+        statuses: Sequence[str],
+        inputs: Sequence[str],
+        decisions: Sequence[tuple[pd.DataFrame, np.ndarray]] = (),
+        by_decisions: Collection[str] = (),
     ) -> MissingFigures:
         """Learn from the candidates in `frames` (each with the `statuses` columns and the
-        numeric model `inputs`); status columns are never inputs."""
+        numeric model `inputs`); status columns are never inputs. `decisions` are past
+        rounds as (candidates at the round's date, approved in the round): whether their
+        approvals had a figure unknown as often as their candidates did; that evidence
+        lowers the chance of the statuses in `by_decisions`."""
         usable = [c for c in dict.fromkeys(inputs) if not c.startswith("std_")]
         rows = pd.concat([f[[*statuses, *usable]] for f in frames], ignore_index=True)
-        return cls(tuple(_learn(s, rows, usable) for s in statuses))
+        return cls(
+            tuple(
+                replace(
+                    _learn(s, rows, usable),
+                    evidence=MissingnessEvidence.read(s, decisions),
+                    by_decisions=s in by_decisions,
+                )
+                for s in statuses
+            )
+        )
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -190,6 +287,15 @@ class MissingFigures:
                     "inputs": len(c.inputs),
                     "unknown_rows": len(p),
                     "mean_chance": round(float(p.mean()), 3) if len(p) else None,
+                    "approvals": c.evidence.approvals,
+                    "approvals_unknown": c.evidence.approvals_unknown,
+                    "candidates_unknown_share": round(
+                        c.evidence.candidates_unknown / c.evidence.candidates, 3
+                    )
+                    if c.evidence.candidates
+                    else None,
+                    "missingness_ratio": round(c.evidence.ratio, 3),
+                    "by_decisions": c.by_decisions,
                 }
             )
         return out

@@ -34,7 +34,7 @@ from discovery.labels import (
     rows_of,
 )
 from discovery.missing_figures import RULE as MISSING_RULE
-from discovery.missing_figures import MissingFigures, unverified_columns
+from discovery.missing_figures import MissingFigures, decided_columns, unverified_columns
 from discovery.model import (
     TREES,
     TREES_RULE,
@@ -157,6 +157,17 @@ def collect_rounds(
     return [_round_data(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
 
 
+def _approvals(rounds: Sequence[RoundData]) -> list[tuple[pd.DataFrame, np.ndarray]]:
+    """Per round: its candidates at its date and which of them it approved."""
+    return [
+        (
+            d.candidates,
+            ((d.examples["label"] == 1) & (d.examples["source"] != "unlabeled")).to_numpy(),
+        )
+        for d in rounds
+    ]
+
+
 def _round_data(rnd: Round, ex: pd.DataFrame, snapshot: pd.DataFrame) -> RoundData:
     quality = [c for c in (SCORE_COLUMN, ESTIMATE_COLUMN) if c in snapshot]
     return RoundData(rnd, ex, rows_of(snapshot, ex.index), snapshot[quality].copy())  # not a view
@@ -229,8 +240,9 @@ def train_tier(
     held_out_check = check_standard(train, criteria, tier, valid.round.as_of)
     full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots.columns)
     statuses = unverified_columns(criteria, tier)
+    by_decisions = decided_columns(criteria, tier)
     inputs = FeatureSchema.of(valid.candidates).numeric()
-    held_missing = MissingFigures.fit([x_valid], statuses, inputs)
+    held_missing = MissingFigures.fit([x_valid], statuses, inputs, _approvals(train), by_decisions)
     ours = calibration(raw_valid) * held_missing.chance(x_valid)
     invited = invited_population(
         x_valid, valid.examples, ours, criteria, tier, held_out_check.used_floors, top
@@ -245,7 +257,7 @@ def train_tier(
     booster = _fit(schema, data, recipe, grow_as=held_fit).booster
     # the chance of a missing figure is read from the candidates the list goes to
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
-    missing = MissingFigures.fit([today], statuses, inputs)
+    missing = MissingFigures.fit([today], statuses, inputs, _approvals(data), by_decisions)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,

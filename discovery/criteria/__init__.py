@@ -65,6 +65,12 @@ class Threshold(_Strict):
     source: str | None = None
     note: str | None = None
     alternatives: tuple[tuple[Condition, ...], ...] = ()
+    #: where the figure is not on file: `learned`, the chance that the threshold is met is
+    #: learned from the candidates whose figure is on file (a figure missing for reasons
+    #: unrelated to the threshold); `decisions`, that chance is also lowered where past
+    #: approvals had the figure unknown less often than their rounds' candidates (on a
+    #: platform where a blank means "none", e.g. no niche market declared)
+    when_unknown: Literal["learned", "decisions"] = "learned"
 
     @property
     def column(self) -> str:

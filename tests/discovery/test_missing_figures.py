@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from discovery.missing_figures import MIN_KNOWN, MissingFigures
+from discovery.missing_figures import (
+    MIN_APPROVALS,
+    MIN_KNOWN,
+    MissingFigures,
+    MissingnessEvidence,
+    decided_columns,
+)
 
 
 def _candidates(n: int, seed: int = 0) -> pd.DataFrame:
@@ -73,3 +79,76 @@ def test_thin_evidence_falls_back_to_the_share_met_and_survives_a_round_trip() -
     again = MissingFigures.from_json(learned.to_json())
     np.testing.assert_array_equal(again.chance(rows), learned.chance(rows))
     assert again.summary(rows)[0]["unknown_rows"] == int(rows["std_lg_revenue"].isna().sum())
+
+
+def _rounds(blank_means_none: bool, n: int = 6000, seed: int = 2):
+    """Past rounds: a niche date blank for a third of the candidates. Where a blank
+    means "no niche market", approvals never have one; where it is random, they have
+    one as often as anyone."""
+    rng = np.random.default_rng(seed)
+    blank = rng.random(n) < 1 / 3
+    frame = pd.DataFrame({"std_ss_niche_years": np.where(blank, np.nan, 1.0)})
+    approved = rng.random(n) < 0.1
+    if blank_means_none:
+        approved &= ~blank
+    return [(frame.iloc[: n // 2], approved[: n // 2]), (frame.iloc[n // 2 :], approved[n // 2 :])]
+
+
+def test_past_approvals_tell_a_blank_that_means_none_from_a_random_one() -> None:
+    informative = MissingnessEvidence.read("std_ss_niche_years", _rounds(True))
+    random_blank = MissingnessEvidence.read("std_ss_niche_years", _rounds(False))
+    assert informative.approvals == int(sum(a.sum() for _, a in _rounds(True)))
+    assert informative.approvals_unknown == 0
+    assert informative.candidates == 6000
+    # odds of 0.5 / (approvals + 1) against odds of about 1/2: far below 1
+    assert informative.ratio < 0.01
+    assert 0.8 < random_blank.ratio <= 1.0  # no sign: about 1, never above
+    thin = MissingnessEvidence(MIN_APPROVALS - 1, 0, 1000, 300)
+    assert thin.ratio == 1.0  # too few approvals to read it from
+    assert MissingnessEvidence(100, 90, 1000, 100).ratio == 1.0  # never raises a chance
+    assert MissingnessEvidence.read("std_absent", _rounds(True)) == MissingnessEvidence()
+
+
+def test_the_evidence_lowers_the_chance_only_where_the_criteria_file_says_so() -> None:
+    rows = _candidates(3000)
+    rows["std_ss_niche_years"] = np.where(np.arange(len(rows)) % 3 == 0, np.nan, 1.0)
+    rows.loc[rows.index[:300], "std_ss_niche_years"] = 0.0
+    statuses = ["std_ss_niche_years"]
+    rounds = _rounds(True)
+    learned = MissingFigures.fit([rows], statuses, list(rows), rounds)
+    by_decisions = MissingFigures.fit([rows], statuses, list(rows), rounds, {"std_ss_niche_years"})
+    (plain,), (lowered,) = learned.chances, by_decisions.chances
+    assert plain.evidence == lowered.evidence and plain.evidence.ratio < 0.01
+    blank = rows["std_ss_niche_years"].isna().to_numpy()
+    np.testing.assert_allclose(
+        by_decisions.chance(rows)[blank], learned.chance(rows)[blank] * plain.evidence.ratio
+    )
+    assert (by_decisions.chance(rows)[~blank] == 1.0).all()
+    # kept through the bundle, and a bundle from before the evidence reads as learned
+    again = MissingFigures.from_json(by_decisions.to_json())
+    np.testing.assert_array_equal(again.chance(rows), by_decisions.chance(rows))
+    raw = by_decisions.to_json()
+    for r in raw:
+        r.pop("evidence"), r.pop("by_decisions")
+    np.testing.assert_array_equal(MissingFigures.from_json(raw).chance(rows), learned.chance(rows))
+    (line,) = by_decisions.summary(rows)
+    assert line["by_decisions"] and line["approvals_unknown"] == 0
+    assert line["candidates_unknown_share"] == pytest.approx(1 / 3, abs=0.02)
+
+
+def test_the_criteria_file_names_the_thresholds_the_decisions_may_count_against() -> None:
+    from discovery.criteria import default_criteria
+
+    criteria = default_criteria()
+    assert decided_columns(criteria, "specialized_sme") == set()  # as shipped: learned
+    niche = [t for t in criteria.thresholds if t.id == "ss_niche_years"]
+    edited = criteria.model_copy(
+        update={
+            "thresholds": tuple(
+                t.model_copy(update={"when_unknown": "decisions"}) if t in niche else t
+                for t in criteria.thresholds
+            )
+        }
+    )
+    assert decided_columns(edited, "specialized_sme") == {"std_ss_niche_years"}
+    assert decided_columns(edited, "little_giant") == set()

@@ -455,6 +455,20 @@ def test_thresholds_of_unknown_status_cost_their_learned_chance(
     assert {t["status"] for t in card["thresholds"]} == set(model.missing.statuses)
     rendered = (w.registry.serving("little_giant").path / "card.md").read_text(encoding="utf-8")
     assert "缺失数据的达标把握" in rendered and "`std_lg_revenue`" in rendered
+    # the blank-figure evidence of every threshold is read from the rounds' approvals and
+    # shown; the criteria file as shipped lets it lower no chance
+    approvals = sum(
+        g["positives"]
+        for r in w.results["little_giant"].card["train_rounds"]
+        for src, g in r["by_source"].items()
+        if src != "unlabeled"
+    )
+    for t in card["thresholds"]:
+        assert t["approvals"] > 0 and 0 <= t["approvals_unknown"] <= t["approvals"]
+        assert 0 < t["missingness_ratio"] <= 1 and not t["by_decisions"]
+    assert approvals <= card["thresholds"][0]["approvals"]  # validation round's too
+    assert all(not c.by_decisions and c.factor == 1.0 for c in model.missing.chances)
+    assert "odds ratio" in rendered
 
 
 def test_models_registered_before_the_learned_chance_keep_the_flat_discount(
