@@ -157,7 +157,7 @@ def collect_rounds(
     return [_round_data(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
 
 
-def _approvals(rounds: Sequence[RoundData]) -> list[tuple[pd.DataFrame, np.ndarray]]:
+def approvals_by_round(rounds: Sequence[RoundData]) -> list[tuple[pd.DataFrame, np.ndarray]]:
     """Per round: its candidates at its date and which of them it approved."""
     return [
         (
@@ -242,7 +242,9 @@ def train_tier(
     statuses = unverified_columns(criteria, tier)
     by_decisions = decided_columns(criteria, tier)
     inputs = FeatureSchema.of(valid.candidates).numeric()
-    held_missing = MissingFigures.fit([x_valid], statuses, inputs, _approvals(train), by_decisions)
+    held_missing = MissingFigures.fit(
+        [x_valid], statuses, inputs, approvals_by_round(train), by_decisions
+    )
     ours = calibration(raw_valid) * held_missing.chance(x_valid)
     invited = invited_population(
         x_valid, valid.examples, ours, criteria, tier, held_out_check.used_floors, top
@@ -257,7 +259,7 @@ def train_tier(
     booster = _fit(schema, data, recipe, grow_as=held_fit).booster
     # the chance of a missing figure is read from the candidates the list goes to
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
-    missing = MissingFigures.fit([today], statuses, inputs, _approvals(data), by_decisions)
+    missing = MissingFigures.fit([today], statuses, inputs, approvals_by_round(data), by_decisions)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,
