@@ -26,6 +26,11 @@ Variants (`VARIANTS`):
 - `outside_lumpy`: heavy tails and clusters: three provinces hold most firms and the
   capable ones, Pareto revenue, patents in a minority of firms, supply hubs; the annex
   review; noise 3 %.
+- `outside_shift`: the standard changed after the last round: every round was decided,
+  and read by applicants, under the 2022 interim measures (specialized SMEs: quality
+  >= 60; little giants: no score), while the truth is the annex review under the 2026
+  measures (50 and 60). A model learns only from decisions under the old standard, as
+  the first lists under the 2026 measures do.
 
 Run: `python benchmarks/outside_economy.py --companies N --seed S --variant V --out DIR`
 writes DIR/data/<table>.<fmt> and DIR/truth.csv (who would qualify at `end`).

@@ -42,10 +42,17 @@ DRIFT = {
     S: {**ANNEX[S], "niche_years": 1, "rd_share": 0.025, "rd_staff_share": 0.15},
     LG: {**ANNEX[LG], "rd_staff_share": 0.15, "quality": 65},
 }
+#: the interim measures of 2022 as reviewers applied them before the 2026 measures: a
+#: specialized SME needed a quality score >= 60 (2026: 50), a little giant no score (2026: 60)
+INTERIM = {
+    S: {**ANNEX[S], "quality": 60},
+    LG: {k: x for k, x in ANNEX[LG].items() if k != "quality"},
+}
 #: review: thresholds per tier; noise: share of wrong decisions; on_file: share of non-holders
 #: with statements; selection: weight of the perceived misses in applying (1 strong);
 #: perception: noise of that reading; eager: extra propensity to apply for specialized_sme;
-#: lumpy: heavy tails and clusters in the generated economy
+#: lumpy: heavy tails and clusters in the generated economy; before, until: the standard
+#: published and applied in the rounds before the year `until` (the truth reads `review`)
 VARIANTS: dict[str, dict] = {
     "outside_annex": {"review": ANNEX, "noise": 0.02, "on_file": 0.60, "selection": 1.0,
                       "perception": 0.25, "eager": 0.0, "lumpy": False},
@@ -53,7 +60,18 @@ VARIANTS: dict[str, dict] = {
                       "perception": 0.45, "eager": 1.5, "lumpy": False},
     "outside_lumpy": {"review": ANNEX, "noise": 0.03, "on_file": 0.55, "selection": 1.0,
                       "perception": 0.25, "eager": 0.0, "lumpy": True},
+    "outside_shift": {"review": ANNEX, "noise": 0.02, "on_file": 0.50, "selection": 1.0,
+                      "perception": 0.25, "eager": 0.0, "lumpy": False,
+                      "before": INTERIM, "until": 2026},
 }  # fmt: skip
+
+
+def standard_in(v: dict, year: int) -> tuple[dict, dict]:
+    """(the thresholds applicants read, the thresholds reviewers apply) in `year`'s round."""
+    if "before" in v and year < v["until"]:
+        return v["before"], v["before"]
+    return ANNEX, v["review"]
+
 
 #: how much a company's size adds to its awareness of the programme (micro .. large)
 SIZE_AWARENESS = np.array([-0.6, 0.0, 0.4, -2.0])
@@ -350,19 +368,18 @@ class Ladder:
                 LG: ((s_now & ~lg_now) | renew_lg, s_now | lg_now, renew_lg, -2.7, 1.0),
             }  # fmt: skip
             self.applied_in[year] = np.zeros(n, bool)
+            published, reviewed = standard_in(v, year)
             for tier, (eligible, lower, renew, level, slope) in plans.items():
                 seen = {
                     k: x * np.exp(bias + r.normal(0, v["perception"], n)) for k, x in ind.items()
                 }
-                m = np.sum(list(review(seen, ANNEX[tier])[1].values()), axis=0)
+                m = np.sum(list(review(seen, published[tier])[1].values()), axis=0)
                 logit = level + aware + sel * (1.8 - slope * m) + (1 - sel) * (1.8 - 2 * slope)
                 logit += 3.0 * renew - 0.7 * rejected[tier] - 1.5 * ~clean
                 if tier == S and year == self.final:
                     logit += 1.5 * self.invited
                 go = eligible & (r.random(n) < sigmoid(logit)) & (applied_on <= self.end)
-                ok = (
-                    lower & clean & (review(ind, v["review"][tier])[0] ^ (r.random(n) < v["noise"]))
-                )
+                ok = lower & clean & (review(ind, reviewed[tier])[0] ^ (r.random(n) < v["noise"]))
                 withdrawn = r.random(n) < 0.02
                 decided = np.where(withdrawn, applied_on + r.integers(10, 60, n), decided_on)
                 outcome = np.where(withdrawn, "withdrawn", np.where(ok, "approved", "rejected"))

@@ -92,3 +92,32 @@ def test_an_outside_world_is_the_same_for_the_same_seed_and_differs_across_seeds
         return (out / "truth.csv").read_bytes()
 
     assert make("a", 3) == make("b", 3) != make("c", 4)
+
+
+def _approved_share_of_scores(folder: Path, tier: str, low: float, high: float) -> float:
+    """Of the tier's decided applications whose published score for the fiscal year before
+    the decision lies in [low, high), the share approved."""
+    apps = pd.read_parquet(folder / "applications.parquet")
+    scores = pd.read_parquet(folder / "quality_scores.parquet")
+    decided = apps[(apps["tier"] == tier) & apps["outcome"].isin(["approved", "rejected"])]
+    decided = decided.assign(year=decided["decided_on"].astype(str).str[:4].astype(int) - 1)
+    joined = decided.merge(scores[["uscc", "year", "score"]], on=["uscc", "year"])
+    band = joined[(joined["score"] >= low) & (joined["score"] < high)]
+    assert len(band) >= 30  # enough decisions to read a share from
+    return float((band["outcome"] == "approved").mean())
+
+
+def test_the_shift_variant_decides_every_round_under_the_interim_standard(tmp_path):
+    """`outside_shift`: rounds before 2026 needed a specialized-SME score of 60, so a
+    score of 50 to 60 is approved only by reviewer noise there, and mostly under the
+    annex review (2026: 50). The truth is read under the 2026 standard all the same."""
+    shares, bands = {}, {}
+    for variant in ("outside_shift", "outside_annex"):
+        out = tmp_path / variant
+        outside_economy.generate(3000, 5, out / "data", out / "truth.csv", variant=variant, end=END)
+        shares[variant] = _approved_share_of_scores(out / "data", "specialized_sme", 50, 60)
+        truth = pd.read_csv(out / "truth.csv")
+        qualifiers = truth[truth["qualifies_specialized_sme"]]
+        bands[variant] = int(qualifiers["quality_score"].between(50, 60, inclusive="left").sum())
+    assert shares["outside_shift"] < 0.08 < 0.4 < shares["outside_annex"]
+    assert bands["outside_shift"] > 0  # qualifiers at 50 to 60 exist under the new standard
