@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from discovery.explain import reasons as explain_reasons
+from discovery.measure_names import MEASURE_NAMES
 from discovery.model import ScoringModel
 from discovery.registry import RegisteredModel
-from discovery.standard_check import MEASURE_NAMES
 from features.context import TablesAt
 from features.registry import channel_of, family_of
 from graph.errors import UsageError

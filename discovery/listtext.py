@@ -17,9 +17,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from discovery.criteria import Threshold
+from discovery.measure_names import fmt_value, measure_name
 from discovery.names import industry_name, labelled, region_name, tier_name
 from discovery.scope import OUTSIDE_LABEL
-from discovery.standard_check import fmt_value, measure_name
 from graph.contract import TABLES
 
 

@@ -34,68 +34,11 @@ import numpy as np
 import pandas as pd
 
 from discovery.criteria import Criteria, EmpiricalFloors, Threshold
+from discovery.measure_names import fmt_value, measure_name
 from graph.contract import TIER_NAMES_ZH
 
 if TYPE_CHECKING:  # pragma: no cover
     from discovery.labels import RoundData
-
-#: measure → (Chinese, English) name and how its values read
-MEASURE_NAMES: dict[str, tuple[str, str]] = {
-    "fin_revenue_latest_wan": ("上年度营业收入(万元)", "revenue, latest year (10k yuan)"),
-    "fin_rd_2y_wan": ("近两年研发费用(万元)", "R&D over two years (10k yuan)"),
-    "fin_rd_expense_latest_wan": ("上年度研发费用(万元)", "R&D, latest year (10k yuan)"),
-    "fin_rd_ratio_latest": ("上年度研发费用占比", "R&D share of revenue, latest year"),
-    "fin_rd_ratio_2y": ("近两年研发费用占比", "R&D share of revenue, two years"),
-    "fin_revenue_growth_1y": ("营业收入增长率(1年)", "revenue growth, 1 year"),
-    "fin_revenue_growth_2y": ("营业收入增长率(2年)", "revenue growth, 2 years"),
-    "fin_main_business_share": ("主营业务收入占比", "main-business share of revenue"),
-    "fin_main_business_growth_2y": (
-        "近两年主营业务收入年均增长率",
-        "main-business revenue growth a year, two years",
-    ),
-    "fin_employees": ("职工人数", "employees"),
-    "fin_rd_staff_share": ("研发人员占比", "R&D staff share"),
-    "ip_class1_self_top3": (
-        "自主申请且排名前三的I类知识产权(项)",
-        "own class-I IP, top-3 applicant",
-    ),
-    "ip_class1_in_force": ("有效I类知识产权(项)", "class-I IP in force"),
-    "ip_class2_in_force": ("有效II类知识产权(项)", "class-II IP in force"),
-    "equity_financing_2y_wan": (
-        "近两年合格机构股权融资(万元)",
-        "qualified equity financing, 2 years",
-    ),
-    "profile_niche_years": ("从事细分市场年限", "years in the niche market"),
-    "profile_age_years": ("成立年限", "years since establishment"),
-    "std_quality_score": ("质量评价得分", "quality-evaluation score"),
-}
-
-
-def measure_name(measure: str) -> tuple[str, str]:
-    return MEASURE_NAMES.get(measure, (measure, measure))
-
-
-#: measures that are shares or growth rates, shown as percentages
-RATIO_MEASURES = frozenset(
-    {
-        "fin_rd_ratio_latest",
-        "fin_rd_ratio_2y",
-        "fin_revenue_growth_1y",
-        "fin_revenue_growth_2y",
-        "fin_main_business_share",
-        "fin_main_business_growth_2y",
-        "fin_rd_staff_share",
-    }
-)
-
-
-def fmt_value(value: float, measure: str = "") -> str:
-    """A measure's value as people read it: shares and growth as percentages, else plain."""
-    if np.isnan(value):
-        return "–"
-    if measure in RATIO_MEASURES:
-        return f"{value:.1%}"
-    return f"{value:,.1f}" if value != round(value) else f"{value:,.0f}"
 
 
 @dataclass(frozen=True)
@@ -149,6 +92,17 @@ class ThresholdCheck:
     rejections_known: int
     rejections_explained: int
     contradicted: bool
+    #: the decisions' own bar where they are stricter than the file (`_decided_bar`): the
+    #: highest value above the file's below which (almost) no applicant the file passes on
+    #: this measure was approved; None where the decisions show no such bar
+    decided_bar: float | None = None
+    #: applicants the file passes on this measure but below `decided_bar`, and of them approved
+    band_applicants: int = 0
+    band_approvals: int = 0
+
+    @property
+    def stricter_in_decisions(self) -> bool:
+        return self.decided_bar is not None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,6 +148,7 @@ class StandardCheck:
             "contradicted": [t.id for t in self.contradicted],
             "missing": [f.measure for f in self.missing],
             "stricter_than_file": [f.measure for f in self.stricter],
+            "stricter_in_decisions": [t.id for t in self.thresholds if t.stricter_in_decisions],
             "candidates_below": dict(self.candidates_below),
         }
 
@@ -235,9 +190,58 @@ def _values(frame: pd.DataFrame, measure: str) -> np.ndarray:
     return v[~np.isnan(v)]
 
 
+def _decided_bar(
+    t: Threshold,
+    approved: pd.DataFrame,
+    rejected: pd.DataFrame,
+    share: float,
+    expected: float,
+    evidence: int,
+) -> tuple[float | None, int, int]:
+    """Whether the decisions held a measure to a higher bar than the file's `t`.
+
+    Among the applicants at or above the file's value on `t`'s measure, the bar is the
+    highest value `c` such that of the (at least `evidence`) applicants in [value, c) at
+    most `share` were approved, and at the approval rate of the
+    applicants from `c` up at least `expected` of them would have been approved: reviewers
+    turned down, as a rule, companies the file passes. A reviewed standard that changed
+    (the 2026 measures lowered the specialized SMEs' score from 60 to 50) or a file value
+    below the one applied shows this way. Thresholds with alternative paths, or that are
+    not a floor on one measure, are not read. Returns (bar or None, applicants in the band,
+    approvals among them)."""
+    if t.op not in (">=", ">") or t.alternatives:
+        return None, 0, 0
+    a, r = _values(approved, t.measure), _values(rejected, t.measure)
+    a, r = a[a >= t.value], r[r >= t.value]
+    values = np.concatenate([a, r])
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    won = np.concatenate([np.ones(len(a)), np.zeros(len(r))])[order]
+    if not len(v):
+        return None, 0, 0
+    approvals_before = np.concatenate([[0.0], np.cumsum(won)])
+    cuts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])  # first applicant at each value
+    band, band_won = cuts, approvals_before[cuts]
+    rate_above = (approvals_before[-1] - band_won) / np.maximum(len(v) - band, 1)
+    ok = (band >= evidence) & (band_won <= share * band) & (band * rate_above >= expected)
+    if not ok.any():
+        return None, 0, 0
+    j = int(cuts[ok][-1])
+    return float(v[j]), j, int(approvals_before[j])
+
+
 def _threshold_check(
-    t: Threshold, approved: pd.DataFrame, rejected: pd.DataFrame, share: float
+    t: Threshold,
+    approved: pd.DataFrame,
+    rejected: pd.DataFrame,
+    share: float,
+    expected: float = np.inf,
+    evidence: int = 1,
+    others: Sequence[str] = (),
 ) -> ThresholdCheck:
+    """`t` against the decisions; its decided bar (`_decided_bar`) is read from the
+    applicants with no visible miss of the `others` (status columns): a rejection another
+    threshold explains says nothing of this one."""
     col = t.column
     a = approved[col].to_numpy(dtype=float) if col in approved else np.zeros(0)
     r = rejected[col].to_numpy(dtype=float) if col in rejected else np.zeros(0)
@@ -245,6 +249,8 @@ def _threshold_check(
     violating = int((a == 0).sum())
     # contradicted: more approvals break it than reviewers' discretion explains
     contradicted = violating >= MIN_VIOLATIONS and violating > share * max(a_known, 1)
+    clear = [f[~(f.reindex(columns=list(others)) == 0).any(axis=1)] for f in (approved, rejected)]
+    bar, band, band_won = _decided_bar(t, *clear, share, expected, evidence)
     return ThresholdCheck(
         id=t.id,
         tier=t.tier,
@@ -255,6 +261,9 @@ def _threshold_check(
         rejections_known=int((~np.isnan(r)).sum()),
         rejections_explained=int((r == 0).sum()),
         contradicted=contradicted,
+        decided_bar=bar,
+        band_applicants=band,
+        band_approvals=band_won,
     )
 
 
@@ -329,13 +338,24 @@ def check_standard(
     empty = pd.DataFrame()
     approved, rejected, candidates = _decisions(rounds) if rounds else (empty, empty, empty)
     if rounds and at_end is not None:
-        # the threshold checks read the status columns alone
-        status = [t.column for t in thresholds]
-        approved_end, rejected_end, _ = _decisions(rounds, at_end, status)
+        # the threshold checks read the status columns and the measures alone
+        read = list(
+            dict.fromkeys([*(t.column for t in thresholds), *(t.measure for t in thresholds)])
+        )
+        approved_end, rejected_end, _ = _decisions(rounds, at_end, read)
     else:
         approved_end, rejected_end = approved, rejected
     checks = [
-        _threshold_check(t, approved_end, rejected_end, cfg.contradiction_share) for t in thresholds
+        _threshold_check(
+            t,
+            approved_end,
+            rejected_end,
+            cfg.contradiction_share,
+            cfg.min_expected,
+            cfg.min_evidence,
+            [o.column for o in thresholds if o.id != t.id],
+        )
+        for t in thresholds
     ]
     floors = [
         f
@@ -392,6 +412,11 @@ def render(check: dict[str, Any]) -> list[str]:
     ]
     for t in check["thresholds"]:
         verdict = "**contradicted 与决定矛盾**" if t["contradicted"] else "consistent 一致"
+        if t.get("decided_bar") is not None:
+            verdict += (
+                f"; **decisions stricter 裁决更严**: {t['band_approvals']} of "
+                f"{t['band_applicants']} applicants below {t['decided_bar']:,.4g} approved"
+            )
         lines.append(
             f"| {t['id']} | {t['approvals_violating']} of {t['approvals_known']} known "
             f"| {t['rejections_explained']} of {t['rejections_known']} known | {verdict} |"
@@ -433,4 +458,10 @@ def render(check: dict[str, Any]) -> list[str]:
             else [f"{m} ≥ {fmt_value(floors[m]['value'], m)}" for m in names]
         )
         lines.append(f"{title}: {', '.join(shown)}.")
+    bars = {
+        t["id"]: t["decided_bar"] for t in check["thresholds"] if t.get("decided_bar") is not None
+    }
+    if bars:
+        shown = [f"{i} ≈ {v:,.4g}" for i, v in bars.items()]
+        lines.append(f"Decisions stricter than the file 裁决严于文件: {', '.join(shown)}.")
     return lines

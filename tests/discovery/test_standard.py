@@ -203,6 +203,70 @@ def test_check_names_contradicted_thresholds_and_missing_floors() -> None:
     assert "profile_niche_years ≥ 3" in text
 
 
+def _scored_round(
+    rng: np.random.Generator, year: int, bar: float, ip_follows_quality: bool = False
+) -> RoundData:
+    """Little-giant applicants approved at a quality score of `bar` and 4 class-I rights
+    (the file: 60 and 4). With `ip_follows_quality`, companies below 70 have too few
+    rights, visibly: their rejections are the IP threshold's, not the score's."""
+    n = 800
+    codes = pd.Index([f"{year}-{i:04d}" for i in range(n)], name="uscc")
+    quality = rng.uniform(40, 90, n)
+    ip = rng.integers(4, 9, n).astype(float)
+    if ip_follows_quality:
+        ip = np.where(quality < 70, rng.integers(0, 4, n), ip).astype(float)
+    frame = pd.DataFrame(
+        {
+            "std_quality_score": quality,
+            "ip_class1_self_top3": ip,
+            "std_lg_quality_score": (quality >= 60).astype(float),
+            "std_lg_class_one_ip": (ip >= 4).astype(float),
+        },
+        index=codes,
+    )
+    for t in ("lg_revenue", "lg_rd_two_years", "lg_main_business_share", "lg_niche_years"):
+        frame[f"std_{t}"] = NAN
+    approved = (quality >= bar) & (ip >= 4) & (rng.random(n) < 0.8)
+    examples = pd.DataFrame(
+        {"label": approved.astype(int), "source": "application", "weight": 1.0},
+        index=codes,
+    )
+    return RoundData(Round(date(year, 12, 31), date(year + 1, 12, 31)), examples, frame)
+
+
+def test_check_names_a_bar_the_decisions_hold_above_the_file() -> None:
+    criteria = load_criteria()
+
+    def bars(bar: float, ip_follows_quality: bool = False) -> dict[str, object]:
+        rng = np.random.default_rng(6)
+        rounds = [_scored_round(rng, y, bar, ip_follows_quality) for y in (2021, 2022, 2023)]
+        check = check_standard(rounds, criteria, "little_giant", date(2024, 12, 31))
+        return {t.id: t for t in check.thresholds if t.stricter_in_decisions}, check
+
+    stricter, check = bars(70.0)  # reviewers held the score to 70; the file says 60
+    assert list(stricter) == ["lg_quality_score"]
+    quality = stricter["lg_quality_score"]
+    # the highest bar below which at most 5 % were approved: a little above the true one
+    assert 70.0 <= quality.decided_bar < 71.0 and quality.band_applicants > 300
+    assert quality.band_approvals <= 0.05 * quality.band_applicants
+    assert check.to_json()["stricter_in_decisions"] == ["lg_quality_score"]
+    text = "\n".join(render(check.to_json()))
+    assert "Decisions stricter than the file 裁决严于文件: lg_quality_score ≈ 70." in text
+    assert f"**decisions stricter 裁决更严**: {quality.band_approvals} of" in text
+    # decisions at the file's own value, or a score that only goes with a visible IP miss
+    assert not bars(60.0)[0]
+    assert not bars(60.0, ip_follows_quality=True)[0]
+    # the same IP pattern with a real bar of 75 above the IP's edge is still named
+    assert 75.0 <= bars(75.0, ip_follows_quality=True)[0]["lg_quality_score"].decided_bar < 76.0
+    # a rendered check of an older card, without the new fields, still renders
+    old = check.to_json()
+    for t in old["thresholds"]:
+        for key in ("decided_bar", "band_applicants", "band_approvals"):
+            t.pop(key)
+    old.pop("stricter_in_decisions")
+    assert "裁决" not in "\n".join(render(old))
+
+
 def test_a_floor_without_evidence_is_not_used() -> None:
     rng = np.random.default_rng(4)
     rounds = [_round(rng, 2023, n=40)]  # about six approvals: too few
