@@ -58,7 +58,7 @@ def blank_figure_lists(
     from discovery.model import ScoringModel
     from discovery.ranking import threshold_status
     from discovery.standard_check import below_any_floor
-    from discovery.training import DEFAULT_ROUNDS, approvals_by_round, collect_rounds
+    from discovery.training import DEFAULT_ROUNDS, collect_rounds, decisions_by_round
 
     snapshot = cache(AS_OF)
     out = []
@@ -69,7 +69,7 @@ def blank_figure_lists(
         if model.missing is None:
             continue
         rounds = collect_rounds(store, tier, AS_OF, criteria, DEFAULT_ROUNDS, cache, None)
-        evidence = approvals_by_round(rounds)
+        evidence = decisions_by_round(rounds)
         chosen = {t.column for t in criteria.thresholds_for(tier) if t.id in decisions}
         read = MissingFigures(
             tuple(

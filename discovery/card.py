@@ -316,8 +316,8 @@ def _missing_lines(card: dict[str, Any]) -> list[str]:
         "chance only where the criteria file says `when_unknown: decisions`.",
         "",
         "| threshold | candidates with the figure | of which met | learned from "
-        "| candidates without it | mean chance | unknown: past approvals · their rounds' "
-        "candidates | odds ratio |",
+        "| candidates without it | mean chance | unknown: past approvals · past rejected "
+        "applicants | odds ratio |",
         "|---|---:|---:|---|---:|---:|---|---:|",
     ]
     for t in missing["thresholds"]:
@@ -330,13 +330,16 @@ def _missing_lines(card: dict[str, Any]) -> list[str]:
 
 def _unknown_evidence(t: dict[str, Any]) -> str:
     """The blank-figure evidence of one threshold: two cells of the card's table."""
-    if "missingness_ratio" not in t:  # a card from before the evidence was kept
+    if "rejections" not in t:  # a card from before the evidence was read from rejections
         return "— | —"
-    approvals = t["approvals"]
-    share = f"{t['approvals_unknown'] / approvals:.1%}" if approvals else "—"
+
+    def share(unknown: int, of: int) -> str:
+        return f"{unknown / of:.1%} of {of:,}" if of else "—"
+
     used = " (used)" if t.get("by_decisions") else ""
     return (
-        f"{share} of {approvals:,} · {_pct(t['candidates_unknown_share'])} "
+        f"{share(t['approvals_unknown'], t['approvals'])} · "
+        f"{share(t['rejections_unknown'], t['rejections'])} "
         f"| {t['missingness_ratio']:.3f}{used}"
     )
 

@@ -20,16 +20,16 @@ A company whose thresholds are all known keeps its probability.
 
 Learning from the candidates whose figure is on file assumes that a figure is missing
 for reasons unrelated to the threshold. The past rounds' decisions test that: if the
-candidates a round later approved had the figure on file (at the round's date, before
-they applied) more often than the round's candidates at large, a missing figure is
-itself evidence of a miss (a company with no niche market leaves its niche date empty).
-The odds of "unknown" among those approvals over the odds among all the rounds'
-candidates (`MissingnessEvidence`; never above 1, and only with at least
-`MIN_APPROVALS` approvals to read it from) is kept for every threshold and shown on the
-card. It multiplies the chance only for the thresholds the criteria file marks
-`when_unknown: decisions`: companies that file statements are also the ones that apply,
-so for most figures approvals have them on file more often whatever the threshold, and
-the ratio would count a missing statement as a miss it is not.
+applicants a round approved had the figure on file (at the round's date, before they
+applied) more often than the applicants it rejected, a missing figure is itself
+evidence of a miss (a company with no niche market leaves its niche date empty). Both
+sides are applicants, so a figure that applying itself puts on file (statements filed
+with the application, a niche date the form asks for) is on file for both and says
+nothing; a figure no rejected applicant lacked says nothing either (`MIN_BLANK`). The
+odds of "unknown" among the approvals over the odds among the rejections
+(`MissingnessEvidence`; never above 1, and only with at least `MIN_APPROVALS` of each)
+is kept for every threshold and shown on the card. It multiplies the chance only for
+the thresholds the criteria file marks `when_unknown: decisions`.
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ from discovery.quality import SCORE_COLUMN
 SEEN_SHARE = 0.5
 #: fewer known rows, or only one class among them: the share met is used instead
 MIN_KNOWN = 40
-#: fewer past approvals: a missing figure's own evidence is not read (ratio 1)
+#: fewer past approvals or rejections: a missing figure's own evidence is not read (ratio 1)
 MIN_APPROVALS = 30
+#: fewer rejected applicants with the figure unknown: no sign either way (ratio 1)
+MIN_BLANK = 10
 #: at most this many known rows per threshold are learned from (seeded sample)
 MAX_ROWS = 50_000
 ROUNDS = 150
@@ -78,7 +80,7 @@ RULE = (
     "file, that the threshold is met; each chance is learned from the candidates at the "
     "decision date whose figure is on file, from their other visible facts; for the "
     "thresholds the criteria file marks `when_unknown: decisions`, times the odds of the "
-    "figure unknown among past approvals over the odds among their rounds' candidates "
+    "figure unknown among past approvals over the odds among past rejected applicants "
     "(at most 1)"
 )
 
@@ -86,38 +88,49 @@ RULE = (
 @dataclass(frozen=True)
 class MissingnessEvidence:
     """How often a threshold's figure was unknown, at their rounds' dates, among the
-    candidates the rounds later approved and among all the rounds' candidates."""
+    applicants the rounds approved and among those they rejected."""
 
     approvals: int = 0
     approvals_unknown: int = 0
-    candidates: int = 0
-    candidates_unknown: int = 0
+    rejections: int = 0
+    rejections_unknown: int = 0
 
     @property
     def ratio(self) -> float:
-        """odds(unknown | approved) ÷ odds(unknown | candidate), at most 1; 1 without
-        `MIN_APPROVALS` approvals or without unknown candidates."""
-        if self.approvals < MIN_APPROVALS or not self.candidates_unknown:
+        """odds(unknown | approved) ÷ odds(unknown | rejected), at most 1; 1 with fewer
+        than `MIN_APPROVALS` approvals or rejections, or fewer than `MIN_BLANK` rejections
+        with the figure unknown."""
+        if min(self.approvals, self.rejections) < MIN_APPROVALS:
+            return 1.0
+        if self.rejections_unknown < MIN_BLANK:
             return 1.0
         a = (self.approvals_unknown + 0.5) / (self.approvals + 1)  # never 0 or 1
-        u = self.candidates_unknown / self.candidates
-        if u >= 1.0:
-            return 1.0
-        return float(min(1.0, (a / (1 - a)) / (u / (1 - u))))
+        r = (self.rejections_unknown + 0.5) / (self.rejections + 1)
+        return float(min(1.0, (a / (1 - a)) / (r / (1 - r))))
 
     @classmethod
     def read(
         cls, status: str, rounds: Sequence[tuple[pd.DataFrame, np.ndarray]]
     ) -> MissingnessEvidence:
-        """From (candidates at a round's date, approved in the round) pairs."""
+        """From (candidates at a round's date, outcome in the round: 1 approved, 0
+        rejected, NaN not decided) pairs."""
         counts = np.zeros(4, dtype=np.int64)
-        for frame, approved in rounds:
+        for frame, outcome in rounds:
             if status not in frame:
                 continue
             unknown = frame[status].isna().to_numpy()
-            approved = np.asarray(approved, dtype=bool)
-            counts += (approved.sum(), (unknown & approved).sum(), len(unknown), unknown.sum())
+            outcome = np.asarray(outcome, dtype=float)
+            won, lost = outcome == 1.0, outcome == 0.0
+            counts += (won.sum(), (unknown & won).sum(), lost.sum(), (unknown & lost).sum())
         return cls(*(int(c) for c in counts))
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> MissingnessEvidence:
+        """As kept in a bundle; evidence read against all candidates (bundles before the
+        comparison with rejections) is not kept: ratio 1."""
+        if "rejections" not in raw:
+            return cls()
+        return cls(**raw)
 
 
 def unverified_columns(criteria: Criteria, tier: str) -> list[str]:
@@ -183,7 +196,7 @@ class FigureChance:
     def from_json(cls, raw: dict[str, Any]) -> FigureChance:
         text = raw.get("booster")
         booster = None if text is None else lgb.Booster(model_str=text)
-        evidence = MissingnessEvidence(**raw.get("evidence", {}))  # none kept before: ratio 1
+        evidence = MissingnessEvidence.from_json(raw.get("evidence", {}))  # none before: ratio 1
         return cls(
             raw["status"],
             raw["known"],
@@ -233,9 +246,9 @@ class MissingFigures:
     ) -> MissingFigures:
         """Learn from the candidates in `frames` (each with the `statuses` columns and the
         numeric model `inputs`); status columns are never inputs. `decisions` are past
-        rounds as (candidates at the round's date, approved in the round): whether their
-        approvals had a figure unknown as often as their candidates did; that evidence
-        lowers the chance of the statuses in `by_decisions`."""
+        rounds as (candidates at the round's date, outcome in the round: 1, 0 or NaN):
+        whether their approvals had a figure unknown as often as their rejections did;
+        that evidence lowers the chance of the statuses in `by_decisions`."""
         usable = [c for c in dict.fromkeys(inputs) if not c.startswith("std_")]
         rows = pd.concat([f[[*statuses, *usable]] for f in frames], ignore_index=True)
         return cls(
@@ -289,11 +302,8 @@ class MissingFigures:
                     "mean_chance": round(float(p.mean()), 3) if len(p) else None,
                     "approvals": c.evidence.approvals,
                     "approvals_unknown": c.evidence.approvals_unknown,
-                    "candidates_unknown_share": round(
-                        c.evidence.candidates_unknown / c.evidence.candidates, 3
-                    )
-                    if c.evidence.candidates
-                    else None,
+                    "rejections": c.evidence.rejections,
+                    "rejections_unknown": c.evidence.rejections_unknown,
                     "missingness_ratio": round(c.evidence.ratio, 3),
                     "by_decisions": c.by_decisions,
                 }

@@ -249,8 +249,10 @@ def _threshold_check(
     violating = int((a == 0).sum())
     # contradicted: more approvals break it than reviewers' discretion explains
     contradicted = violating >= MIN_VIOLATIONS and violating > share * max(a_known, 1)
-    clear = [f[~(f.reindex(columns=list(others)) == 0).any(axis=1)] for f in (approved, rejected)]
-    bar, band, band_won = _decided_bar(t, *clear, share, expected, evidence)
+    a_clear, r_clear = (
+        f[~(f.reindex(columns=list(others)) == 0).any(axis=1)] for f in (approved, rejected)
+    )
+    bar, band, band_won = _decided_bar(t, a_clear, r_clear, share, expected, evidence)
     return ThresholdCheck(
         id=t.id,
         tier=t.tier,

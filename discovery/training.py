@@ -157,12 +157,17 @@ def collect_rounds(
     return [_round_data(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
 
 
-def approvals_by_round(rounds: Sequence[RoundData]) -> list[tuple[pd.DataFrame, np.ndarray]]:
-    """Per round: its candidates at its date and which of them it approved."""
+def decisions_by_round(rounds: Sequence[RoundData]) -> list[tuple[pd.DataFrame, np.ndarray]]:
+    """Per round: its candidates at its date and their outcome in it (1 approved,
+    0 rejected, NaN not decided)."""
     return [
         (
             d.candidates,
-            ((d.examples["label"] == 1) & (d.examples["source"] != "unlabeled")).to_numpy(),
+            np.where(
+                (d.examples["source"] != "unlabeled").to_numpy(),
+                (d.examples["label"] == 1).to_numpy(dtype=float),
+                np.nan,
+            ),
         )
         for d in rounds
     ]
@@ -243,7 +248,7 @@ def train_tier(
     by_decisions = decided_columns(criteria, tier)
     inputs = FeatureSchema.of(valid.candidates).numeric()
     held_missing = MissingFigures.fit(
-        [x_valid], statuses, inputs, approvals_by_round(train), by_decisions
+        [x_valid], statuses, inputs, decisions_by_round(train), by_decisions
     )
     ours = calibration(raw_valid) * held_missing.chance(x_valid)
     invited = invited_population(
@@ -259,7 +264,7 @@ def train_tier(
     booster = _fit(schema, data, recipe, grow_as=held_fit).booster
     # the chance of a missing figure is read from the candidates the list goes to
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
-    missing = MissingFigures.fit([today], statuses, inputs, approvals_by_round(data), by_decisions)
+    missing = MissingFigures.fit([today], statuses, inputs, decisions_by_round(data), by_decisions)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
     card: dict[str, Any] = {
         "tier": tier,

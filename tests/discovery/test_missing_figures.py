@@ -81,32 +81,46 @@ def test_thin_evidence_falls_back_to_the_share_met_and_survives_a_round_trip() -
     assert again.summary(rows)[0]["unknown_rows"] == int(rows["std_lg_revenue"].isna().sum())
 
 
-def _rounds(blank_means_none: bool, n: int = 6000, seed: int = 2):
-    """Past rounds: a niche date blank for a third of the candidates. Where a blank
-    means "no niche market", approvals never have one; where it is random, they have
-    one as often as anyone."""
+def _rounds(blank_means_none: bool, n: int = 6000, seed: int = 2, applying_fills: bool = False):
+    """Past rounds: a niche date blank for a third of the candidates, a quarter of whom
+    applied, four in ten approved. Where a blank means "no niche market", a blank
+    applicant is always rejected; where it is random, approved as often as anyone. With
+    `applying_fills`, the application form fills the date in: no applicant has a blank."""
     rng = np.random.default_rng(seed)
     blank = rng.random(n) < 1 / 3
-    frame = pd.DataFrame({"std_ss_niche_years": np.where(blank, np.nan, 1.0)})
-    approved = rng.random(n) < 0.1
+    applied = rng.random(n) < 0.25
+    approved = applied & (rng.random(n) < 0.4)
     if blank_means_none:
         approved &= ~blank
-    return [(frame.iloc[: n // 2], approved[: n // 2]), (frame.iloc[n // 2 :], approved[n // 2 :])]
+    if applying_fills:
+        blank &= ~applied
+    frame = pd.DataFrame({"std_ss_niche_years": np.where(blank, np.nan, 1.0)})
+    outcome = np.where(applied, approved.astype(float), np.nan)
+    half = n // 2
+    return [(frame.iloc[:half], outcome[:half]), (frame.iloc[half:], outcome[half:])]
 
 
-def test_past_approvals_tell_a_blank_that_means_none_from_a_random_one() -> None:
+def test_past_decisions_tell_a_blank_that_means_none_from_a_random_one() -> None:
     informative = MissingnessEvidence.read("std_ss_niche_years", _rounds(True))
     random_blank = MissingnessEvidence.read("std_ss_niche_years", _rounds(False))
-    assert informative.approvals == int(sum(a.sum() for _, a in _rounds(True)))
-    assert informative.approvals_unknown == 0
-    assert informative.candidates == 6000
-    # odds of 0.5 / (approvals + 1) against odds of about 1/2: far below 1
+    outcomes = np.concatenate([o for _, o in _rounds(True)])
+    assert informative.approvals == int((outcomes == 1).sum())
+    assert informative.rejections == int((outcomes == 0).sum())
+    assert informative.approvals_unknown == 0 and informative.rejections_unknown > 100
+    # odds of 0.5 / (approvals + 1) against odds of about 1/2 among the rejections
     assert informative.ratio < 0.01
-    assert 0.8 < random_blank.ratio <= 1.0  # no sign: about 1, never above
-    thin = MissingnessEvidence(MIN_APPROVALS - 1, 0, 1000, 300)
-    assert thin.ratio == 1.0  # too few approvals to read it from
+    assert 0.7 < random_blank.ratio <= 1.0  # no sign: about 1, never above
+    # a date the application form fills in is on file for every applicant: no sign,
+    # where approvals against all candidates would have read one (a third blank)
+    filled = MissingnessEvidence.read("std_ss_niche_years", _rounds(True, applying_fills=True))
+    assert filled.approvals_unknown == filled.rejections_unknown == 0 and filled.ratio == 1.0
+    assert MissingnessEvidence(MIN_APPROVALS - 1, 0, 1000, 300).ratio == 1.0  # few approvals
+    assert MissingnessEvidence(1000, 0, MIN_APPROVALS - 1, 20).ratio == 1.0  # few rejections
     assert MissingnessEvidence(100, 90, 1000, 100).ratio == 1.0  # never raises a chance
     assert MissingnessEvidence.read("std_absent", _rounds(True)) == MissingnessEvidence()
+    # evidence kept by bundles before it was read against rejections is not used
+    old = {"approvals": 100, "approvals_unknown": 0, "candidates": 900, "candidates_unknown": 300}
+    assert MissingnessEvidence.from_json(old) == MissingnessEvidence()
 
 
 def test_the_evidence_lowers_the_chance_only_where_the_criteria_file_says_so() -> None:
@@ -133,7 +147,8 @@ def test_the_evidence_lowers_the_chance_only_where_the_criteria_file_says_so() -
     np.testing.assert_array_equal(MissingFigures.from_json(raw).chance(rows), learned.chance(rows))
     (line,) = by_decisions.summary(rows)
     assert line["by_decisions"] and line["approvals_unknown"] == 0
-    assert line["candidates_unknown_share"] == pytest.approx(1 / 3, abs=0.02)
+    # a third blank, all rejected, against 60 % of the other two thirds: 5/11 of rejections
+    assert line["rejections_unknown"] / line["rejections"] == pytest.approx(5 / 11, abs=0.03)
 
 
 def test_the_criteria_file_names_the_thresholds_the_decisions_may_count_against() -> None:
