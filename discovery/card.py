@@ -312,7 +312,7 @@ def _missing_lines(card: dict[str, Any]) -> list[str]:
         f"Score = {missing['rule']}.",
         "",
         "A blank figure is evidence of a miss where past approvals had it blank less often "
-        "than their rounds' candidates: the ratio of the two odds (1 = no sign) lowers the "
+        "than past rejected applicants: the ratio of the two odds (1 = no sign) lowers the "
         "chance only where the criteria file says `when_unknown: decisions`.",
         "",
         "| threshold | candidates with the figure | of which met | learned from "

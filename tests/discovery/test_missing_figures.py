@@ -155,15 +155,17 @@ def test_the_criteria_file_names_the_thresholds_the_decisions_may_count_against(
     from discovery.criteria import default_criteria
 
     criteria = default_criteria()
-    assert decided_columns(criteria, "specialized_sme") == set()  # as shipped: learned
+    # as shipped: the niche dates count by the decisions, every other figure as learned
+    assert decided_columns(criteria, "specialized_sme") == {"std_ss_niche_years"}
+    assert decided_columns(criteria, "little_giant") == {"std_lg_niche_years"}
     niche = [t for t in criteria.thresholds if t.id == "ss_niche_years"]
     edited = criteria.model_copy(
         update={
             "thresholds": tuple(
-                t.model_copy(update={"when_unknown": "decisions"}) if t in niche else t
+                t.model_copy(update={"when_unknown": "learned"}) if t in niche else t
                 for t in criteria.thresholds
             )
         }
     )
-    assert decided_columns(edited, "specialized_sme") == {"std_ss_niche_years"}
-    assert decided_columns(edited, "little_giant") == set()
+    assert decided_columns(edited, "specialized_sme") == set()
+    assert decided_columns(edited, "little_giant") == {"std_lg_niche_years"}
