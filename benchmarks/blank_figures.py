@@ -2,14 +2,16 @@
 
     python benchmarks/blank_figures.py /tmp/discovery_bench/world_outside_*_parquet \
         --decisions ss_niche_years,lg_niche_years
+    python benchmarks/blank_figures.py WORLDS --decisions ''   # every threshold learned
 
 For each world that `run.py` left trained (its store, `models_ours`, the snapshots and
 `truth.csv`), this reads the blank-figure evidence of every threshold from the serving
 model's rounds (the share of each round's approvals whose figure was blank at the
-round's date, against the round's candidates: `discovery.missing_figures.
+round's date, against the share of its rejected applicants: `discovery.missing_figures.
 MissingnessEvidence`), then ranks both tiers twice with the same trained models: as
-trained, and with the thresholds named by `--decisions` set to `when_unknown:
-decisions` (their learned chance times the evidence's odds ratio). It prints the hits of
+trained (with the criteria file's settings of the day it was trained), and with exactly
+the thresholds named by `--decisions` set to `when_unknown: decisions` (their learned
+chance times the evidence's odds ratio; every other threshold `learned`). It prints the hits of
 both lists against the truth, and the odds ratio of every threshold below 1. Only the
 chance of a missing figure changes; the booster, the quality bar and the calibration
 are the ones trained.

@@ -456,7 +456,8 @@ def test_thresholds_of_unknown_status_cost_their_learned_chance(
     rendered = (w.registry.serving("little_giant").path / "card.md").read_text(encoding="utf-8")
     assert "缺失数据的达标把握" in rendered and "`std_lg_revenue`" in rendered
     # the blank-figure evidence of every threshold is read from the rounds' approvals and
-    # shown; the criteria file as shipped lets it lower no chance
+    # rejections and shown; the criteria file as shipped lets it lower the niche date's
+    # chance alone
     approvals = sum(
         g["positives"]
         for r in w.results["little_giant"].card["train_rounds"]
@@ -465,9 +466,13 @@ def test_thresholds_of_unknown_status_cost_their_learned_chance(
     )
     for t in card["thresholds"]:
         assert t["approvals"] > 0 and 0 <= t["approvals_unknown"] <= t["approvals"]
-        assert 0 < t["missingness_ratio"] <= 1 and not t["by_decisions"]
+        assert t["rejections"] > 0 and 0 <= t["rejections_unknown"] <= t["rejections"]
+        assert 0 < t["missingness_ratio"] <= 1
+        assert t["by_decisions"] == (t["status"] == "std_lg_niche_years")
     assert approvals <= card["thresholds"][0]["approvals"]  # validation round's too
-    assert all(not c.by_decisions and c.factor == 1.0 for c in model.missing.chances)
+    for c in model.missing.chances:
+        assert c.by_decisions == (c.status == "std_lg_niche_years")
+        assert c.factor == (c.evidence.ratio if c.by_decisions else 1.0)
     assert "odds ratio" in rendered
 
 
