@@ -74,6 +74,16 @@ def summary_lines(card: dict[str, Any]) -> list[str]:
     for key, what in (("contradicted", "contradicted by approvals"), ("missing", "missing")):
         if check.get(key):
             lines.append(f"criteria {what}: {', '.join(check[key])} (discovery criteria check)")
+    bars = [
+        f"{t['id']} ≈ {t['decided_bar']:,.4g}"
+        for t in check.get("thresholds", [])
+        if t.get("decided_bar") is not None
+    ]
+    if bars:
+        lines.append(
+            f"裁决严于文件 decisions stricter than the file: {', '.join(bars)}; the model learned "
+            "that bar, the list's thresholds are the file's (discovery criteria check)"
+        )
     lines += [f"注意 warning: {w}" for w in card.get("warnings", [])]
     return lines
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from discovery.card import summary_lines
 from discovery.criteria import load_criteria
 from discovery.labels import Round, RoundData
 from discovery.metrics import list_order, thresholds_rule_score
@@ -18,6 +19,7 @@ from features import THRESHOLD_MEASURES
 from features.standards import Condition, ThresholdSpec, all_met, any_met
 from features.status import barred_at
 from graph.errors import UsageError
+from tests.discovery.test_intervals import card_of, round_of
 
 CRITERIA_FILE = Path(__file__).parents[2] / "discovery" / "criteria" / "2026.yaml"
 NAN = np.nan
@@ -258,6 +260,12 @@ def test_check_names_a_bar_the_decisions_hold_above_the_file() -> None:
     assert not bars(60.0, ip_follows_quality=True)[0]
     # the same IP pattern with a real bar of 75 above the IP's edge is still named
     assert 75.0 <= bars(75.0, ip_follows_quality=True)[0]["lg_quality_score"].decided_bar < 76.0
+    # `discovery train` prints it with the card's summary
+    y = np.array([1, 0] * 50)
+    card = card_of(np.arange(100.0), np.zeros(100), round_of(y, np.ones(100, dtype=bool)))
+    card["standard_check"] = check.to_json()
+    (line,) = [x for x in summary_lines(card) if x.startswith("裁决严于文件")]
+    assert "decisions stricter than the file: lg_quality_score ≈ 70." in line
     # a rendered check of an older card, without the new fields, still renders
     old = check.to_json()
     for t in old["thresholds"]:
