@@ -7,7 +7,7 @@ from typing import Any
 
 from discovery.metrics import BASELINES
 from discovery.names import labelled, region_name
-from discovery.standard_check import render
+from discovery.standard_check import decided_bars, render
 
 
 def _pct(v: float | None) -> str:
@@ -74,11 +74,7 @@ def summary_lines(card: dict[str, Any]) -> list[str]:
     for key, what in (("contradicted", "contradicted by approvals"), ("missing", "missing")):
         if check.get(key):
             lines.append(f"criteria {what}: {', '.join(check[key])} (discovery criteria check)")
-    bars = [
-        f"{t['id']} ≈ {t['decided_bar']:,.4g}"
-        for t in check.get("thresholds", [])
-        if t.get("decided_bar") is not None
-    ]
+    bars = decided_bars(check)
     if bars:
         lines.append(
             f"裁决严于文件 decisions stricter than the file: {', '.join(bars)}; the model learned "

@@ -202,9 +202,9 @@ def _decided_bar(
 
     Among the applicants at or above the file's value on `t`'s measure, the bar is the
     highest value `c` such that of the (at least `evidence`) applicants in [value, c) at
-    most `share` were approved, and at the approval rate of the
-    applicants from `c` up at least `expected` of them would have been approved: reviewers
-    turned down, as a rule, companies the file passes. A reviewed standard that changed
+    most `share` were approved, and at the approval rate of the applicants from `c` up at
+    least `expected` of them would have been: reviewers turned down, as a rule, companies
+    the file passes. A reviewed standard that changed
     (the 2026 measures lowered the specialized SMEs' score from 60 to 50) or a file value
     below the one applied shows this way. Thresholds with alternative paths, or that are
     not a floor on one measure, are not read. Returns (bar or None, applicants in the band,
@@ -214,11 +214,11 @@ def _decided_bar(
     a, r = _values(approved, t.measure), _values(rejected, t.measure)
     a, r = a[a >= t.value], r[r >= t.value]
     values = np.concatenate([a, r])
+    if not len(values):
+        return None, 0, 0
     order = np.argsort(values, kind="stable")
     v = values[order]
     won = np.concatenate([np.ones(len(a)), np.zeros(len(r))])[order]
-    if not len(v):
-        return None, 0, 0
     approvals_before = np.concatenate([[0.0], np.cumsum(won)])
     cuts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])  # first applicant at each value
     band, band_won = cuts, approvals_before[cuts]
@@ -460,10 +460,17 @@ def render(check: dict[str, Any]) -> list[str]:
             else [f"{m} ≥ {fmt_value(floors[m]['value'], m)}" for m in names]
         )
         lines.append(f"{title}: {', '.join(shown)}.")
-    bars = {
-        t["id"]: t["decided_bar"] for t in check["thresholds"] if t.get("decided_bar") is not None
-    }
+    bars = decided_bars(check)
     if bars:
-        shown = [f"{i} ≈ {v:,.4g}" for i, v in bars.items()]
-        lines.append(f"Decisions stricter than the file 裁决严于文件: {', '.join(shown)}.")
+        lines.append(f"Decisions stricter than the file 裁决严于文件: {', '.join(bars)}.")
     return lines
+
+
+def decided_bars(check: dict[str, Any]) -> list[str]:
+    """`id ≈ bar` for each threshold of a check (`StandardCheck.to_json()`, older cards
+    included) whose decisions held a higher bar than the file."""
+    return [
+        f"{t['id']} ≈ {t['decided_bar']:,.4g}"
+        for t in check.get("thresholds", [])
+        if t.get("decided_bar") is not None
+    ]
