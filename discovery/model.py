@@ -122,6 +122,12 @@ class Calibration:
     the output reads as "probability of approval if the company applied". Platt
     rather than isotonic: a round has a few hundred decisions, too few for a
     step function that would print 0 and 1 for the ends of the list.
+
+    The fit is Platt's own (1999; scikit-learn's sigmoid calibration is the same):
+    maximum likelihood against the targets (N+ + 1)/(N+ + 2) and 1/(N- + 2), with no
+    penalty on the slope. A little-giant round may hold 40 decisions whose scores sit
+    in a narrow band; an L2 penalty on the slope then flattens the map to the round's
+    approval rate, and the list's order is left to the unknown-threshold discount.
     """
 
     a: float = 1.0
@@ -138,20 +144,38 @@ class Calibration:
     @classmethod
     def fit(cls, raw: np.ndarray, labels: np.ndarray) -> Calibration:
         """Platt on the rows with a chance; those at 0 stay 0 whatever the map."""
-        from sklearn.linear_model import LogisticRegression
-
         raw, labels = np.asarray(raw, dtype=float), np.asarray(labels)
         has_chance = raw > 0.0
         raw, labels = raw[has_chance], labels[has_chance]
         if len(np.unique(labels)) < 2 or len(labels) < 20:
             return cls()
         p = np.clip(raw, 1e-6, 1 - 1e-6)
-        logit = np.log(p / (1 - p)).reshape(-1, 1)
-        lr = LogisticRegression(C=1.0).fit(logit, labels)
-        return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]), True)
+        a, b = platt(np.log(p / (1 - p)), labels.astype(bool))
+        return cls(a, b, True)
 
     def to_json(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "fitted": self.fitted}
+
+
+def platt(score: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept of P = 1 / (1 + exp(-(a·score + b))) by Platt's method: the
+    likelihood of his smoothed targets, maximised without a penalty (so the slope is
+    independent of the score's scale)."""
+    from scipy.optimize import minimize
+
+    n_pos = int(positive.sum())
+    target = np.where(positive, (n_pos + 1) / (n_pos + 2), 1 / (len(positive) - n_pos + 2))
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = w[0] * score + w[1]
+        value = float(np.sum(np.logaddexp(0.0, z) - target * z))
+        residual = 1.0 / (1.0 + np.exp(-z)) - target
+        return value, np.array([residual @ score, residual.sum()])
+
+    # start from the identity map with the prior's intercept, as Platt does
+    start = np.array([1.0, math.log((n_pos + 1) / (len(positive) - n_pos + 1))])
+    fit = minimize(loss, start, jac=True, method="L-BFGS-B")
+    return float(fit.x[0]), float(fit.x[1])
 
 
 class ScoringModel:

@@ -432,6 +432,22 @@ def test_calibration_keeps_no_chance_at_zero_and_fits_on_the_rest() -> None:
     assert out[0] == 0.0 and ((out[1:] > 0) & (out[1:] < 1)).all()
 
 
+def test_calibration_of_a_small_round_keeps_the_boosters_order_however_narrow_its_scores() -> None:
+    # 40 decisions scored in a band of 0.30-0.40 (a little-giant round): approvals are
+    # mostly above 0.37. A penalised slope flattens this map to the approval rate
+    # (0.24 against 0.32 at the ends), leaving the list's order to other factors.
+    rng = np.random.default_rng(7)
+    raw = np.sort(rng.uniform(0.30, 0.40, 40))
+    labels = (rng.random(40) < np.where(raw > 0.37, 0.9, 0.1)).astype(int)
+    fitted = Calibration.fit(raw, labels)
+    low, high = fitted(np.array([0.31, 0.39]))
+    assert high - low > 0.4
+    # with plenty of evidence from an already calibrated score the map is about identity
+    raw = rng.uniform(0.02, 0.98, 4000)
+    identity = Calibration.fit(raw, (rng.random(4000) < raw).astype(int))
+    assert identity.a == pytest.approx(1.0, abs=0.1) and identity.b == pytest.approx(0.0, abs=0.1)
+
+
 def test_thresholds_of_unknown_status_cost_their_learned_chance(
     trained_world: TrainedWorld,
 ) -> None:
