@@ -432,16 +432,19 @@ def test_calibration_keeps_no_chance_at_zero_and_fits_on_the_rest() -> None:
     assert out[0] == 0.0 and ((out[1:] > 0) & (out[1:] < 1)).all()
 
 
-def test_calibration_of_a_small_round_keeps_the_boosters_order_however_narrow_its_scores() -> None:
-    # 40 decisions scored in a band of 0.30-0.40 (a little-giant round): approvals are
-    # mostly above 0.37. A penalised slope flattens this map to the approval rate
-    # (0.24 against 0.32 at the ends), leaving the list's order to other factors.
-    rng = np.random.default_rng(7)
-    raw = np.sort(rng.uniform(0.30, 0.40, 40))
-    labels = (rng.random(40) < np.where(raw > 0.37, 0.9, 0.1)).astype(int)
-    fitted = Calibration.fit(raw, labels)
-    low, high = fitted(np.array([0.31, 0.39]))
-    assert high - low > 0.4
+def test_calibration_of_a_small_round_bends_the_boosters_scale_without_flattening_it() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.1, 0.9, 4039)
+    noise = (rng.random(4039) < 0.3).astype(int)  # decisions unrelated to the score
+    # 39 such decisions (a little-giant round) cannot overturn the booster's order: a
+    # plain logistic regression sets a slope near 0 there, a flat map
+    small = Calibration.fit(raw[:39], noise[:39])
+    assert 0.5 < small.a < 1.0
+    # 4,000 of them can: the evidence outweighs the prior
+    assert abs(Calibration.fit(raw, noise).a) < 0.2
+    # a steep truth seen in 40 decisions steepens the map, short of what they alone say
+    steep = (rng.random(40) < 1 / (1 + np.exp(-4 * np.log(raw[:40] / (1 - raw[:40]))))).astype(int)
+    assert 1.1 < Calibration.fit(raw[:40], steep).a < 4.0
     # with plenty of evidence from an already calibrated score the map is about identity
     raw = rng.uniform(0.02, 0.98, 4000)
     identity = Calibration.fit(raw, (rng.random(4000) < raw).astype(int))
