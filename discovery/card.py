@@ -7,6 +7,7 @@ from typing import Any
 
 from discovery.metrics import BASELINES
 from discovery.names import labelled, region_name
+from discovery.standard_change import Lift
 from discovery.standard_check import decided_bars, render
 
 
@@ -80,6 +81,7 @@ def summary_lines(card: dict[str, Any]) -> list[str]:
             f"裁决严于文件 decisions stricter than the file: {', '.join(bars)}; the model learned "
             "that bar, the list's thresholds are the file's (discovery criteria check)"
         )
+    lines += [Lift.from_json(x).text() for x in card.get("standard_changes", [])]
     lines += [f"注意 warning: {w}" for w in card.get("warnings", [])]
     return lines
 
@@ -222,6 +224,15 @@ def render_card(card: dict[str, Any]) -> str:
             "floors mark candidates on the list (see the criteria file's `empirical_floors`).",
             "",
             *render(card["standard_check"]),
+        ]
+    if card.get("standard_changes"):
+        lines += [
+            "",
+            "Thresholds the file lowered from the standard it replaced, where the past "
+            "decisions still held the old bar: a company between the two values is scored "
+            "as if at the old bar (`discovery/standard_change.py`).",
+            "",
+            *[f"- {Lift.from_json(x).text()}" for x in card["standard_changes"]],
         ]
     lines += ["", "## 渠道重要性 Importance by channel (share of gain)", ""]
     lines += [f"- {ch}: {share:.1%}" for ch, share in card["importance_by_channel"].items()]

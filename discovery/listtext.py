@@ -58,6 +58,10 @@ COUNTS = {
     "listed": ("列入名单", "listed"),
     "listed_with_visible_miss": ("名单中已知未达门槛", "listed though missing a threshold"),
     "listed_below_empirical_floor": ("名单中低于历次获批下限", "listed below an empirical floor"),
+    "listed_scored_at_replaced_bar": (
+        "名单中按原标准线评分（标准已下调）",
+        "listed, scored at the bar of the standard the file replaced",
+    ),
 }
 #: the row (and the CLI's warning) naming the checked tables that hold no row
 NOT_ON_FILE = (

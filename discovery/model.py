@@ -25,6 +25,7 @@ from discovery.quality import ESTIMATE_COLUMN, QualityBar, estimate_quality
 from discovery.registry import RegisteredModel, SchemaMismatchError
 from discovery.row_blocks import in_row_blocks
 from discovery.schema import FeatureSchema
+from discovery.standard_change import Lift, lifted_inputs
 from discovery.standard_check import Floor
 from features import Condition, ThresholdSpec, build_features, profile
 from graph.errors import UsageError
@@ -203,8 +204,12 @@ class ScoringModel:
         floors: tuple[Floor, ...] = (),
         unverified: tuple[str, ...] = (),
         missing: MissingFigures | None = None,
+        lifts: tuple[Lift, ...] = (),
     ) -> None:
         self.booster = booster
+        #: thresholds the file lowered, scored at the old bar the decisions held
+        #: (`discovery.standard_change`)
+        self.lifts = lifts
         #: threshold-status columns whose unknown values discount the probability
         self.unverified = unverified
         #: the learned chance that a threshold of unknown status is met (None: the flat
@@ -238,11 +243,16 @@ class ScoringModel:
             MissingFigures.from_json(bundle["missing_figures"])
             if "missing_figures" in bundle
             else None,
+            tuple(Lift.from_json(x) for x in bundle.get("standard_changes", [])),
         )
+
+    def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The booster's input matrix of `frame`, with the lifted figures (`lifts`)."""
+        return lifted_inputs(self.schema.matrix(frame, self.model_id), self.lifts)
 
     def booster_raw(self, frame: pd.DataFrame) -> np.ndarray:
         """The booster's probability alone (no quality bar, no calibration)."""
-        return np.asarray(self.booster.predict(self.schema.matrix(frame, self.model_id)))
+        return np.asarray(self.booster.predict(self.inputs(frame)))
 
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
         return in_row_blocks(lambda rows: self.booster_raw(rows) * self.bar(rows), frame)
@@ -264,7 +274,7 @@ class ScoringModel:
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions (log-odds, LightGBM `pred_contrib`), plus the `bias` column."""
-        values = self.booster.predict(self.schema.matrix(frame, self.model_id), pred_contrib=True)
+        values = self.booster.predict(self.inputs(frame), pred_contrib=True)
         return pd.DataFrame(
             np.asarray(values), index=frame.index, columns=[*self.schema.names, "bias"]
         )

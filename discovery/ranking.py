@@ -26,6 +26,7 @@ from discovery.missing_figures import MissingFigures
 from discovery.model import ScoringModel, snapshot
 from discovery.quality import ESTIMATE_COLUMN, SCORE_COLUMN, QualityBar
 from discovery.registry import RegisteredModel, Registry
+from discovery.standard_change import lift_texts
 from discovery.standard_check import below_any_floor, floor_texts
 from discovery.vocabulary import check_region, check_tier
 from features.context import TablesAt
@@ -163,7 +164,11 @@ def describe(
     frame["floor_check"] = floor_texts(x, floors, criteria.empirical_floors.label_zh)
     if len(codes):
         why = explain_reasons(tables, x, model.contributions(x))
-        frame["reasons"] = ["；".join(why[c].lines) for c in codes]
+        lifted = lift_texts(x, model.lifts)
+        frame["reasons"] = [
+            "；".join([*([lift] if lift else []), *why[c].lines])
+            for c, lift in zip(codes, lifted, strict=True)
+        ]
         frame[MENTIONS] = [tuple(why[c].mentions) for c in codes]
     else:
         frame["reasons"] = pd.Series(dtype=object)
@@ -244,6 +249,7 @@ def rank(
         "listed": len(frame),
         "listed_with_visible_miss": int(misses[order].sum()),
         "listed_below_empirical_floor": int(below[order].sum()),
+        "listed_scored_at_replaced_bar": sum(map(bool, lift_texts(x.iloc[order], model.lifts))),
         "not_on_file": not_on_file(store),
     }
     trained = serving.bundle.get("as_of")

@@ -49,6 +49,7 @@ from discovery.quality import BAR_RULE, ESTIMATE_COLUMN, SCORE_COLUMN, QualityBa
 from discovery.registry import PromotionRefused, RegisteredModel, Registry, SchemaMismatchError
 from discovery.schema import FeatureSchema, feature_choice
 from discovery.snapshots import SnapshotCache
+from discovery.standard_change import lifts_of
 from discovery.standard_check import StandardCheck, check_standard
 from discovery.validation import (
     add_intervals,
@@ -266,6 +267,7 @@ def train_tier(
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
     missing = MissingFigures.fit([today], statuses, inputs, decisions_by_round(data), by_decisions)
     importance = pd.Series(booster.feature_importance("gain"), index=schema.names)
+    lifts = lifts_of(full_check, criteria, tier)
     card: dict[str, Any] = {
         "tier": tier,
         "tier_zh": TIER_NAMES_ZH[tier],
@@ -314,6 +316,7 @@ def train_tier(
         "invited_population": invited,
         "missing_figures": {"rule": MISSING_RULE, "thresholds": missing.summary(today)},
         "standard_check": full_check.to_json(),
+        "standard_changes": [x.to_json() for x in lifts],
         "fairness": fairness(raw_valid, valid, store, top),
         "importance_by_channel": _importance_by_channel(importance),
         "top_features": importance.sort_values(ascending=False).head(15).round(2).to_dict(),
@@ -343,6 +346,7 @@ def train_tier(
         "unverified_thresholds": statuses,
         "missing_figures": missing.to_json(),
         "floors": [f.to_json() for f in full_check.used_floors],
+        "standard_changes": [x.to_json() for x in lifts],
         "metrics": card["metrics"],
         "card": card,
         "criteria_version": criteria.version,

@@ -45,6 +45,14 @@ class Condition(_Strict):
     value: float
 
 
+class Replaced(_Strict):
+    """The value a threshold had under the standard the file replaces, stricter than the
+    value in force (`discovery.standard_change`)."""
+
+    value: float
+    source: str
+
+
 class Threshold(_Strict):
     """One threshold indicator: `measure op value`, or any one alternative path.
 
@@ -71,6 +79,9 @@ class Threshold(_Strict):
     #: approvals had the figure unknown less often than their rounds' candidates (on a
     #: platform where a blank means "none", e.g. no niche market declared)
     when_unknown: Literal["learned", "decisions"] = "learned"
+    #: the stricter value of the standard this one replaced: where past decisions still
+    #: held it, a company between the two is scored as if at the old bar
+    replaced: Replaced | None = None
 
     @property
     def column(self) -> str:
@@ -189,6 +200,14 @@ def _check_consistency(criteria: Criteria, path: Path) -> None:
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise UsageError(f"{path}: threshold ids must be unique; repeated: {repeated}.")
+    for t in criteria.thresholds:
+        if t.replaced is not None and not (
+            t.replaced.value > t.value if t.op in (">=", ">") else t.replaced.value < t.value
+        ):
+            raise UsageError(
+                f"{path}: threshold {t.id}: the replaced value {t.replaced.value:g} must be "
+                f"stricter than the value in force {t.value:g} (op {t.op})."
+            )
     known = set(MEASURES)
     named = {c.measure for t in criteria.thresholds for p in t.alternatives for c in p}
     named |= {t.measure for t in criteria.thresholds} | set(criteria.empirical_floors.measures)
