@@ -363,7 +363,9 @@ def criteria_check(
     rounds: Annotated[int, typer.Option(help="past yearly rounds to read back")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
 ) -> None:
-    """Read the criteria back from past decisions: contradicted thresholds, empirical floors."""
+    """Read the criteria back from past decisions: contradicted thresholds, empirical
+    floors, bars the decisions held, and what ranking does about a lowered threshold."""
+    from discovery.standard_change import Lift, lifts_of
     from discovery.standard_check import render
     from discovery.vocabulary import check_tier
     from graph.contract import TARGET_TIERS
@@ -375,12 +377,15 @@ def criteria_check(
     results = []
     with workspace() as ws, progress_bar() as update:
         for t in tiers:
-            results.append(ws.standard_check(t, day, rounds=rounds, progress=update).to_json())
+            check = ws.standard_check(t, day, rounds=rounds, progress=update)
+            lifts = lifts_of(check, ws.criteria, t)
+            results.append({**check.to_json(), "standard_changes": [x.to_json() for x in lifts]})
     if as_json:
         sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
         return
     for res in results:
-        sys.stdout.write("\n".join(render(res)) + "\n\n")
+        changes = [Lift.from_json(x).text() for x in res["standard_changes"]]
+        sys.stdout.write("\n".join([*render(res), *changes]) + "\n\n")
 
 
 app.add_typer(keys_app, name="keys")

@@ -10,14 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import outside_economy
 from discovery.card import render_card, summary_lines
 from discovery.criteria import load_criteria
 from discovery.model import ScoringModel
 from discovery.ranking import rank
 from discovery.registry import Registry
+from discovery.snapshots import SnapshotCache
 from discovery.standard_change import Lift, lifts_of
 from discovery.standard_check import check_standard
+from discovery.training import standard_check_at, train_tier
+from graph.embedded import EmbeddedStore
 from graph.errors import UsageError
+from graph.validation import read_directory
 from tests.discovery.conftest import AS_OF, TrainedWorld
 from tests.discovery.test_intervals import card_of, round_of
 from tests.discovery.test_standard import CRITERIA_FILE, _scored_round
@@ -126,3 +131,61 @@ def test_a_lifted_model_scores_and_explains_companies_between_the_values(
     )
     card["standard_changes"] = [QUALITY.to_json()]
     assert QUALITY.text() in summary_lines(card)
+
+
+@pytest.fixture(scope="module")
+def outside_worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EmbeddedStore]:
+    """Economies of the outside generator, one decided under the 2022 interim measures
+    (a specialized-SME score of 60) and one under the 2026 annex review (50)."""
+    stores = {}
+    for variant in ("outside_shift", "outside_annex"):
+        base = tmp_path_factory.mktemp(variant)
+        outside_economy.generate(
+            3000, 5, base / "data", base / "truth.csv", variant=variant, end=str(AS_OF)
+        )
+        stores[variant] = EmbeddedStore(base / "home" / "store")
+        stores[variant].load(read_directory(base / "data"))
+    return stores
+
+
+def test_a_world_decided_under_the_old_bar_is_ranked_by_the_new_one(
+    outside_worlds: dict[str, EmbeddedStore], tmp_path: Path
+) -> None:
+    criteria, tier = load_criteria(), "specialized_sme"
+    store = outside_worlds["outside_shift"]
+    snapshots = SnapshotCache(store, criteria)
+    registry = Registry(tmp_path / "models")
+    result = train_tier(store, tier, AS_OF, criteria, registry, snapshots=snapshots)
+    (lift,) = ScoringModel.load(registry.serving(tier)).lifts
+    assert (lift.threshold, lift.value, lift.replaced, lift.to) == ("ss_quality_score", 50, 60, 60)
+    assert 60 <= lift.decided < 62
+    assert result.card["standard_changes"] == [lift.to_json()]
+    ranked = rank(store, tier, AS_OF, registry, criteria, top=200, features=snapshots(AS_OF))
+    score = snapshots(AS_OF).loc[ranked.frame["uscc"], "std_quality_score"].to_numpy(dtype=float)
+    said = ranked.frame["reasons"].str.startswith("标准已下调").to_numpy()
+    np.testing.assert_array_equal(said, (score >= 50) & (score < 60))
+    assert said.any()
+    # the same generator's world reviewed at 50 throughout: nothing to lift
+    annex = outside_worlds["outside_annex"]
+    check = standard_check_at(annex, tier, AS_OF, criteria)
+    assert lifts_of(check, criteria, tier) == ()
+
+
+def test_criteria_check_says_what_ranking_does_about_the_lowered_threshold(
+    outside_worlds: dict[str, EmbeddedStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from discovery.cli import app
+
+    home = outside_worlds["outside_shift"].root.parent
+    monkeypatch.setenv("DISCOVERY_HOME", str(home))
+    monkeypatch.setenv("DISCOVERY_STORE", "embedded")
+    args = ["criteria", "check", "--as-of", "2025-12-31", "--tier", "specialized_sme"]
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 0, text.output
+    assert "裁决严于文件: ss_quality_score ≈ 6" in text.stdout
+    assert "标准已下调：ss_quality_score 按原标准线60评分（现行50，原60" in text.stdout
+    (check,) = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+    (change,) = check["standard_changes"]
+    assert (change["threshold"], change["value"], change["to"]) == ("ss_quality_score", 50, 60)
