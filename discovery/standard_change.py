@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.standards import Condition, Op, stricter
+
 if TYPE_CHECKING:
     from discovery.criteria import Criteria
     from discovery.standard_check import StandardCheck
@@ -33,7 +35,7 @@ class Lift:
 
     threshold: str
     measure: str
-    op: str
+    op: Op
     #: the value in force (the file's)
     value: float
     #: the value the file says it replaced, and the bar the past decisions held
@@ -42,19 +44,12 @@ class Lift:
     #: where the figures are lifted to: the nearer of the two bars to the value in force
     to: float
 
-    @property
-    def upward(self) -> bool:
-        return self.op in (">=", ">")
-
     def applies(self, values: np.ndarray) -> np.ndarray:
-        """Per figure: meets the value in force, but not the bar it is scored at."""
-        v = np.asarray(values, dtype=float)
-        with np.errstate(invalid="ignore"):
-            if self.upward:
-                meets = v > self.value if self.op == ">" else v >= self.value
-                return meets & (v < self.to)
-            meets = v < self.value if self.op == "<" else v <= self.value
-            return meets & (v > self.to)
+        """Per figure: meets the value in force, but not the bar it is scored at (a figure
+        already at that bar is not moved)."""
+        meets = Condition(self.measure, self.op, self.value).status(values) == 1
+        short = Condition(self.measure, self.op, self.to).status(values) == 0
+        return meets & short & (np.asarray(values, dtype=float) != self.to)
 
     def apply(self, values: np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=float)
@@ -88,9 +83,9 @@ def lifts_of(check: StandardCheck, criteria: Criteria, tier: str) -> tuple[Lift,
         decided = held.get(t.id)
         if t.replaced is None or decided is None:
             continue
-        up = t.op in (">=", ">")
-        to = min(decided, t.replaced.value) if up else max(decided, t.replaced.value)
-        if (to > t.value) if up else (to < t.value):
+        # the nearer of the two bars to the value in force
+        to = t.replaced.value if stricter(t.op, decided, t.replaced.value) else decided
+        if stricter(t.op, to, t.value):
             out.append(Lift(t.id, t.measure, t.op, t.value, t.replaced.value, decided, to))
     return tuple(out)
 

@@ -95,6 +95,11 @@ class Condition:
         return np.where(np.isnan(values), np.nan, met.astype("float64"))
 
 
+def stricter(op: str, a: float, b: float) -> bool:
+    """Whether a bar at `a` asks more than one at `b` under `op` (higher for `>=`/`>`)."""
+    return a > b if op in (">=", ">") else a < b
+
+
 def all_met(statuses: Sequence[np.ndarray]) -> np.ndarray:
     """A path of conditions: not met if any is not met, met if all are, else unknown."""
     stack = np.vstack(statuses)

@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from features.standards import MEASURES
+from features.standards import MEASURES, stricter
 from features.standards import PREFIX as STATUS_PREFIX
 from graph.contract import COMPLIANCE_KINDS, OPEN_LISTING_KINDS, TARGET_TIERS, TIERS
 from graph.errors import UsageError
@@ -201,9 +201,7 @@ def _check_consistency(criteria: Criteria, path: Path) -> None:
     if repeated:
         raise UsageError(f"{path}: threshold ids must be unique; repeated: {repeated}.")
     for t in criteria.thresholds:
-        if t.replaced is not None and not (
-            t.replaced.value > t.value if t.op in (">=", ">") else t.replaced.value < t.value
-        ):
+        if t.replaced is not None and not stricter(t.op, t.replaced.value, t.value):
             raise UsageError(
                 f"{path}: threshold {t.id}: the replaced value {t.replaced.value:g} must be "
                 f"stricter than the value in force {t.value:g} (op {t.op})."
