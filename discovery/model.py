@@ -29,6 +29,7 @@ from discovery.standard_change import Lift, lifted_inputs
 from discovery.standard_check import Floor
 from features import Condition, ThresholdSpec, build_features, profile
 from graph.errors import UsageError
+from graph.settings import Settings, get_settings
 from graph.store import Store
 
 PARAMS: dict[str, Any] = {
@@ -363,6 +364,7 @@ def fit_model(
     params: Mapping[str, Any] | None = None,
     *,
     stop_early: bool = False,
+    settings: Settings | None = None,
 ) -> Fitted:
     """Fit a booster with `params` (`booster_params`; default: the recipe).
 
@@ -371,6 +373,9 @@ def fit_model(
     the recipe's number. (Each fit bins its own examples: bins lent by a fit on older
     rounds lose resolution where the newest values outgrow the older ones, which is
     where a list's top companies are.)
+
+    With the dask engine (`settings`, None: the environment's) the fit runs on the
+    cluster (`discovery.cluster_fit`), its trees cut where early stopping would stop.
     """
     chosen = dict(params or booster_params())
     trees = int(chosen.pop(TREES))
@@ -378,6 +383,8 @@ def fit_model(
     stop_rows = fit_rows[:0]
     if stop_early:
         fit_rows, stop_rows = _stopping_split(y, int(chosen.get("seed", 0)))
+    if (settings or get_settings()).engine == "dask":
+        return _fit_on_cluster(x, y, w, chosen, trees, fit_rows, stop_rows, settings)
     data = lgb.Dataset(
         x.iloc[fit_rows] if len(stop_rows) else x,
         label=y[fit_rows],
@@ -403,6 +410,35 @@ def fit_model(
         raise UsageError(f"LightGBM refused the parameters: {str(exc).strip()}") from exc
     best = booster.best_iteration or booster.current_iteration()
     # keep the chosen trees only: the model scores, explains and is stored with those
+    kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return Fitted(kept, best, len(fit_rows))
+
+
+def _fit_on_cluster(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    w: np.ndarray,
+    params: dict[str, Any],
+    trees: int,
+    fit_rows: np.ndarray,
+    stop_rows: np.ndarray,
+    settings: Settings | None,
+) -> Fitted:
+    """`fit_model` on the Dask cluster: every tree grown, then cut where early stopping
+    on `stop_rows` would have stopped."""
+    from discovery.cluster_fit import fit_on_cluster, stopping_iteration
+
+    try:
+        booster = fit_on_cluster(
+            x.iloc[fit_rows], y[fit_rows], w[fit_rows], params, trees, settings
+        )
+    except lgb.basic.LightGBMError as exc:
+        raise UsageError(f"LightGBM refused the parameters: {str(exc).strip()}") from exc
+    if not len(stop_rows):
+        return Fitted(booster, rows=len(fit_rows))
+    best = stopping_iteration(
+        booster, x.iloc[stop_rows], y[stop_rows], w[stop_rows], STOPPING_PATIENCE
+    )
     kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     return Fitted(kept, best, len(fit_rows))
 

@@ -65,6 +65,7 @@ from discovery.validation import (
 from discovery.vocabulary import decision_date
 from graph.contract import TIER_NAMES_ZH
 from graph.errors import DiscoveryError, UsageError
+from graph.settings import Settings
 from graph.store import Store
 
 DEFAULT_ROUNDS = 5
@@ -220,7 +221,9 @@ def train_tier(
         progress("training", 0, 1)
     schema = FeatureSchema.of(valid.candidates).subset(chosen)
     # trees by early stopping on a slice of the training rounds, unless the caller fixed them
-    held_fit = _fit(schema, train, recipe, stop_early=not trees_given(params))
+    held_fit = _fit(
+        schema, train, recipe, stop_early=not trees_given(params), settings=snapshots.settings
+    )
     held_out = held_fit.booster
     bar = QualityBar.fit(
         valid.quality_evidence, *quality_cut(criteria, tier), candidates=valid.candidates
@@ -262,7 +265,7 @@ def train_tier(
     # The recipe is validated on the held-out round; the serving model is the same
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale).
-    booster = _fit(schema, data, recipe, grow_as=held_fit).booster
+    booster = _fit(schema, data, recipe, grow_as=held_fit, settings=snapshots.settings).booster
     # the chance of a missing figure is read from the candidates the list goes to
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
     missing = MissingFigures.fit([today], statuses, inputs, decisions_by_round(data), by_decisions)
@@ -404,8 +407,10 @@ def _fit(
     *,
     stop_early: bool = False,
     grow_as: Fitted | None = None,
+    settings: Settings | None = None,
 ) -> Fitted:
-    """Fit on the rounds' thinned examples; `grow_as` (`Fitted.trees_for`) sets the trees."""
+    """Fit on the rounds' thinned examples; `grow_as` (`Fitted.trees_for`) sets the trees;
+    `settings` name the engine (`fit_model`)."""
     chosen = [(d, *_thin(d)) for d in rounds]
     x = pd.concat([schema.matrix(d.candidates.iloc[keep]) for d, keep, _ in chosen])
     y = np.concatenate([d.examples["label"].to_numpy()[keep] for d, keep, _ in chosen])
@@ -414,7 +419,7 @@ def _fit(
         raise NotEnoughEvidence(f"Only {int(y.sum())} approvals to learn from.")
     if grow_as is not None:
         params = {**params, TREES: grow_as.trees_for(len(y), params[TREES])}
-    return fit_model(x, y, w, params, stop_early=stop_early)
+    return fit_model(x, y, w, params, stop_early=stop_early, settings=settings)
 
 
 def _thin(data: RoundData) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -35,6 +36,7 @@ from typing import Any
 
 import dask
 import pandas as pd
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from features import (
     awards,
@@ -182,9 +184,21 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
                 f"DISCOVERY_DASK_WORKERS, now {settings.dask_workers}: more memory or more workers"
             ),
         ):
+            client.register_plugin(StdoutToStderr())
             yield client
     finally:
         cluster.close()
+
+
+class StdoutToStderr(WorkerPlugin):
+    """A local worker's standard output goes to its standard error: the worker processes
+    share the command's standard output, which is the command's own (native libraries
+    print there, LightGBM's network notes among them)."""
+
+    name = "discovery-stdout-to-stderr"
+
+    def setup(self, worker: Any) -> None:
+        os.dup2(2, 1)
 
 
 @contextmanager
