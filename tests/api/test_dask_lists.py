@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import distributed
 import pytest
@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from discovery.snapshots import SUFFIX
 from tests.api.conftest import AS_OF, World, make_keys, settings_for
+from tests.recorded_cluster import RecordedCluster
 
 #: a cluster that stops answering fails the test instead of holding CI up
 #: (the session's world, trained once for every API test, is not counted)
@@ -27,24 +28,6 @@ pytestmark = pytest.mark.timeout(300, func_only=True)
 
 LIST = "/v1/invitations"
 PAGE = 200
-
-
-class RecordedCluster(distributed.LocalCluster):
-    """A `LocalCluster` that keeps, as it closes, what its scheduler saw."""
-
-    started: ClassVar[list[RecordedCluster]] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.workers_seen = 0
-        self.tasks_seen: set[str] = set()
-        RecordedCluster.started.append(self)
-
-    def close(self, *args: Any, **kwargs: Any) -> Any:
-        if self.status == Status.running:
-            self.workers_seen = len(self.scheduler.workers)
-            self.tasks_seen = set(self.scheduler.task_prefixes)
-        return super().close(*args, **kwargs)
 
 
 def fresh_home(world: World, base: Path) -> Path:

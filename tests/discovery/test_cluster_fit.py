@@ -9,7 +9,6 @@ pandas engine's model, with the same gates and threshold statuses.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
 
 import distributed
 import lightgbm as lgb
@@ -26,29 +25,12 @@ from discovery.registry import Registry
 from discovery.training import train_tier
 from graph.settings import Settings
 from tests.discovery.conftest import AS_OF, TrainedWorld
+from tests.recorded_cluster import RecordedCluster
 
 #: a cluster that stops answering fails the test instead of holding CI up
 pytestmark = pytest.mark.timeout(600, func_only=True)
 
 ON_TWO = Settings(engine="dask", dask_workers=2, dask_memory_limit="1GB")
-
-
-class RecordedCluster(distributed.LocalCluster):
-    """A `LocalCluster` that keeps, as it closes, what its scheduler saw."""
-
-    started: ClassVar[list[RecordedCluster]] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.workers_seen = 0
-        self.tasks_seen: set[str] = set()
-        RecordedCluster.started.append(self)
-
-    def close(self, *args: Any, **kwargs: Any) -> Any:
-        if self.status == Status.running:
-            self.workers_seen = len(self.scheduler.workers)
-            self.tasks_seen = set(self.scheduler.task_prefixes)
-        return super().close(*args, **kwargs)
 
 
 @pytest.fixture
