@@ -34,7 +34,9 @@ the thresholds the criteria file marks `when_unknown: decisions`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -67,10 +69,14 @@ PARAMS: dict[str, Any] = {
     "lambda_l2": 5.0,
     "verbose": -1,
     "seed": 3,
-    "num_threads": 2,
+    # one thread per fit, the thresholds' fits side by side (`FIT_THREADS`): a fit this
+    # small gains little from a second thread, and the trees do not depend on the count
+    "num_threads": 1,
     "deterministic": True,
     "force_col_wise": True,
 }
+#: the thresholds' classifiers fitted at once (LightGBM lets Python's lock go)
+FIT_THREADS = max(1, min(4, os.cpu_count() or 1))
 #: the share of the probability each threshold of unknown status costs in models
 #: registered before the chance was learned (`unverified_discount`)
 UNVERIFIED_DISCOUNT = 0.01
@@ -251,14 +257,16 @@ class MissingFigures:
         that evidence lowers the chance of the statuses in `by_decisions`."""
         usable = [c for c in dict.fromkeys(inputs) if not c.startswith("std_")]
         rows = pd.concat([f[[*statuses, *usable]] for f in frames], ignore_index=True)
+        with ThreadPoolExecutor(FIT_THREADS) as pool:
+            learned = list(pool.map(lambda s: _learn(s, rows, usable), statuses))
         return cls(
             tuple(
                 replace(
-                    _learn(s, rows, usable),
+                    chance,
                     evidence=MissingnessEvidence.read(s, decisions),
                     by_decisions=s in by_decisions,
                 )
-                for s in statuses
+                for s, chance in zip(statuses, learned, strict=True)
             )
         )
 

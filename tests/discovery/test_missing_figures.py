@@ -169,3 +169,26 @@ def test_the_criteria_file_names_the_thresholds_the_decisions_may_count_against(
     )
     assert decided_columns(edited, "specialized_sme") == set()
     assert decided_columns(edited, "little_giant") == {"std_lg_niche_years"}
+
+
+def test_thresholds_fitted_side_by_side_learn_the_trees_of_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from discovery import missing_figures
+
+    rows = _candidates(5000, seed=3)
+    rng = np.random.default_rng(6)
+    rows["std_lg_niche_years"] = np.where(rng.random(len(rows)) < 0.3, np.nan, 1.0)
+    rows.loc[rows.index[:900], "std_lg_niche_years"] = 0.0
+    statuses = ["std_lg_revenue", "std_lg_niche_years"]
+    assert missing_figures.FIT_THREADS >= 2 or (missing_figures.os.cpu_count() or 1) == 1
+    side_by_side = MissingFigures.fit([rows], statuses, list(rows))
+    monkeypatch.setattr(missing_figures, "FIT_THREADS", 1)
+    monkeypatch.setitem(missing_figures.PARAMS, "num_threads", 2)
+    one_at_a_time = MissingFigures.fit([rows], statuses, list(rows))
+
+    def trees(m: MissingFigures) -> list[str]:
+        return [c.booster.model_to_string().split("parameters:")[0] for c in m.chances if c.booster]
+
+    assert len(trees(side_by_side)) == 2
+    assert trees(side_by_side) == trees(one_at_a_time)
