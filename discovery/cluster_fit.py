@@ -41,7 +41,7 @@ from graph.settings import Settings
 LABEL, WEIGHT = "__label__", "__weight__"
 #: where LightGBM's Python-side messages go once a fit has run on the cluster: its
 #: notes ("Finding random open ports for workers") at debug level, never on standard
-#: output, which the CLI's JSON answers own
+#: output, which is the command's own (its answers, `status --json`)
 LOG = logging.getLogger("lightgbm")
 #: the lines of a model's parameters that name the fit's own network (addresses, ports)
 NETWORK_LINES = re.compile(r"^\[(machines|local_listen_port): [^\n]*\]\n", re.MULTILINE)
@@ -142,8 +142,7 @@ def _sklearn_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The recipe's parameters for the scikit-learn interface: LightGBM's own names are
     taken as given; the trees travel as `n_estimators`; the threads are each worker's
     (`lightgbm.dask` sets them)."""
-    out = {k: v for k, v in params.items() if k not in ("num_threads", "num_iterations")}
-    return out
+    return {k: v for k, v in params.items() if k not in ("num_threads", "num_iterations")}
 
 
 def stopping_iteration(

@@ -425,7 +425,8 @@ def _fit_on_cluster(
     settings: Settings | None,
 ) -> Fitted:
     """`fit_model` on the Dask cluster: every tree grown, then cut where early stopping
-    on `stop_rows` would have stopped."""
+    on `stop_rows` would have stopped, by the weighted log-loss (the recipe's metric; a
+    `metric` among the overrides is not read here)."""
     from discovery.cluster_fit import fit_on_cluster, stopping_iteration
 
     try:
