@@ -155,6 +155,7 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
                 f"{CONNECT_SECONDS:g} seconds: start it, or unset the variable to run a local cluster."
             ) from None
         try:
+            _workers_of(client, address)
             with _lost_workers_explained(f"the cluster at {address}: more memory per worker"):
                 yield client
         finally:
@@ -191,6 +192,20 @@ def dask_client(settings: Settings | None = None) -> Iterator[Any]:
             yield client
     finally:
         cluster.close()
+
+
+def _workers_of(client: Any, address: str) -> None:
+    """Wait up to `CONNECT_SECONDS` for a running scheduler to have a worker (one that
+    scales up may be starting them); a scheduler without any is one plain sentence, not
+    a build that waits for ever or fails on an empty list of workers."""
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+    except TimeoutError:
+        raise UsageError(
+            f"The Dask scheduler at {address} (DISCOVERY_DASK_SCHEDULER) has no workers after "
+            f"{CONNECT_SECONDS:g} seconds: start some (dask worker {address}), or unset the "
+            "variable to run a local cluster."
+        ) from None
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from discovery.model import STOPPING_PATIENCE, booster_params, fit_model
 from discovery.ranking import rank
 from discovery.registry import Registry
 from discovery.training import train_tier
+from graph.errors import UsageError
 from graph.settings import Settings
 from tests.discovery.conftest import AS_OF, TrainedWorld
 from tests.recorded_cluster import RecordedCluster
@@ -145,3 +146,17 @@ def test_a_tier_trained_on_the_cluster_ranks_within_noise(
     pandas_card = w.results[tier].card
     auc = {n: c["metrics"]["primary"] for n, c in (("p", pandas_card), ("d", result.card))}
     assert abs(auc["p"] - auc["d"]) < 0.03, auc
+
+
+def test_a_cluster_without_workers_to_fit_on_is_one_plain_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from features import engine
+
+    x, y, w = examples(200, 5)
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        address = empty.scheduler_address
+        monkeypatch.setattr(engine, "CONNECT_SECONDS", 1.0)
+        settings = Settings(engine="dask", dask_scheduler=address)
+        with pytest.raises(UsageError, match=f"The Dask scheduler at {address} .* no workers"):
+            fit_model(x, y, w, settings=settings)

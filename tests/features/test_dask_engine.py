@@ -344,3 +344,18 @@ def test_the_embedding_on_blocks_is_fastrp_bit_for_bit(cluster):
     assert np.array_equal(got, expected[:33])
     assert (np.abs(got[:30]).sum(axis=1) > 0).sum() > 20  # the graph propagated something
     assert not got[30:].any()  # nodes without an edge get nothing
+
+
+def test_a_scheduler_without_workers_is_one_plain_sentence(small_store, monkeypatch):
+    with LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        address = empty.scheduler_address
+        monkeypatch.setenv("DISCOVERY_ENGINE", "dask")
+        monkeypatch.setenv("DISCOVERY_DASK_SCHEDULER", address)
+        monkeypatch.setattr(engine, "CONNECT_SECONDS", 1.0)
+        with pytest.raises(UsageError) as caught:
+            features.build_features(small_store, AS_OF)
+    assert str(caught.value) == (
+        f"The Dask scheduler at {address} (DISCOVERY_DASK_SCHEDULER) has no workers after "
+        f"1 seconds: start some (dask worker {address}), or unset the variable to run a "
+        "local cluster."
+    )
