@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
+from discovery.explain import channel_of
 from discovery.metrics import BASELINES
 from discovery.names import labelled, region_name
 from discovery.standard_change import Lift
 from discovery.standard_check import decided_bars, render
+
+if TYPE_CHECKING:
+    from discovery.labels import RoundData
 
 
 def _pct(v: float | None) -> str:
@@ -68,7 +74,7 @@ def summary_lines(card: dict[str, Any]) -> list[str]:
         lines.append(
             f"invited population (held-out top {inv['top']}): {mine['visible_miss']} visible and "
             f"{mine['below_floor']} empirical-floor misses listed; later applicants approved "
-            f"{mine['approved']}/{mine['later_applicants']} (thresholds rule "
+            f"{mine['approved']}/{mine['later_applicants']}{_expected(mine)} (thresholds rule "
             f"{rule['approved']}/{rule['later_applicants']})"
         )
     check = card.get("standard_check") or {}
@@ -299,10 +305,13 @@ def _invited_lines(card: dict[str, Any]) -> list[str]:
         "(visible misses out, empirical-floor misses after; floors from the training rounds "
         "only). Applicants select themselves on the thresholds, so the AUC above says little "
         "about non-applicants; this does. Approval rate: of listed companies that applied or "
-        "answered an invitation in the round (none had applied at its date).",
+        "answered an invitation in the round (none had applied at its date). Forecast: the "
+        "approvals the chances our list showed add up to over those later applicants; well "
+        "below the approvals, the list's chances were pessimistic on the invited population.",
         "",
-        "| list | listed | visible miss | below a floor | later applicants | approved | rate |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| list | listed | visible miss | below a floor | later applicants | approved | "
+        "forecast 预计 | rate |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, name in (
         ("model", "ours"),
@@ -310,11 +319,34 @@ def _invited_lines(card: dict[str, Any]) -> list[str]:
         ("rules_baseline", "IP + revenue rule"),
     ):
         r = inv[key]
+        forecast = r.get("expected_approved")
         lines.append(
             f"| {name} | {r['listed']} | {r['visible_miss']} | {r['below_floor']} | "
-            f"{r['later_applicants']} | {r['approved']} | {_pct(r['approval_rate'])} |"
+            f"{r['later_applicants']} | {r['approved']} | "
+            f"{'–' if forecast is None else f'{forecast:.1f}'} | {_pct(r['approval_rate'])} |"
         )
+    mine = inv["model"]
+    if "shift" in mine:
+        lines += [
+            "",
+            f"读数校正 Read on the invited: the serving model's chances are moved by "
+            f"{mine['shift']:+.2f} on the log-odds scale, the shift that best forecasts these "
+            f"later applicants' approvals (a normal prior centred on 0 keeps a few of them "
+            f"from moving it far); with it their forecast is {mine['expected_after']:.1f} "
+            f"against {mine['approved']} approved. The list's chances and its forecast use "
+            "the moved map.",
+        ]
     return lines
+
+
+def _expected(row: dict[str, Any]) -> str:
+    """The list's own forecast, as " (forecast 3.2)", where the card has it (older cards
+    do not: nothing)."""
+    value = row.get("expected_approved")
+    if value is None:
+        return ""
+    moved = f", chances moved {row['shift']:+.2f} log-odds" if "shift" in row else ""
+    return f" (forecast {value:.1f}{moved})"
 
 
 def _missing_lines(card: dict[str, Any]) -> list[str]:
@@ -382,3 +414,22 @@ def _bar_lines(card: dict[str, Any]) -> list[str]:
         f"{auc_text(alone)} (direct evidence) and "
         f"{auc_text(alone, 'auc_all_candidates')} (all candidates)",
     ]
+
+
+def round_summary(d: RoundData) -> dict[str, Any]:
+    ex = d.examples
+    return {
+        "as_of": d.round.as_of.isoformat(),
+        "window_end": d.round.window_end.isoformat(),
+        "candidates": len(ex),
+        "by_source": {
+            str(src): {"rows": len(g), "positives": int(g["label"].sum())}
+            for src, g in ex.groupby("source")
+        },
+    }
+
+
+def importance_by_channel(importance: pd.Series) -> dict[str, float]:
+    total = float(importance.sum()) or 1.0
+    grouped = importance.groupby([channel_of(f) for f in importance.index]).sum() / total
+    return {str(k): round(float(v), 4) for k, v in grouped.sort_values(ascending=False).items()}

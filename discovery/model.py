@@ -138,6 +138,8 @@ class Calibration:
     a: float = 1.0
     b: float = 0.0
     fitted: bool = False
+    #: the part of `b` the back-test on the invited population added (`shifted`)
+    shift: float = 0.0
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
@@ -158,8 +160,12 @@ class Calibration:
         a, b = platt(np.log(p / (1 - p)), labels.astype(bool))
         return cls(a, b, True)
 
+    def shifted(self, shift: float) -> Calibration:
+        """The map with its log-odds moved by `shift` (kept apart in `shift`)."""
+        return Calibration(self.a, self.b + shift, self.fitted, self.shift + shift)
+
     def to_json(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "fitted": self.fitted}
+        return {"a": self.a, "b": self.b, "fitted": self.fitted, "shift": self.shift}
 
 
 #: weight of the prior on the calibration's slope: SLOPE_PRIOR·(a − 1)² is added to the

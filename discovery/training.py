@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 
 from discovery import intervals, metrics
-from discovery.card import render_card, summary_lines
+from discovery.card import importance_by_channel, render_card, round_summary, summary_lines
 from discovery.criteria import Criteria
-from discovery.explain import channel_of
 from discovery.labels import (
     EVIDENCE_WEIGHT,
     UNLABELED_WEIGHT,
@@ -254,17 +253,25 @@ def train_tier(
     held_missing = MissingFigures.fit(
         [x_valid], statuses, inputs, decisions_by_round(train), by_decisions
     )
-    ours = calibration(raw_valid) * held_missing.chance(x_valid)
     invited = invited_population(
-        x_valid, valid.examples, ours, criteria, tier, held_out_check.used_floors, top
+        x_valid,
+        valid.examples,
+        calibration(raw_valid),
+        held_missing.chance(x_valid),
+        criteria,
+        tier,
+        held_out_check.used_floors,
+        top,
     )
+    # the chances read on the population the lists go to (`back_test_shift`)
+    serving_map = calibration.shifted(invited["model"]["shift"])
     lift = {
         k: (m["precision"] / r["precision"]) if m["precision"] and r["precision"] else None
         for (k, m), r in zip(model_eval["at_k"].items(), rules_eval["at_k"].values(), strict=True)
     }
     # The recipe is validated on the held-out round; the serving model is the same
     # recipe refit on every round, so it also learns from the latest outcomes. Its
-    # calibration is the held-out model's map (same recipe, same score scale).
+    # calibration is the held-out model's map (same recipe, same score scale), shifted.
     booster = _fit(schema, data, recipe, grow_as=held_fit, settings=snapshots.settings).booster
     # the chance of a missing figure is read from the candidates the list goes to
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
@@ -276,13 +283,13 @@ def train_tier(
         "tier_zh": TIER_NAMES_ZH[tier],
         "as_of": as_of.isoformat(),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "train_rounds": [_round_summary(d) for d in train],
+        "train_rounds": [round_summary(d) for d in train],
         "serving_model_rounds": "all rounds above, validation round included (refit after validation)",
         "rounds_rule": (
             f"the newest round with approvals validates; older rounds train, newest first, "
             f"until they hold {ENOUGH_POSITIVES:,} approvals or {n_rounds} rounds are used in all"
         ),
-        "validation_round": _round_summary(valid),
+        "validation_round": round_summary(valid),
         "weights": {
             "application_approved_or_rejected": EVIDENCE_WEIGHT,
             "certification_without_application": EVIDENCE_WEIGHT,
@@ -321,7 +328,7 @@ def train_tier(
         "standard_check": full_check.to_json(),
         "standard_changes": [x.to_json() for x in lifts],
         "fairness": fairness(raw_valid, valid, store, top),
-        "importance_by_channel": _importance_by_channel(importance),
+        "importance_by_channel": importance_by_channel(importance),
         "top_features": importance.sort_values(ascending=False).head(15).round(2).to_dict(),
         "params": {
             **{k: v for k, v in recipe.items() if k != TREES},
@@ -344,7 +351,7 @@ def train_tier(
     }
     bundle = {
         "schema": schema.to_json(),
-        "calibration": calibration.to_json(),
+        "calibration": serving_map.to_json(),
         "quality_bar": bar.to_json(),
         "unverified_thresholds": statuses,
         "missing_figures": missing.to_json(),
@@ -478,22 +485,3 @@ def _promote(
     if current is not None and current.model_id != registered.model_id:
         bar = current.primary_metric if serving_primary is None else serving_primary
     return moved, promotion_message(registered, card, current, bar)
-
-
-def _round_summary(d: RoundData) -> dict[str, Any]:
-    ex = d.examples
-    return {
-        "as_of": d.round.as_of.isoformat(),
-        "window_end": d.round.window_end.isoformat(),
-        "candidates": len(ex),
-        "by_source": {
-            str(src): {"rows": len(g), "positives": int(g["label"].sum())}
-            for src, g in ex.groupby("source")
-        },
-    }
-
-
-def _importance_by_channel(importance: pd.Series) -> dict[str, float]:
-    total = float(importance.sum()) or 1.0
-    grouped = importance.groupby([channel_of(f) for f in importance.index]).sum() / total
-    return {str(k): round(float(v), 4) for k, v in grouped.sort_values(ascending=False).items()}

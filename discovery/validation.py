@@ -19,6 +19,7 @@ import pandas as pd
 from discovery import intervals, metrics
 from discovery.criteria import Criteria
 from discovery.metrics import BASELINES
+from discovery.model import Calibration
 from discovery.standard_check import Floor, below_any_floor
 
 if TYPE_CHECKING:
@@ -223,10 +224,37 @@ def fairness(scores: np.ndarray, data: RoundData, store: Store, k: int) -> dict[
     return {name: metrics.group_audit(scores, positive, g, k) for name, g in groups.items()}
 
 
+#: standard deviation of the prior on the back-test's shift of the chances (log-odds)
+SHIFT_PRIOR_SD = 0.5
+
+
+def back_test_shift(calibrated: np.ndarray, chance: np.ndarray, approved: np.ndarray) -> float:
+    """The shift δ of the calibrated log-odds that best forecasts `approved` (1 or 0 per
+    listed later applicant) from their chances σ(logit(calibrated) + δ) × `chance`, with
+    a normal prior on δ centred on 0 (`SHIFT_PRIOR_SD`): a few later applicants hardly
+    move it, a hundred do. 0 without any, or with the prior's sd at 0."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import expit, logit
+
+    has = np.asarray(calibrated) > 0.0  # a published score below the bar stays at 0
+    if SHIFT_PRIOR_SD <= 0 or not has.any():
+        return 0.0
+    odds = logit(np.clip(np.asarray(calibrated)[has], 1e-6, 1 - 1e-6))
+    m, y = np.asarray(chance)[has], np.asarray(approved, dtype=float)[has]
+
+    def loss(d: float) -> float:
+        p = np.clip(expit(odds + d) * m, 1e-9, 1 - 1e-9)
+        prior = d * d / (2 * SHIFT_PRIOR_SD**2)
+        return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).sum() + prior)
+
+    return float(minimize_scalar(loss, bounds=(-4.0, 4.0), method="bounded").x)
+
+
 def invited_population(
     x: pd.DataFrame,
     examples: pd.DataFrame,
-    ours: np.ndarray,
+    calibrated: np.ndarray,
+    chance: np.ndarray,
     criteria: Criteria,
     tier: str,
     floors: list[Floor],
@@ -236,14 +264,21 @@ def invited_population(
 
     Applicants select themselves on the hard thresholds, so metrics on applicants say
     little about the non-applicants a list invites. Here the held-out model's list at
-    the round's date (`ours`: its score as `probability` discounts it) is built as
+    the round's date (its score, `calibrated` × `chance`, as `probability` makes it) is built as
     `rank` builds it (visible misses out, floor misses after) and read two ways: how
     many listed companies visibly miss a threshold or sit below an empirical floor
     learned from the earlier rounds (both should be 0), and, among listed companies
     that then applied or answered an invitation in the round (they had not applied at
     its date), how many were approved — beside the same for the thresholds-on-visible-
-    data rule and the rules baseline.
+    data rule and the rules baseline — and, for ours, how many approvals the chances the
+    list showed forecast for them (`expected_approved`: the forecast read on the invited
+    population; the calibration was fitted on the round's decisions, theirs included),
+    and the shift of the log-odds that makes the chances forecast those approvals
+    (`back_test_shift`; `shift`, and `expected_after` the forecast it gives): the serving
+    model's calibration takes it, so a list's chances are read on the population it goes
+    to, not on the applicants alone.
     """
+    ours = calibrated * chance
     ids = [t.id for t in criteria.thresholds_for(tier)]
     status = x[[f"std_{t}" for t in ids]].to_numpy(dtype=float)
     visible = (status == 0).any(axis=1)
@@ -251,11 +286,11 @@ def invited_population(
     evidence = (examples["source"] != "unlabeled").to_numpy()
     approved = evidence & (examples["label"] == 1).to_numpy()
 
-    def read(order: np.ndarray) -> dict[str, Any]:
+    def read(order: np.ndarray, chances: np.ndarray | None = None) -> dict[str, Any]:
         chosen = order[:top]
         decided = int(evidence[chosen].sum())
         hits = int(approved[chosen].sum())
-        return {
+        out = {
             "listed": len(chosen),
             "visible_miss": int(visible[chosen].sum()),
             "below_floor": int(below[chosen].sum()),
@@ -263,6 +298,14 @@ def invited_population(
             "approved": hits,
             "approval_rate": round(hits / decided, 4) if decided else None,
         }
+        if chances is not None:  # the approvals the list's own chances forecast for them
+            rows = chosen[evidence[chosen]]
+            shift = back_test_shift(calibrated[rows], chance[rows], approved[rows])
+            after = Calibration(b=shift)(calibrated[rows]) * chance[rows]
+            out["expected_approved"] = round(float(chances[rows].sum()), 2)
+            out["shift"] = round(shift, 4)
+            out["expected_after"] = round(float(after.sum()), 2)
+        return out
 
     use = criteria.empirical_floors.use
     scores = baseline_scores(x, criteria, tier)
@@ -270,7 +313,7 @@ def invited_population(
         "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
         "top": top,
         "floors_from": "training rounds only",
-        "model": read(metrics.list_order(ours, visible, below, use)),
+        "model": read(metrics.list_order(ours, visible, below, use), ours),
         "thresholds_rule": read(
             metrics.list_order(scores["thresholds_rule"], visible, np.zeros(len(x), bool), use)
         ),

@@ -633,3 +633,40 @@ def test_the_model_matrix_is_each_column_converted_alone_whatever_its_dtype() ->
     assert list(got.columns) == list(names)
     assert got["cat"].isna().tolist() == [False, False, True, True, False, False, False]
     assert np.isnan(got["text"].iloc[1]) and got["text"].iloc[4] == 5000.0
+
+
+def test_the_back_test_shift_reads_the_invited_and_leans_on_its_prior() -> None:
+    from discovery.validation import back_test_shift
+
+    rng = np.random.default_rng(4)
+    calibrated = rng.uniform(0.4, 0.8, 400)
+    chance = np.ones(400)
+    # outcomes drawn at the chances themselves: no shift to speak of
+    fair = (rng.random(400) < calibrated).astype(float)
+    assert abs(back_test_shift(calibrated, chance, fair)) < 0.15
+    # outcomes drawn one log-odds above the chances: the shift finds most of it
+    above = (rng.random(400) < 1 / (1 + (1 - calibrated) / calibrated * np.exp(-1.0))).astype(float)
+    many = back_test_shift(calibrated, chance, above)
+    assert 0.6 < many < 1.2
+    # four approvals of four barely move it; none, or a prior of 0, leave it at 0
+    few = back_test_shift(calibrated[:4], chance[:4], np.ones(4))
+    assert 0 < few < many
+    assert back_test_shift(calibrated[:0], chance[:0], np.ones(0)) == 0.0
+    # a published score below the bar (calibrated 0) says nothing
+    assert back_test_shift(np.zeros(3), np.ones(3), np.ones(3)) == 0.0
+
+
+def test_the_serving_chances_carry_the_invited_shift(trained_world: TrainedWorld) -> None:
+    for tier, result in trained_world.results.items():
+        shift = result.card["invited_population"]["model"]["shift"]
+        scorer = ScoringModel.load(result.model)
+        assert scorer.calibration.shift == pytest.approx(shift)
+        held_out = Calibration(
+            scorer.calibration.a, scorer.calibration.b - shift, scorer.calibration.fitted
+        )
+        raw = np.linspace(0.05, 0.95, 19)
+        odds = np.log(scorer.calibration(raw) / (1 - scorer.calibration(raw)))
+        base = np.log(held_out(raw) / (1 - held_out(raw)))
+        np.testing.assert_allclose(odds - base, shift, atol=1e-9)
+        card = (result.model.path / "card.md").read_text(encoding="utf-8")
+        assert f"moved by {shift:+.2f} on the log-odds scale" in card, tier

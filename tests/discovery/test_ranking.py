@@ -261,6 +261,12 @@ def test_the_card_reads_the_held_out_list_on_the_invited_population(
         assert 0 <= r["approved"] <= r["later_applicants"] <= r["listed"] <= inv["top"]
     # our list and the thresholds rule never list a visible miss; the IP + revenue rule may
     assert inv["model"]["visible_miss"] == 0 and inv["thresholds_rule"]["visible_miss"] == 0
+    # our list's own forecast for its later applicants: a chance each, so at most one each
+    mine = inv["model"]
+    assert 0 < mine["expected_approved"] <= mine["later_applicants"]
+    assert "expected_approved" not in inv["thresholds_rule"]
     text = (trained_world.results[tier].model.path / "card.md").read_text(encoding="utf-8")
     assert "Validation on the population we invite" in text
+    row = next(line for line in text.splitlines() if line.startswith("| ours | "))
+    assert f"| {mine['approved']} | {mine['expected_approved']:.1f} |" in row
     assert "The standard against its own decisions" in text
