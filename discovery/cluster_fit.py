@@ -85,8 +85,10 @@ def fit_on_cluster(
         client.gather([client.submit(quiet_lightgbm, workers=[a], pure=False) for a in workers])
         n = max(1, min(len(workers), len(frame)))
         shares = [frame.iloc[i::n] for i in range(n)]
+        # straight to the workers when the client talks to them directly (a local
+        # cluster's does), through the scheduler when it cannot reach them
         futures = [
-            client.scatter(share, workers=[worker], direct=True)
+            client.scatter(share, workers=[worker])
             for share, worker in zip(shares, workers, strict=False)
         ]
         wait(futures)
