@@ -389,38 +389,19 @@ def fit_model(
     stop_rows = fit_rows[:0]
     if stop_early:
         fit_rows, stop_rows = _stopping_split(y, int(chosen.get("seed", 0)))
-    if (settings or get_settings()).engine == "dask":
-        return _fit_on_cluster(x, y, w, chosen, trees, fit_rows, stop_rows, settings)
-    data = lgb.Dataset(
-        x.iloc[fit_rows] if len(stop_rows) else x,
-        label=y[fit_rows],
-        weight=w[fit_rows],
-        categorical_feature="auto",
-        free_raw_data=False,
-    )
+    grow = _grown_on_cluster if (settings or get_settings()).engine == "dask" else _grown_here
     try:
-        if not len(stop_rows):
-            return Fitted(lgb.train(chosen, data, trees), rows=len(fit_rows))
-        held = lgb.Dataset(
-            x.iloc[stop_rows], label=y[stop_rows], weight=w[stop_rows], reference=data
-        )
-        chosen.setdefault("metric", "binary_logloss")
-        booster = lgb.train(
-            chosen,
-            data,
-            trees,
-            valid_sets=[held],
-            callbacks=[lgb.early_stopping(STOPPING_PATIENCE, verbose=False)],
-        )
+        booster, best = grow(x, y, w, chosen, trees, fit_rows, stop_rows, settings)
     except lgb.basic.LightGBMError as exc:
         raise UsageError(f"LightGBM refused the parameters: {str(exc).strip()}") from exc
-    best = booster.best_iteration or booster.current_iteration()
+    if best is None:
+        return Fitted(booster, rows=len(fit_rows))
     # keep the chosen trees only: the model scores, explains and is stored with those
     kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     return Fitted(kept, best, len(fit_rows))
 
 
-def _fit_on_cluster(
+def _grown_here(
     x: pd.DataFrame,
     y: np.ndarray,
     w: np.ndarray,
@@ -429,25 +410,50 @@ def _fit_on_cluster(
     fit_rows: np.ndarray,
     stop_rows: np.ndarray,
     settings: Settings | None,
-) -> Fitted:
-    """`fit_model` on the Dask cluster: every tree grown, then cut where early stopping
-    on `stop_rows` would have stopped, by the weighted log-loss (the recipe's metric; a
+) -> tuple[lgb.Booster, int | None]:
+    """`fit_model` in this process: the booster, and the trees LightGBM's early stopping
+    on `stop_rows` keeps (None without them)."""
+    data = lgb.Dataset(
+        x.iloc[fit_rows] if len(stop_rows) else x,
+        label=y[fit_rows],
+        weight=w[fit_rows],
+        categorical_feature="auto",
+        free_raw_data=False,
+    )
+    if not len(stop_rows):
+        return lgb.train(params, data, trees), None
+    held = lgb.Dataset(x.iloc[stop_rows], label=y[stop_rows], weight=w[stop_rows], reference=data)
+    params.setdefault("metric", "binary_logloss")
+    booster = lgb.train(
+        params,
+        data,
+        trees,
+        valid_sets=[held],
+        callbacks=[lgb.early_stopping(STOPPING_PATIENCE, verbose=False)],
+    )
+    return booster, booster.best_iteration or booster.current_iteration()
+
+
+def _grown_on_cluster(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    w: np.ndarray,
+    params: dict[str, Any],
+    trees: int,
+    fit_rows: np.ndarray,
+    stop_rows: np.ndarray,
+    settings: Settings | None,
+) -> tuple[lgb.Booster, int | None]:
+    """`fit_model` on the Dask cluster: every tree grown, and where early stopping on
+    `stop_rows` would have stopped, by the weighted log-loss (the recipe's metric; a
     `metric` among the overrides is not read here)."""
     from discovery.cluster_fit import fit_on_cluster, stopping_iteration
 
-    try:
-        booster = fit_on_cluster(
-            x.iloc[fit_rows], y[fit_rows], w[fit_rows], params, trees, settings
-        )
-    except lgb.basic.LightGBMError as exc:
-        raise UsageError(f"LightGBM refused the parameters: {str(exc).strip()}") from exc
+    booster = fit_on_cluster(x.iloc[fit_rows], y[fit_rows], w[fit_rows], params, trees, settings)
     if not len(stop_rows):
-        return Fitted(booster, rows=len(fit_rows))
-    best = stopping_iteration(
-        booster, x.iloc[stop_rows], y[stop_rows], w[stop_rows], STOPPING_PATIENCE
-    )
-    kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return Fitted(kept, best, len(fit_rows))
+        return booster, None
+    stop = x.iloc[stop_rows], y[stop_rows], w[stop_rows]
+    return booster, stopping_iteration(booster, *stop, STOPPING_PATIENCE)
 
 
 def _stopping_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

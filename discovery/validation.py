@@ -286,11 +286,11 @@ def invited_population(
     evidence = (examples["source"] != "unlabeled").to_numpy()
     approved = evidence & (examples["label"] == 1).to_numpy()
 
-    def read(order: np.ndarray, chances: np.ndarray | None = None) -> dict[str, Any]:
+    def read(order: np.ndarray) -> dict[str, Any]:
         chosen = order[:top]
         decided = int(evidence[chosen].sum())
         hits = int(approved[chosen].sum())
-        out = {
+        return {
             "listed": len(chosen),
             "visible_miss": int(visible[chosen].sum()),
             "below_floor": int(below[chosen].sum()),
@@ -298,22 +298,28 @@ def invited_population(
             "approved": hits,
             "approval_rate": round(hits / decided, 4) if decided else None,
         }
-        if chances is not None:  # the approvals the list's own chances forecast for them
-            rows = chosen[evidence[chosen]]
-            shift = back_test_shift(calibrated[rows], chance[rows], approved[rows])
-            after = Calibration(b=shift)(calibrated[rows]) * chance[rows]
-            out["expected_approved"] = round(float(chances[rows].sum()), 2)
-            out["shift"] = round(shift, 4)
-            out["expected_after"] = round(float(after.sum()), 2)
-        return out
+
+    def forecast(order: np.ndarray) -> dict[str, Any]:
+        """Our list's later applicants: the approvals its chances forecast for them, and
+        the shift that forecasts them best, with the forecast it gives."""
+        chosen = order[:top]
+        rows = chosen[evidence[chosen]]
+        shift = back_test_shift(calibrated[rows], chance[rows], approved[rows])
+        after = Calibration(b=shift)(calibrated[rows]) * chance[rows]
+        return {
+            "expected_approved": round(float(ours[rows].sum()), 2),
+            "shift": round(shift, 4),
+            "expected_after": round(float(after.sum()), 2),
+        }
 
     use = criteria.empirical_floors.use
+    ours_order = metrics.list_order(ours, visible, below, use)
     scores = baseline_scores(x, criteria, tier)
     return {
         "round": str(examples["as_of"].iloc[0].date()) if len(examples) else None,
         "top": top,
         "floors_from": "training rounds only",
-        "model": read(metrics.list_order(ours, visible, below, use), ours),
+        "model": {**read(ours_order), **forecast(ours_order)},
         "thresholds_rule": read(
             metrics.list_order(scores["thresholds_rule"], visible, np.zeros(len(x), bool), use)
         ),
