@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+from graph import keys
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
@@ -29,23 +32,25 @@ def check_digits(bodies: np.ndarray) -> np.ndarray:
     return np.array(list(ALPHABET), dtype="<U1")[(31 - total % 31) % 31]
 
 
-def valid_mask(codes: pd.Series) -> np.ndarray:
+def valid_mask(codes: pd.Series, coded: keys.Coded | None = None) -> np.ndarray:
     """True where the value is an upper-case 18-character code with a valid check digit.
 
     Link tables repeat each code many times, so the distinct codes are checked once and
-    the verdicts spread back through the factorize codes.
+    the verdicts spread back through their positions (`coded`: the column already
+    encoded by `graph.keys.code`, else encoded here).
     """
-    positions, uniques = pd.factorize(codes.astype("str"), use_na_sentinel=True)
-    ok_unique = np.zeros(len(uniques) + 1, dtype=bool)  # the last slot answers NA (-1)
+    coded = coded if coded is not None else keys.code(codes)
+    uniques = coded.uniques
+    ok_unique = np.zeros(len(uniques) + 1, dtype=bool)  # the last slot answers missing (-1)
     if len(uniques):
-        as_text = pd.Series(uniques, dtype="str")
-        shaped = as_text.str.fullmatch(_PATTERN).to_numpy(dtype=bool)
-        cand = as_text[shaped]
+        shaped = pc.match_substring_regex(uniques, f"^{_PATTERN}$").fill_null(False)
+        cand = uniques.filter(shaped)
         if len(cand):
-            bodies = cand.str.slice(0, 17).to_numpy(dtype=str)
-            last = cand.str.slice(17, 18).to_numpy(dtype=str)
-            ok_unique[np.flatnonzero(shaped)] = check_digits(bodies) == last
-    return ok_unique[positions]
+            bodies = pc.utf8_slice_codeunits(cand, 0, 17).to_numpy(zero_copy_only=False)
+            last = pc.utf8_slice_codeunits(cand, 17, 18).to_numpy(zero_copy_only=False)
+            verdict = check_digits(bodies) == last.astype(str)
+            ok_unique[np.flatnonzero(shaped.to_numpy(zero_copy_only=False))] = verdict
+    return ok_unique[coded.positions]
 
 
 def reason(code: str) -> str:

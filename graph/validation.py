@@ -21,10 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from graph import uscc
+from graph import keys, uscc
 from graph.contract import TABLES, Column, Table
 from graph.errors import MissingColumnError, MissingTableError, UnreadableFileError
 from graph.reading import read_raw
@@ -62,10 +60,18 @@ class TableBatch:
 
     @classmethod
     def of(
-        cls, table: Table, source: Path, valid: pd.DataFrame, rows_read: int, rows_rejected: int
+        cls,
+        table: Table,
+        source: Path,
+        valid: pd.DataFrame,
+        rows_read: int,
+        rows_rejected: int,
+        in_key_order: bool = False,
     ) -> TableBatch:
-        """A batch of valid rows: conformed, sorted by the natural key and fingerprinted."""
-        frame = sort_by_key(table, conform(table, valid))
+        """A batch of valid rows: conformed, sorted by the natural key (unless they come
+        `in_key_order`) and fingerprinted."""
+        frame = conform(table, valid)
+        frame = frame if in_key_order else sort_by_key(table, frame)
         return cls(table, source, frame, rows_read, rows_rejected, frame_fingerprint(frame))
 
 
@@ -182,6 +188,7 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
     bad = np.zeros(n, dtype=bool)
     problems: list[pd.DataFrame] = []
     values: dict[str, pd.Series] = {}
+    coded: dict[str, keys.Coded] = {}
 
     def report(mask: np.ndarray, column: str, shown: pd.Series, why: str | pd.Series) -> None:
         nonlocal bad
@@ -208,7 +215,13 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
             continue
         source = raw[col.name].reset_index(drop=True)
         text = _text(source) if _is_texty(source) else None
-        converted, invalid, why = _convert(col, source, text)
+        if (
+            text is not None
+            and (col.kind in _KEPT_AS_TEXT)
+            and (col.kind == "uscc" or col.name in table.key)
+        ):  # encoded once: the credit-code check and the key order both read it
+            coded[col.name] = keys.code(text)
+        converted, invalid, why = _convert(col, source, text, coded.get(col.name))
         empty = text.isna().to_numpy() if text is not None else source.isna().to_numpy()
         if not col.nullable:
             report(empty, col.name, source, "required value is empty (必填项为空)")
@@ -244,16 +257,18 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
         )
 
     # A natural key given twice in one file is ambiguous: the first row stands.
-    key_frame = frame[list(table.key)]
-    dup = key_frame.duplicated(keep="first").to_numpy() & ~bad
+    order, repeat = keys.key_order(frame, table.key, coded)
+    dup = np.zeros(n, dtype=bool)
+    dup[order] = repeat
+    dup &= ~bad
     if dup.any():
-        first_line = (
-            pd.Series(lines, index=pd.MultiIndex.from_frame(key_frame))
-            .groupby(level=list(range(len(table.key))))
-            .transform("first")
-            .to_numpy()
-        )
-        key_text = key_frame.astype("str").agg("|".join, axis=1)
+        run_start = np.flatnonzero(~repeat)[np.cumsum(~repeat) - 1]  # per place in the order
+        first_line = np.zeros(n, dtype=np.int64)
+        first_line[order] = lines[order[run_start]]
+        rows = np.flatnonzero(dup)
+        key_text = pd.Series(np.full(n, "", dtype=object))
+        shown = frame[list(table.key)].iloc[rows].astype("str").agg("|".join, axis=1)
+        key_text.iloc[rows] = shown.to_numpy()
         why = pd.Series(
             [f"duplicate key {'+'.join(table.key)} of line {x} (重复记录)" for x in first_line]
         )
@@ -261,7 +276,8 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
 
     rejected = pd.concat(problems, ignore_index=True) if problems else _empty_rejects()
     rejected = rejected.sort_values(["line", "column"], kind="stable", ignore_index=True)
-    return TableBatch.of(table, path, frame.loc[~bad], n, int(bad.sum())), rejected
+    valid = frame.take(order[~bad[order]])  # key order, as a stable sort of the valid rows
+    return TableBatch.of(table, path, valid, n, int(bad.sum()), in_key_order=True), rejected
 
 
 def _empty_rejects() -> pd.DataFrame:
@@ -295,12 +311,13 @@ def _null_column(col: Column, n: int) -> pd.Series:
 
 
 def _convert(
-    col: Column, source: pd.Series, text: pd.Series | None
+    col: Column, source: pd.Series, text: pd.Series | None, coded: keys.Coded | None = None
 ) -> tuple[pd.Series, np.ndarray, str | pd.Series]:
     """(converted values, invalid mask, reason) for one column; empty cells are never invalid here.
 
     `text` is the column as stripped text when it arrived as text (CSV, or strings in
-    Parquet), else None (native Parquet numbers, dates, booleans).
+    Parquet), else None (native Parquet numbers, dates, booleans); `coded`, that text
+    encoded by `graph.keys.code` when the caller has it.
     """
     kind = col.kind
     n = len(source)
@@ -361,7 +378,7 @@ def _convert(
     text = text if text is not None else _text(source)
     present = text.notna().to_numpy()
     if kind == "uscc":
-        ok = uscc.valid_mask(text)
+        ok = uscc.valid_mask(text, coded)
         invalid = present & ~ok
         if not invalid.any():
             return text, invalid, ""
@@ -376,6 +393,9 @@ def _convert(
         return text, invalid, f"does not match the pattern {col.pattern} (格式错误)"
     return text, valid_all, ""
 
+
+#: kinds whose validated values are the stripped text itself
+_KEPT_AS_TEXT = ("uscc", "str", "enum")
 
 CANONICAL_DTYPES: dict[str, str] = {
     "uscc": "str",
@@ -410,15 +430,13 @@ def conform(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
 def sort_by_key(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` in the order of its natural key, missing values last, ties as they came.
 
-    Arrow's stable multi-key sort gives the order `DataFrame.sort_values(kind="stable")`
-    gives (UTF-8 bytes order as code points do) without factorizing every text key.
+    The order `DataFrame.sort_values(kind="stable")` gives (text by UTF-8 bytes, which
+    is code-point order), found on one integer per row (`graph.keys.key_order`).
     """
-    keys = list(table.key)
     if len(frame) < 2:
         return frame.reset_index(drop=True)
-    columns = pa.table({k: pa.array(frame[k], from_pandas=True) for k in keys})
-    order = pc.sort_indices(columns, sort_keys=[(k, "ascending", "at_end") for k in keys])
-    return frame.take(order.to_numpy()).reset_index(drop=True)
+    order, _ = keys.key_order(frame, table.key)
+    return frame.take(order).reset_index(drop=True)
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
