@@ -36,9 +36,10 @@ class Coded:
         highest rank) and the number of ranks."""
         k = len(self.uniques)
         if k == 0:
-            return np.zeros(len(self.positions), dtype=np.int64), 1
+            return np.zeros(len(self.positions), dtype=np.int32), 1
         ranked = pc.rank(self.uniques, sort_keys="ascending", tiebreaker="first")
-        lookup = np.append(np.asarray(ranked, dtype=np.int64) - 1, k)
+        kind = np.int32 if k < np.iinfo(np.int32).max else np.int64
+        lookup = np.append(np.asarray(ranked).astype(kind) - 1, kind(k))
         return lookup[self.positions], k + 1
 
 
@@ -48,8 +49,9 @@ def code(values: pd.Series | np.ndarray) -> Coded:
     if isinstance(array, pa.ChunkedArray):  # one dictionary for the whole column
         array = array.combine_chunks()
     encoded = pc.dictionary_encode(array)
+    # int32 positions (Arrow's own indices): half the memory of int64 on a long table
     positions = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    return Coded(positions.astype(np.int64, copy=False), encoded.dictionary)
+    return Coded(positions, encoded.dictionary)
 
 
 def key_order(
@@ -67,12 +69,17 @@ def key_order(
     for key in keys:
         column = (coded or {}).get(key) or code(frame[key])
         ranks, count = column.ranks()
+        del column
         if size > _INT64_MAX // count:  # too many combinations: the key so far, made dense
-            combined, size = code(combined).ranks()
-        combined = combined * count + ranks
+            dense, size = code(combined).ranks()
+            combined[:] = dense
+            del dense
+        combined *= count  # in place: a long table holds one int64 per row, not several
+        combined += ranks
         size *= count
+        del ranks
     order = np.argsort(combined, kind="stable")
-    in_order = combined[order]
+    combined = combined[order]  # the keys in order
     repeat = np.zeros(n, dtype=bool)
-    repeat[1:] = in_order[1:] == in_order[:-1]
+    np.equal(combined[1:], combined[:-1], out=repeat[1:])
     return order, repeat

@@ -258,6 +258,7 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
 
     # A natural key given twice in one file is ambiguous: the first row stands.
     order, repeat = keys.key_order(frame, table.key, coded)
+    del coded
     dup = np.zeros(n, dtype=bool)
     dup[order] = repeat
     dup &= ~bad
@@ -277,6 +278,7 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
     rejected = pd.concat(problems, ignore_index=True) if problems else _empty_rejects()
     rejected = rejected.sort_values(["line", "column"], kind="stable", ignore_index=True)
     valid = frame.take(order[~bad[order]])  # key order, as a stable sort of the valid rows
+    del raw, values, frame  # the file as read, let go before the batch is made
     return TableBatch.of(table, path, valid, n, int(bad.sum()), in_key_order=True), rejected
 
 
