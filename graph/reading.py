@@ -22,8 +22,13 @@ MAX_LINE_BYTES = 2**20
 #: a Parquet file may decode to at most this many times its size (plus the slack below)
 PARQUET_MAX_RATIO = 100
 PARQUET_SLACK_BYTES = 64 * 2**20
-#: rows decoded at a time from a Parquet file
-PARQUET_BATCH_ROWS = 65_536
+#: rows decoded at a time from a Parquet file. Text arrives dictionary-encoded, and each
+#: batch carries its row group's whole dictionary (a million credit codes in a link
+#: table's): batches of a common writer's row group (2**20 rows) take the dictionary
+#: once, not sixteen times (supply links at a million companies read in 2.7 s, not 6.3).
+#: A batch's memory stays bounded all the same: its indices, and dictionaries the file's
+#: metadata has already been checked for.
+PARQUET_BATCH_ROWS = 2**20
 _SCAN_BLOCK = 16 * 2**20
 
 
