@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import lightgbm as lgb
@@ -389,9 +389,13 @@ def fit_model(
     stop_rows = fit_rows[:0]
     if stop_early:
         fit_rows, stop_rows = _stopping_split(y, int(chosen.get("seed", 0)))
-    grow = _grown_on_cluster if (settings or get_settings()).engine == "dask" else _grown_here
+    # the examples cut once: what the fit learns from, and the slice it stops on
+    fit = (x.iloc[fit_rows] if len(stop_rows) else x, y[fit_rows], w[fit_rows])
+    stop = (x.iloc[stop_rows], y[stop_rows], w[stop_rows]) if len(stop_rows) else None
+    on_cluster = (settings or get_settings()).engine == "dask"
+    grow = partial(_grown_on_cluster, settings=settings) if on_cluster else _grown_here
     try:
-        booster, best = grow(x, y, w, chosen, trees, fit_rows, stop_rows, settings)
+        booster, best = grow(fit, stop, chosen, trees)
     except lgb.basic.LightGBMError as exc:
         raise UsageError(f"LightGBM refused the parameters: {str(exc).strip()}") from exc
     if best is None:
@@ -401,28 +405,20 @@ def fit_model(
     return Fitted(kept, best, len(fit_rows))
 
 
+#: examples as (inputs, labels, weights)
+Examples = tuple[pd.DataFrame, np.ndarray, np.ndarray]
+
+
 def _grown_here(
-    x: pd.DataFrame,
-    y: np.ndarray,
-    w: np.ndarray,
-    params: dict[str, Any],
-    trees: int,
-    fit_rows: np.ndarray,
-    stop_rows: np.ndarray,
-    settings: Settings | None,
+    fit: Examples, stop: Examples | None, params: dict[str, Any], trees: int
 ) -> tuple[lgb.Booster, int | None]:
     """`fit_model` in this process: the booster, and the trees LightGBM's early stopping
-    on `stop_rows` keeps (None without them)."""
-    data = lgb.Dataset(
-        x.iloc[fit_rows] if len(stop_rows) else x,
-        label=y[fit_rows],
-        weight=w[fit_rows],
-        categorical_feature="auto",
-        free_raw_data=False,
-    )
-    if not len(stop_rows):
+    on `stop` keeps (None without it)."""
+    x, y, w = fit
+    data = lgb.Dataset(x, label=y, weight=w, categorical_feature="auto", free_raw_data=False)
+    if stop is None:
         return lgb.train(params, data, trees), None
-    held = lgb.Dataset(x.iloc[stop_rows], label=y[stop_rows], weight=w[stop_rows], reference=data)
+    held = lgb.Dataset(stop[0], label=stop[1], weight=stop[2], reference=data)
     params.setdefault("metric", "binary_logloss")
     booster = lgb.train(
         params,
@@ -435,24 +431,21 @@ def _grown_here(
 
 
 def _grown_on_cluster(
-    x: pd.DataFrame,
-    y: np.ndarray,
-    w: np.ndarray,
+    fit: Examples,
+    stop: Examples | None,
     params: dict[str, Any],
     trees: int,
-    fit_rows: np.ndarray,
-    stop_rows: np.ndarray,
+    *,
     settings: Settings | None,
 ) -> tuple[lgb.Booster, int | None]:
     """`fit_model` on the Dask cluster: every tree grown, and where early stopping on
-    `stop_rows` would have stopped, by the weighted log-loss (the recipe's metric; a
-    `metric` among the overrides is not read here)."""
+    `stop` would have stopped, by the weighted log-loss (the recipe's metric; a `metric`
+    among the overrides is not read here)."""
     from discovery.cluster_fit import fit_on_cluster, stopping_iteration
 
-    booster = fit_on_cluster(x.iloc[fit_rows], y[fit_rows], w[fit_rows], params, trees, settings)
-    if not len(stop_rows):
+    booster = fit_on_cluster(*fit, params, trees, settings)
+    if stop is None:
         return booster, None
-    stop = x.iloc[stop_rows], y[stop_rows], w[stop_rows]
     return booster, stopping_iteration(booster, *stop, STOPPING_PATIENCE)
 
 
