@@ -1,7 +1,8 @@
 """`build_features`: one row per company known at `as_of`, one module per family.
 
-Families run in the order of `features.registry` and each returns its own prefixed
-columns, so the schema is stable (same names, same order) for every date and store.
+Families run in the order of `features.registry` (those in `BESIDE` on a thread of
+their own, beside the rest) and each returns its own prefixed columns, so the schema is
+stable (same names, same order) for every date and store.
 Families share one `Context`, which reads each table once and maps codes to integer
 ids once. `build_features_at` builds many dates from one read of the store
 (`features.history`), with the same tables as `build_features` at each date.
@@ -13,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import partial
 from typing import Literal
@@ -23,6 +25,7 @@ from features import registry, standards
 from features.context import Context
 from features.history import DatedContext, History
 from features.memory import release_memory
+from features.network import active_supply
 from features.registry import family_of
 from features.standards import ThresholdSpec
 from graph.errors import UsageError
@@ -185,6 +188,13 @@ def build_features_at(
     return dict(built)
 
 
+#: families computed on a thread of their own, beside the others: their work is mostly
+#: scipy's and numpy's (sparse products, projections), which let the GIL go, so it
+#: overlaps the table work of the rest. Same tables; a family's timed seconds then
+#: overlap those of the others.
+BESIDE = frozenset({"embedding"})
+
+
 def _build(
     ctx: Context,
     thresholds: Sequence[ThresholdSpec],
@@ -197,15 +207,24 @@ def _build(
         companies = ctx.companies
         if needed & {"profile", "equity", "supply_chain", "embedding"}:
             ctx.prepare_graph()
+        if needed & {"supply_chain", "embedding"}:
+            active_supply(ctx)  # shared by both, made before either starts
+    order = [f for f in registry.families() if f.name in needed]
+    beside = [f for f in order if f.name in BESIDE]
     parts: dict[str, pd.DataFrame] = {}
-    for family in registry.families():
-        name = family.name
-        if name not in needed:
-            continue
-        with meter(name):
-            parts[name] = family.compute(ctx)
+    with ThreadPoolExecutor(max(len(beside), 1), thread_name_prefix="family") as pool:
+        started = {f.name: pool.submit(_computed, f, ctx, meter) for f in beside}
+        for family in order:
+            if family.name not in started:
+                parts[family.name] = _computed(family, ctx, meter)
+        parts.update((name, future.result()) for name, future in started.items())
     unfiled = _unfiled(thresholds, lambda t: not ctx.table(t).empty)
     return _assemble(companies, parts, names, wanted, thresholds, meter, unfiled)
+
+
+def _computed(family: registry.Family, ctx: Context, meter: Meter) -> pd.DataFrame:
+    with meter(family.name):
+        return family.compute(ctx)
 
 
 def _unfiled(thresholds: Sequence[ThresholdSpec], holds: Callable[[str], bool]) -> set[str]:

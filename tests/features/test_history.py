@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import numpy as np
@@ -122,3 +123,27 @@ def test_the_universe_is_every_value_once_in_python_order_whatever_the_chunks(te
     for values, where in zip(texts, at, strict=True):
         assert where.dtype == np.int64
         assert list(where) == [list(got).index(v) for v in values]
+
+
+def test_families_beside_the_others_give_the_tables_of_one_after_another(simulated, monkeypatch):
+    """The embedding runs on a thread of its own (`features.build.BESIDE`) while the other
+    families share the context: bit for bit the tables of a build without that thread."""
+    from features import build, embedding, registry
+
+    threads: list[str] = []
+
+    def recorded(ctx):
+        threads.append(threading.current_thread().name)
+        return embedding.compute(ctx)
+
+    days = [DATES[1], DATES[0]]
+    with registry.replaced("embedding", recorded):
+        beside = build_features_at(simulated, days, SPECS)
+        one = build_features(simulated, DATES[3], SPECS)
+        monkeypatch.setattr(build, "BESIDE", frozenset())
+        serial = build_features_at(simulated, days, SPECS)
+        one_serial = build_features(simulated, DATES[3], SPECS)
+    assert [t.startswith("family") for t in threads] == [True] * 3 + [False] * 3
+    for as_of in days:
+        pd.testing.assert_frame_equal(beside[as_of], serial[as_of], check_exact=True)
+    pd.testing.assert_frame_equal(one, one_serial, check_exact=True)
