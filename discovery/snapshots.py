@@ -209,6 +209,7 @@ class SnapshotCache:
                 threshold_specs(self.criteria),
                 history=History(self.store, max(todo), self._folder() if self.directory else None),
                 settings=self.settings,
+                busy_between=self.overlap,  # the estimate of each date beside the next build
             )
             for i, as_of in enumerate(todo):
                 if progress:

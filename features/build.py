@@ -75,6 +75,7 @@ def iter_features_at(
     history: History | None = None,
     engine: Engine | None = None,
     settings: Settings | None = None,
+    busy_between: bool = False,
 ) -> Generator[tuple[date, pd.DataFrame], None, None]:
     """`(as_of, build_features(store, as_of, ...))` for each of `dates`, in their order,
     from one read of the store (`features.history`): the same tables, built faster.
@@ -84,6 +85,9 @@ def iter_features_at(
     receives `history` (reading and coding the store) and per family the seconds
     summed over the dates (`seconds` only), plus `total` (up to the latest date built).
     `engine` is where the work runs (None: `settings.engine`, as in `build_features`).
+    `busy_between`: the caller keeps a core busy with each table while the next date is
+    built (`discovery.snapshots`), so from the second date on the families run one after
+    another (a thread beside them would only contend for that core, see `BESIDE`).
     """
     days = list(dict.fromkeys(dates))
     if not days:
@@ -94,9 +98,10 @@ def iter_features_at(
     meter = Meter(timings)
     with meter("history"):
         history = _history(store, days, history)
-    for as_of in days:
+    for i, as_of in enumerate(days):
         steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
-        frame = _build(DatedContext(history, as_of), thresholds, families, Meter(steps))
+        beside = not (busy_between and i > 0)
+        frame = _build(DatedContext(history, as_of), thresholds, families, Meter(steps), beside)
         release_memory()  # the date's tables and the families' working arrays, let go
         _add_steps(timings, steps, meter)
         yield as_of, frame
@@ -191,7 +196,8 @@ def build_features_at(
 #: families computed on a thread of their own, beside the others: their work is mostly
 #: scipy's and numpy's (sparse products, projections), which let the GIL go, so it
 #: overlaps the table work of the rest. Same tables; a family's timed seconds then
-#: overlap those of the others.
+#: overlap those of the others. Where the caller keeps the other core busy anyway
+#: (`iter_features_at(busy_between=True)`), the families run one after another.
 BESIDE = frozenset({"embedding"})
 
 
@@ -200,7 +206,10 @@ def _build(
     thresholds: Sequence[ThresholdSpec],
     families: Sequence[str] | None,
     meter: Meter,
+    beside: bool = True,
 ) -> pd.DataFrame:
+    """The table at `ctx`'s date; with `beside`, the families of `BESIDE` on a thread of
+    their own."""
     names, wanted, needed = _plan(thresholds, families)
     with meter("context"):
         # reads and code -> id mappings several families share, timed once here
@@ -210,10 +219,10 @@ def _build(
         if needed & {"supply_chain", "embedding"}:
             active_supply(ctx)  # shared by both, made before either starts
     order = [f for f in registry.families() if f.name in needed]
-    beside = [f for f in order if f.name in BESIDE]
+    apart = [f for f in order if f.name in BESIDE] if beside else []
     parts: dict[str, pd.DataFrame] = {}
-    with ThreadPoolExecutor(max(len(beside), 1), thread_name_prefix="family") as pool:
-        started = {f.name: pool.submit(_computed, f, ctx, meter) for f in beside}
+    with ThreadPoolExecutor(max(len(apart), 1), thread_name_prefix="family") as pool:
+        started = {f.name: pool.submit(_computed, f, ctx, meter) for f in apart}
         for family in order:
             if family.name not in started:
                 parts[family.name] = _computed(family, ctx, meter)
