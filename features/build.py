@@ -86,8 +86,8 @@ def iter_features_at(
     summed over the dates (`seconds` only), plus `total` (up to the latest date built).
     `engine` is where the work runs (None: `settings.engine`, as in `build_features`).
     `busy_between`: the caller keeps a core busy with each table while the next date is
-    built (`discovery.snapshots`), so from the second date on the families run one after
-    another (a thread beside them would only contend for that core, see `BESIDE`).
+    built (`discovery.snapshots`), so the families run one after another (a thread beside
+    them only contends for that core and costs CPU, see `BESIDE`).
     """
     days = list(dict.fromkeys(dates))
     if not days:
@@ -98,10 +98,10 @@ def iter_features_at(
     meter = Meter(timings)
     with meter("history"):
         history = _history(store, days, history)
-    for i, as_of in enumerate(days):
+    for as_of in days:
         steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
-        beside = not (busy_between and i > 0)
-        frame = _build(DatedContext(history, as_of), thresholds, families, Meter(steps), beside)
+        context = DatedContext(history, as_of)
+        frame = _build(context, thresholds, families, Meter(steps), beside=not busy_between)
         release_memory()  # the date's tables and the families' working arrays, let go
         _add_steps(timings, steps, meter)
         yield as_of, frame
