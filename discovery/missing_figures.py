@@ -214,7 +214,11 @@ class FigureChance:
         )
 
 
-def _learn(status: str, rows: pd.DataFrame, inputs: Sequence[str]) -> FigureChance:
+def _learn(
+    status: str, rows: pd.DataFrame, inputs: Sequence[str], present: np.ndarray
+) -> FigureChance:
+    """The chance for `status` learned from `rows`; `present` holds, per row and input,
+    whether the input is known. Only the rows learned from are taken out of `rows`."""
     values = rows[status].to_numpy(dtype=float)
     known = ~np.isnan(values)
     met = values[known] == 1.0
@@ -222,15 +226,16 @@ def _learn(status: str, rows: pd.DataFrame, inputs: Sequence[str]) -> FigureChan
     unknown = ~known
     if n_known < MIN_KNOWN or n_met in (0, n_known) or not unknown.any():
         return FigureChance(status, n_known, n_met)
-    seen = rows.loc[unknown, list(inputs)].notna().mean()
-    chosen = tuple(c for c in inputs if seen[c] >= SEEN_SHARE)
+    seen = present[unknown].mean(axis=0)
+    chosen = tuple(c for c, share in zip(inputs, seen, strict=True) if share >= SEEN_SHARE)
     if not chosen:
         return FigureChance(status, n_known, n_met)
-    x = rows.loc[known, list(chosen)].to_numpy(dtype=float)
+    learned = np.flatnonzero(known)
     y = met.astype(float)
     if len(y) > MAX_ROWS:
         keep = np.sort(np.random.default_rng(0).choice(len(y), MAX_ROWS, replace=False))
-        x, y = x[keep], y[keep]
+        learned, y = learned[keep], y[keep]
+    x = rows.iloc[learned, rows.columns.get_indexer(chosen)].to_numpy(dtype=float)
     booster = lgb.train(PARAMS, lgb.Dataset(x, label=y, free_raw_data=True), ROUNDS)
     return FigureChance(status, n_known, n_met, chosen, booster)
 
@@ -256,9 +261,16 @@ class MissingFigures:
         whether their approvals had a figure unknown as often as their rejections did;
         that evidence lowers the chance of the statuses in `by_decisions`."""
         usable = [c for c in dict.fromkeys(inputs) if not c.startswith("std_")]
-        rows = pd.concat([f[[*statuses, *usable]] for f in frames], ignore_index=True)
+        if len(frames) == 1:  # read in place: a copy of a national frame is gigabytes
+            rows = frames[0]
+        else:
+            rows = pd.concat([f[[*statuses, *usable]] for f in frames], ignore_index=True)
+        # whether each input is known, per row: every threshold's fit reads it
+        present = np.zeros((len(rows), len(usable)), dtype=bool)
+        for i, column in enumerate(usable):
+            present[:, i] = rows[column].notna().to_numpy()
         with ThreadPoolExecutor(FIT_THREADS) as pool:
-            learned = list(pool.map(lambda s: _learn(s, rows, usable), statuses))
+            learned = list(pool.map(lambda s: _learn(s, rows, usable, present), statuses))
         return cls(
             tuple(
                 replace(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +193,36 @@ def test_thresholds_fitted_side_by_side_learn_the_trees_of_one_at_a_time(
 
     assert len(trees(side_by_side)) == 2
     assert trees(side_by_side) == trees(one_at_a_time)
+
+
+def test_one_frame_read_in_place_learns_what_its_rows_in_two_frames_learn(monkeypatch) -> None:
+    """A single frame (a tier's candidates, keyed by credit code) is read where it lies,
+    only the sampled rows taken out; the same rows handed over in two frames are copied
+    and joined first. Both learn the same classifiers, and the frame is left as it was."""
+    from discovery import missing_figures
+
+    monkeypatch.setattr(missing_figures, "MAX_ROWS", 700)  # sample the known rows
+    rows = _candidates(3000, seed=3)
+    rows["std_lg_niche_years"] = np.where(np.arange(3000) % 7 == 0, np.nan, 1.0)
+    rows.loc[rows.index[::11], "std_lg_niche_years"] = 0.0
+    rows.index = pd.Index([f"9111{i:014d}" for i in range(len(rows))], name="uscc")
+    rows["unused_text"] = "不是输入"
+    before = rows.copy()
+    statuses = ["std_lg_revenue", "std_lg_niche_years"]
+    inputs = ["staff", "fin_revenue", "patents"]
+    in_place = MissingFigures.fit([rows], statuses, inputs)
+    joined = MissingFigures.fit([rows.iloc[:1234], rows.iloc[1234:]], statuses, inputs)
+    assert [c.booster is not None for c in in_place.chances] == [True, True]
+    assert in_place.to_json() == joined.to_json()
+    pd.testing.assert_frame_equal(rows, before)
+    for chance in in_place.chances:  # as every known row taken out, then sampled
+        values = rows[chance.status].to_numpy(dtype=float)
+        known = ~np.isnan(values)
+        seen = rows.loc[~known, inputs].notna().mean()
+        chosen = tuple(c for c in inputs if seen[c] >= missing_figures.SEEN_SHARE)
+        x, y = rows.loc[known, list(chosen)].to_numpy(dtype=float), values[known]
+        keep = np.sort(np.random.default_rng(0).choice(len(y), 700, replace=False))
+        data = lgb.Dataset(x[keep], label=y[keep])
+        reference = lgb.train(missing_figures.PARAMS, data, missing_figures.ROUNDS)
+        assert chance.inputs == chosen
+        assert chance.booster.model_to_string() == reference.model_to_string()
