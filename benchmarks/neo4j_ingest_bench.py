@@ -59,10 +59,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graph.contract import TABLES  # noqa: E402
+from graph.digest import frame_fingerprint  # noqa: E402
 from graph.neo4j_runner import QueryRunner  # noqa: E402
 from graph.neo4j_store import Neo4jStore  # noqa: E402
 from graph.store import Store, known_at  # noqa: E402
-from graph.validation import Batch, TableBatch, frame_fingerprint, read_directory  # noqa: E402
+from graph.validation import Batch, TableBatch, read_directory  # noqa: E402
 from tests.neo4j_server import Neo4jLauncher, Neo4jServer  # noqa: E402
 
 TOPS = {"specialized_sme": 200, "little_giant": 50}

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from graph.contract import TABLES, Table
+from graph.digest import frame_fingerprint
 from graph.errors import UsageError
 from graph.text_sets import isin
-from graph.validation import Batch, conform, frame_fingerprint, sort_by_key
+from graph.validation import Batch, conform, sort_by_key
 
 Progress = Callable[[str, int, int], None]
 

@@ -11,7 +11,6 @@ file of ten million rows validates in seconds.
 from __future__ import annotations
 
 import csv
-import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import pandas as pd
 
 from graph import keys, uscc
 from graph.contract import TABLES, Column, Table
+from graph.digest import frame_fingerprint
 from graph.errors import MissingColumnError, MissingTableError, UnreadableFileError
 from graph.reading import read_raw
 
@@ -439,11 +439,3 @@ def sort_by_key(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     order, _ = keys.key_order(frame, table.key)
     return frame.take(order).reset_index(drop=True)
-
-
-def frame_fingerprint(frame: pd.DataFrame) -> str:
-    """A digest of a frame's content (values and column names, not its index)."""
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    digest = hashlib.sha256(hashed.tobytes())
-    digest.update(",".join(frame.columns).encode())
-    return digest.hexdigest()[:16]
