@@ -68,8 +68,10 @@ from graph.settings import Settings
 from graph.store import Store
 
 DEFAULT_ROUNDS = 5
-#: training rounds are added (newest first) until they hold this many approvals
-ENOUGH_POSITIVES = 3000
+#: training rounds are added (newest first) until they hold this many approvals: past
+#: a thousand, an older round cost a snapshot of every company and moved the lists within
+#: noise (`benchmarks/rounds.py`; `benchmarks/README.md`, "Fewer, newer rounds")
+ENOUGH_POSITIVES = 1000
 #: unlabeled candidates per round fitted on at most (a weighted sample stands for the rest)
 MAX_UNLABELED = 50_000
 MIN_POSITIVES = 5
@@ -193,6 +195,7 @@ def train_tier(
     progress: Progress | None = None,
     params: Mapping[str, Any] | None = None,
     features: Sequence[str] | str | None = None,
+    enough_positives: int = ENOUGH_POSITIVES,
 ) -> TrainResult:
     """Train a model for `tier` from the facts known at `as_of`; register it; promote it if not worse.
 
@@ -201,6 +204,8 @@ def train_tier(
     `features` keeps only those model inputs (names, families or prefixes,
     `FeatureSchema.subset`). Both are recorded in the card; unknown names are refused
     before any work (a column name with a family's prefix once the features are built).
+    `enough_positives` stops adding older rounds once the training rounds hold that many
+    approvals (`select_rounds`).
     """
     criteria.rung(tier)
     decision_date(as_of)
@@ -209,7 +214,9 @@ def train_tier(
     recipe = booster_params(params)
     chosen = feature_choice(features)
     snapshots = snapshots or SnapshotCache(store, criteria)
-    data = collect_rounds(store, tier, as_of, criteria, n_rounds, snapshots, progress)
+    data = collect_rounds(
+        store, tier, as_of, criteria, n_rounds, snapshots, progress, enough_positives
+    )
     if len(data) < 2:
         raise NotEnoughEvidence(
             f"Only {len(data)} past round(s) before {as_of} have approvals for {tier}; "
@@ -287,7 +294,7 @@ def train_tier(
         "serving_model_rounds": "all rounds above, validation round included (refit after validation)",
         "rounds_rule": (
             f"the newest round with approvals validates; older rounds train, newest first, "
-            f"until they hold {ENOUGH_POSITIVES:,} approvals or {n_rounds} rounds are used in all"
+            f"until they hold {enough_positives:,} approvals or {n_rounds} rounds are used in all"
         ),
         "validation_round": round_summary(valid),
         "weights": {

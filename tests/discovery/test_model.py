@@ -670,3 +670,31 @@ def test_the_serving_chances_carry_the_invited_shift(trained_world: TrainedWorld
         np.testing.assert_allclose(odds - base, shift, atol=1e-9)
         card = (result.model.path / "card.md").read_text(encoding="utf-8")
         assert f"moved by {shift:+.2f} on the log-odds scale" in card, tier
+
+
+def test_rounds_are_added_newest_first_until_they_hold_enough_approvals(
+    trained_world: TrainedWorld,
+) -> None:
+    from discovery.labels import Round
+    from discovery.training import ENOUGH_POSITIVES, select_rounds
+
+    w = trained_world
+
+    def chosen(enough: int) -> list[tuple[Round, int]]:
+        picked = select_rounds(
+            w.store, "specialized_sme", AS_OF, w.criteria, enough_positives=enough
+        )
+        return [
+            (rnd, int(ex.loc[ex["source"] != "unlabeled", "label"].sum())) for rnd, ex in picked
+        ]
+
+    every = chosen(10**9)
+    assert len(every) >= 3 and all(approved > 0 for _, approved in every)
+    # one approval is enough: the newest round validates, the one before it trains
+    assert chosen(1) == every[-2:]
+    # one more than the newest training round holds: the round before it is added too
+    assert chosen(every[-2][1] + 1) == every[-3:]
+    assert chosen(every[-2][1]) == every[-2:]
+    # the rule, with its number, is on the card
+    card = w.results["specialized_sme"].card
+    assert f"until they hold {ENOUGH_POSITIVES:,} approvals" in card["rounds_rule"]
