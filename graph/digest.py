@@ -57,8 +57,9 @@ def column_digest(series: pd.Series) -> bytes:
     for chunk in chunks:
         missing.update(_bytes(chunk.is_null().to_numpy(zero_copy_only=False)))
         if kind == "text":
-            lengths = pc.fill_null(pc.binary_length(chunk), 0).to_numpy()
-            values.update(_bytes(lengths.astype(np.int64)))
+            if chunk.null_count:  # a missing value's slot may hold bytes: made empty
+                chunk = pc.fill_null(chunk, "")
+            values.update(_bytes(pc.binary_length(chunk).to_numpy().astype(np.int64)))
             _text_bytes(chunk, text)
         elif kind != "null":
             if chunk.null_count:

@@ -77,3 +77,19 @@ def test_values_arrow_cannot_type_are_still_digested() -> None:
     nested = pd.DataFrame({"x": [[1], [2, 3]]})
     assert len(frame_fingerprint(mixed)) == 16
     assert frame_fingerprint(nested) != frame_fingerprint(pd.DataFrame({"x": [[1], [2, 4]]}))
+
+
+def test_bytes_left_under_a_missing_text_value_are_not_read() -> None:
+    # Arrow lets a missing value's slot span bytes; some writers leave them there
+    offsets = pa.py_buffer(np.array([0, 1, 4, 5], dtype=np.int32).tobytes())
+    validity = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes())
+    spanning = pa.Array.from_buffers(
+        pa.string(), 3, [validity, offsets, pa.py_buffer(b"aXYZb")], null_count=1
+    )
+    clean = pa.array(["a", None, "b"])
+    assert spanning.to_pylist() == clean.to_pylist()
+
+    def framed(array: pa.Array) -> pd.DataFrame:
+        return pd.DataFrame({"x": pd.Series(pd.arrays.ArrowExtensionArray(array))})
+
+    assert frame_fingerprint(framed(spanning)) == frame_fingerprint(framed(clean))
