@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import cache
@@ -102,6 +102,10 @@ class SnapshotCache:
         #: bytes the snapshots held in memory may take (with a disk; see MEMORY_SHARE)
         self.budget = int(machine_memory() * self.MEMORY_SHARE)
         self._frames: dict[date, pd.DataFrame] = {}
+        #: dates whose estimate and write still run after `prefetch` returned (`later`)
+        self._inflight: dict[date, Future[pd.DataFrame | None]] = {}
+        #: a snapshot's bytes in memory, once one was made or read (0: none yet)
+        self._bytes = 0
         self._key: str | None = None
         self._lock = threading.RLock()
 
@@ -127,6 +131,7 @@ class SnapshotCache:
         frame = self._frames.get(as_of)
         if frame is None:
             with self._lock:
+                self._land([as_of])
                 frame = self._frames.get(as_of)
                 if frame is None:
                     part = self._read(as_of, names)
@@ -147,6 +152,7 @@ class SnapshotCache:
         if self.directory is None:
             return
         size = max(int(frame.memory_usage(index=True, deep=False).sum()), 1)
+        self._bytes = size
         self.keep = max(1, min(self.asked, self.budget // size))
         self.overlap = 2 * size <= self.budget
 
@@ -156,7 +162,10 @@ class SnapshotCache:
             self._frames.pop(next(iter(self._frames)))
 
     def prefetch(
-        self, dates: Iterable[date], progress: Callable[[str, int, int], None] | None = None
+        self,
+        dates: Iterable[date],
+        progress: Callable[[str, int, int], None] | None = None,
+        behind: Collection[date] = (),
     ) -> None:
         """Make the snapshots of `dates` ready, overlapping the two halves of each.
 
@@ -165,13 +174,32 @@ class SnapshotCache:
         the quality estimate (LightGBM, which releases the GIL) to the previous date
         and writes it to disk, so the two cores work at once without a second copy of
         the store in memory.
+
+        A date of `behind` built last may still be finished (estimated and written) when
+        this returns, so the caller works beside its estimate until it asks for that
+        date, which then waits for it; only when a snapshot more than the cache keeps
+        fits its memory budget.
         """
         with self._lock:
-            self._prefetch(list(dict.fromkeys(dates)), progress)
+            self._prefetch(list(dict.fromkeys(dates)), progress, set(behind))
+
+    def _land(self, dates: Iterable[date] | None = None) -> None:
+        """Wait for the in-flight dates among `dates` (all: None) and keep them."""
+        for as_of in list(self._inflight) if dates is None else list(dates):
+            future = self._inflight.pop(as_of, None)
+            if future is not None:
+                frame = future.result()  # raises what the estimate raised
+                if frame is not None:
+                    self._keep(as_of, frame)
+                del frame
 
     def _prefetch(
-        self, dates: list[date], progress: Callable[[str, int, int], None] | None
+        self,
+        dates: list[date],
+        progress: Callable[[str, int, int], None] | None,
+        behind: Collection[date] = (),
     ) -> None:
+        self._land(dates)
         todo: list[date] = []
         found: list[date] = []
         for as_of in dates:
@@ -189,6 +217,7 @@ class SnapshotCache:
             del frame
         if not todo:
             return
+        self._land()  # a date still finishing does not run beside a new build
         # Only the last `keep` dates built stay in memory (the others would leave as the
         # later ones come in, and with a disk they are read back when asked for); the
         # dates those push out leave before the build instead of after it. With a disk
@@ -198,7 +227,8 @@ class SnapshotCache:
         self._make_room(held)
         pending: dict[date, tuple[Future[pd.DataFrame | None], bool]] = {}
         later: list[date] = []  # dates that stay, written and let go, to read back
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as pool:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate")
+        try:
             # every date from one read of the store (let go once they are built)
             # the coded store kept beside the snapshots for the next process (the other
             # tier's training reaches dates this one did not); not named here, so it
@@ -242,8 +272,21 @@ class SnapshotCache:
                 # room for the dates still to stay (pending or to come), within `keep`
                 coming = sum(holds for _, holds in pending.values())
                 self._make_room(coming + max(0, min(held, len(todo) - 1 - i)))
-            while pending:
+            final = todo[-1]
+            # the last date finished beside the caller's work, when one snapshot more
+            # than the cache keeps fits the budget (it lands when asked for)
+            deferred = (
+                final in behind
+                and final in pending
+                and self.directory is not None
+                and self._bytes * (self.keep + 1) <= self.budget
+            )
+            while len(pending) > (1 if deferred else 0):
                 self._settle(pending)
+            if deferred:
+                self._inflight[final] = pending.pop(final)[0]
+        finally:
+            pool.shutdown(wait=not self._inflight)
         # the dates that stay and were let go, read back (one whose write failed is held)
         for as_of in later:
             if as_of not in self._frames:

@@ -154,7 +154,10 @@ def collect_rounds(
     # the rounds' dates, their windows' ends (the standard check reads both) and the
     # decision date (the population a list goes to) in one go
     dates = [d for rnd, _ in chosen for d in (rnd.as_of, rnd.window_end)]
-    snapshots.prefetch([*dates, as_of], progress)
+    # the rounds' own dates are read at once; the decision date's estimate may finish
+    # beside the fits, until the standard check or today's candidates ask for it
+    behind = () if as_of in {rnd.as_of for rnd, _ in chosen} else (as_of,)
+    snapshots.prefetch([*dates, as_of], progress, behind=behind)
     # a round keeps its candidates' rows and every company's quality scores, not every
     # company's features: at national scale the snapshots of the rounds do not fit at once
     return [_round_data(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
@@ -253,7 +256,6 @@ def train_tier(
     # the standard read back from its decisions: floors for the held-out list come from
     # the training rounds alone; the serving model's from every round
     held_out_check = check_standard(train, criteria, tier, valid.round.as_of)
-    full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots.columns)
     statuses = unverified_columns(criteria, tier)
     by_decisions = decided_columns(criteria, tier)
     inputs = FeatureSchema.of(valid.candidates).numeric()
@@ -280,6 +282,8 @@ def train_tier(
     # recipe refit on every round, so it also learns from the latest outcomes. Its
     # calibration is the held-out model's map (same recipe, same score scale), shifted.
     booster = _fit(schema, data, recipe, grow_as=held_fit, settings=snapshots.settings).booster
+    # the first to read the decision date (the validation round's window ends there)
+    full_check = check_standard(data, criteria, tier, as_of, at_end=snapshots.columns)
     # the chance of a missing figure is read from the candidates the list goes to
     today = candidates_at(store, tier, as_of, criteria, snapshots(as_of))
     missing = MissingFigures.fit([today], statuses, inputs, decisions_by_round(data), by_decisions)

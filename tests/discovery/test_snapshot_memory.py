@@ -241,3 +241,81 @@ def with_index_out_of_range(snapshot: bytes) -> bytes:
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+def test_the_last_date_may_finish_beside_the_caller_and_lands_when_asked(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    w = trained_world
+    reference = SnapshotCache(w.store, w.criteria, tmp_path / "reference")
+    reference.prefetch(DATES)
+    finish = SnapshotCache._finish
+    release = threading.Event()
+    finishing: list[tuple[date, str]] = []
+
+    def held_back(self, as_of, frame, *args):
+        finishing.append((as_of, threading.current_thread().name))
+        if as_of == DATES[-1]:
+            assert release.wait(60), "the caller never let the last date finish"
+        return finish(self, as_of, frame, *args)
+
+    monkeypatch.setattr(SnapshotCache, "_finish", held_back)
+    cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    # returns while the last date's estimate is still held back in its thread
+    cache.prefetch(DATES, behind=[DATES[-1]])
+    assert list(cache._inflight) == [DATES[-1]]
+    assert DATES[-1] not in cache._frames
+    # the earlier dates are there meanwhile, the same as without waiting
+    pd.testing.assert_frame_equal(cache(DATES[0]), reference(DATES[0]), check_exact=True)
+    release.set()
+    # asked for, the last date lands: the frame a cache that waited has, and on disk
+    pd.testing.assert_frame_equal(cache(DATES[-1]), reference(DATES[-1]), check_exact=True)
+    assert not cache._inflight
+    assert (next((tmp_path / "snaps").iterdir()) / f"{DATES[-1]}{SUFFIX}").is_file()
+    assert all(name.startswith("estimate") for _, name in finishing)
+
+    # a few columns of it land it too; without room for one snapshot more, nothing waits
+    release.clear()
+    again = SnapshotCache(w.store, w.criteria, tmp_path / "again")
+    again.prefetch(DATES, behind=[DATES[-1]])
+    release.set()
+    part = again.columns(DATES[-1], [SCORE_COLUMN, ESTIMATE_COLUMN])
+    pd.testing.assert_frame_equal(part, reference(DATES[-1])[[SCORE_COLUMN, ESTIMATE_COLUMN]])
+    assert not again._inflight
+    tight = SnapshotCache(w.store, w.criteria, tmp_path / "tight")
+    tight.budget = 2 * 10**6  # not one snapshot more than the two it keeps
+    tight.prefetch(DATES, behind=[DATES[-1]])
+    assert not tight._inflight and DATES[-1] in tight._frames
+
+
+def test_a_new_build_waits_for_the_date_still_finishing(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    w = trained_world
+    finish = SnapshotCache._finish
+    release = threading.Event()
+    events: list[tuple[str, date]] = []
+
+    def ordered(self, as_of, frame, *args):
+        events.append(("start", as_of))
+        if as_of == DATES[1]:  # held back a while: long enough for a build to overtake it
+            assert release.wait(60)
+        try:
+            return finish(self, as_of, frame, *args)
+        finally:
+            events.append(("end", as_of))
+
+    monkeypatch.setattr(SnapshotCache, "_finish", ordered)
+    cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    cache.prefetch(DATES[:2], behind=[DATES[1]])
+    assert list(cache._inflight) == [DATES[1]]
+    threading.Timer(3.0, release.set).start()
+    cache.prefetch(DATES[2:])  # lands the date in flight before it builds
+    assert not cache._inflight
+    # the date in flight finished before the new build's first date began to finish
+    assert events.index(("end", DATES[1])) < events.index(("start", DATES[2]))
+    assert DATES[1] in cache._frames or cache(DATES[1]) is not None
