@@ -102,7 +102,7 @@ class SnapshotCache:
         #: bytes the snapshots held in memory may take (with a disk; see MEMORY_SHARE)
         self.budget = int(machine_memory() * self.MEMORY_SHARE)
         self._frames: dict[date, pd.DataFrame] = {}
-        #: dates whose estimate and write still run after `prefetch` returned (`later`)
+        #: dates whose estimate and write still run after `prefetch` returned (`behind`)
         self._inflight: dict[date, Future[pd.DataFrame | None]] = {}
         #: a snapshot's bytes in memory, once one was made or read (0: none yet)
         self._bytes = 0
