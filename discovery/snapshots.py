@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,14 @@ def code_fingerprint() -> str:
 
 
 log = logging.getLogger(__name__)
+
+
+def _report(as_of: date, future: Future[pd.DataFrame | None]) -> None:
+    """Log the failure of a date finished behind its caller (it raises when asked for)."""
+    error = None if future.cancelled() else future.exception()
+    if error is not None:
+        log.warning("feature snapshot of %s failed while finishing: %s", as_of, error)
+
 
 #: snapshots on disk are Arrow IPC files, uncompressed: read back by mapping the file,
 #: in a third of a Parquet file's time (0.65 against 2.2 s at a million companies), and
@@ -285,6 +293,8 @@ class SnapshotCache:
                 self._settle(pending)
             if deferred:
                 self._inflight[final] = pending.pop(final)[0]
+                # said at once if it fails: it raises only when the date is asked for
+                self._inflight[final].add_done_callback(partial(_report, final))
         finally:
             pool.shutdown(wait=not self._inflight)
         # the dates that stay and were let go, read back (one whose write failed is held)

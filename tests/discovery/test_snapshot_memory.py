@@ -319,3 +319,41 @@ def test_a_new_build_waits_for_the_date_still_finishing(
     # the date in flight finished before the new build's first date began to finish
     assert events.index(("end", DATES[1])) < events.index(("start", DATES[2]))
     assert DATES[1] in cache._frames or cache(DATES[1]) is not None
+
+
+def test_a_date_that_fails_while_finishing_behind_is_logged_and_raises_when_asked(
+    trained_world: TrainedWorld,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    w = trained_world
+    finish = SnapshotCache._finish
+
+    def failing(self, as_of, frame, *args):
+        if as_of == DATES[-1]:
+            raise MemoryError("the estimate ran out of memory")
+        return finish(self, as_of, frame, *args)
+
+    monkeypatch.setattr(SnapshotCache, "_finish", failing)
+    cache = SnapshotCache(w.store, w.criteria, tmp_path / "snaps")
+    import time
+
+    def said() -> bool:
+        return any(
+            str(DATES[-1]) in r.getMessage() and "out of memory" in r.getMessage()
+            for r in caplog.records
+        )
+
+    with caplog.at_level("WARNING", logger="discovery.snapshots"):
+        cache.prefetch(DATES, behind=[DATES[-1]])
+        # logged by the finishing thread as it fails, before anybody asks for the date
+        deadline = time.monotonic() + 60
+        while not said() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert said()
+    with pytest.raises(MemoryError, match="out of memory"):
+        cache(DATES[-1])
+    assert not cache._inflight
+    monkeypatch.undo()
+    assert ESTIMATE_COLUMN in cache(DATES[-1])  # asked again: built again
