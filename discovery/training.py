@@ -154,10 +154,10 @@ def collect_rounds(
     # the rounds' dates, their windows' ends (the standard check reads both) and the
     # decision date (the population a list goes to) in one go
     dates = [d for rnd, _ in chosen for d in (rnd.as_of, rnd.window_end)]
-    # the rounds' own dates are read at once; the decision date's estimate may finish
-    # beside the fits, until the standard check or today's candidates ask for it
-    behind = () if as_of in {rnd.as_of for rnd, _ in chosen} else (as_of,)
-    snapshots.prefetch([*dates, as_of], progress, behind=behind)
+    # the rounds' own dates (all before `as_of`) are read at once; the decision date's
+    # estimate may finish beside the fits, until the standard check or today's
+    # candidates ask for it
+    snapshots.prefetch([*dates, as_of], progress, behind=(as_of,))
     # a round keeps its candidates' rows and every company's quality scores, not every
     # company's features: at national scale the snapshots of the rounds do not fit at once
     return [_round_data(rnd, ex, snapshots(rnd.as_of)) for rnd, ex in chosen]
