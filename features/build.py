@@ -86,8 +86,9 @@ def iter_features_at(
     summed over the dates (`seconds` only), plus `total` (up to the latest date built).
     `engine` is where the work runs (None: `settings.engine`, as in `build_features`).
     `busy_between`: the caller keeps a core busy with each table while the next date is
-    built (`discovery.snapshots`), so the families run one after another (a thread beside
-    them only contends for that core and costs CPU, see `BESIDE`).
+    built (`discovery.snapshots`), so the families of every date but the first (which no
+    table comes before) run one after another (a thread beside them only contends for
+    that core and costs CPU, see `BESIDE`).
     """
     days = list(dict.fromkeys(dates))
     if not days:
@@ -98,10 +99,12 @@ def iter_features_at(
     meter = Meter(timings)
     with meter("history"):
         history = _history(store, days, history)
-    for as_of in days:
+    for i, as_of in enumerate(days):
         steps: dict[str, dict[str, float]] | None = {} if timings is not None else None
         context = DatedContext(history, as_of)
-        frame = _build(context, thresholds, families, Meter(steps), beside=not busy_between)
+        # the first date has no table before it for the caller to keep a core busy with
+        beside = not busy_between or i == 0
+        frame = _build(context, thresholds, families, Meter(steps), beside=beside)
         release_memory()  # the date's tables and the families' working arrays, let go
         _add_steps(timings, steps, meter)
         yield as_of, frame

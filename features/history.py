@@ -17,6 +17,7 @@ and keeps what depends on no date (random vectors keyed by a code) for every dat
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -30,8 +31,11 @@ import pyarrow.compute as pc
 from features import history_files
 from features.context import Context, TablesAt
 from features.memory import release_memory
-from graph.contract import TABLES
+from graph.contract import TABLES, Table
 from graph.store import Store, known_at
+
+#: tables read and coded at once (`_coded_tables`)
+READ_THREADS = 2
 
 
 class History:
@@ -93,35 +97,21 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
     other text columns as categoricals (their categories in no particular order).
 
     Each long column is hashed once: its distinct values are found first, and only
-    those are looked up in the universe.
+    those are looked up in the universe. Tables are read and hashed `READ_THREADS` at a
+    time (Arrow's reads and hashes let Python's lock go); the result does not depend on
+    the order they finish in.
     """
-    columns: dict[str, dict[str, Any]] = {}
-    credit: list[tuple[str, str, np.ndarray, pd.Index]] = []  # coded once the universe is known
-    for name, table in TABLES.items():
-        raw = store.read_once(name, latest)  # the store's own point-in-time read, once
-        columns[name] = cols = {}
-        for col in table.columns:
-            values = raw[col.name]
-            if col.kind == "uscc":
-                codes, uniques = pd.factorize(values)
-                credit.append((name, col.name, codes, pd.Index(uniques, dtype="str")))
-            elif col.kind in ("str", "enum"):
-                codes, uniques = pd.factorize(values)
-                categories = pd.Index(uniques, dtype="str")
-                if col.values:  # every value of an enum is a category, so `known_at`
-                    # may write "pending" (free text is not looked up: a long column's
-                    # hash table would live as long as its categories)
-                    extra = pd.Index(col.values, dtype="str").difference(categories)
-                    categories = categories.append(extra) if len(extra) else categories
-                cols[col.name] = pd.Categorical.from_codes(codes, categories=categories)
-            else:  # numbers, dates and flags keep the store's dtypes and arrays
-                cols[col.name] = values
-        del raw, values
+    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="history") as pool:
+        read = list(pool.map(lambda item: _read_coded(store, latest, *item), TABLES.items()))
+    columns = {name: cols for name, (cols, _) in zip(TABLES, read, strict=True)}
+    credit = [entry for _, entries in read for entry in entries]
+    del read
     universe, at = sorted_distinct([u for *_, u in credit])
+    dtype = pd.CategoricalDtype(universe)  # its categories checked once, not per column
     for (name, column, codes, _), where in zip(credit, at, strict=True):
         # codes into the column's distinct values turned into codes into the universe
         recoded = np.append(where, -1)[codes]  # the -1 code (missing) reads the last slot
-        columns[name][column] = pd.Categorical.from_codes(recoded, categories=universe)
+        columns[name][column] = pd.Categorical.from_codes(recoded, dtype=dtype)
     # not copied: the numbers and dates are the store's own arrays (reads never modify
     # them), and the text is held as codes
     frames = {
@@ -130,6 +120,33 @@ def _coded_tables(store: Store, latest: date | None) -> tuple[dict[str, pd.DataF
     }
     release_memory()  # the text read and hashed once, let go
     return frames, universe
+
+
+def _read_coded(
+    store: Store, latest: date | None, name: str, table: Table
+) -> tuple[dict[str, Any], list[tuple[str, str, np.ndarray, pd.Index]]]:
+    """One table at `latest`: its columns (text other than credit codes as categoricals)
+    and, per credit-code column, (table, column, codes, distinct codes) to code later."""
+    raw = store.read_once(name, latest)  # the store's own point-in-time read, once
+    cols: dict[str, Any] = {}
+    credit: list[tuple[str, str, np.ndarray, pd.Index]] = []
+    for col in table.columns:
+        values = raw[col.name]
+        if col.kind == "uscc":
+            codes, uniques = pd.factorize(values)
+            credit.append((name, col.name, codes, pd.Index(uniques, dtype="str")))
+        elif col.kind in ("str", "enum"):
+            codes, uniques = pd.factorize(values)
+            categories = pd.Index(uniques, dtype="str")
+            if col.values:  # every value of an enum is a category, so `known_at`
+                # may write "pending" (free text is not looked up: a long column's
+                # hash table would live as long as its categories)
+                extra = pd.Index(col.values, dtype="str").difference(categories)
+                categories = categories.append(extra) if len(extra) else categories
+            cols[col.name] = pd.Categorical.from_codes(codes, categories=categories)
+        else:  # numbers, dates and flags keep the store's dtypes and arrays
+            cols[col.name] = values
+    return cols, credit
 
 
 def sorted_distinct(texts: list[pd.Index]) -> tuple[pd.Index, list[np.ndarray]]:
