@@ -227,12 +227,9 @@ def validate_file(path: Path, table: Table) -> tuple[TableBatch, pd.DataFrame]:
             report(empty, col.name, source, "required value is empty (必填项为空)")
         long = np.zeros(n, dtype=bool)
         if text is not None:
-            long = (text.str.len() > MAX_CELL_CHARS).fillna(False).to_numpy(dtype=bool)
+            long, control_rows = _text_flags(text, coded.get(col.name))
             why_long = f"longer than {MAX_CELL_CHARS} characters (内容过长)"
             report(long, col.name, source, why_long)
-            # NUL and other control characters are never part of a name or a code
-            control = text.str.contains(CONTROL_CHARS, regex=True).fillna(False)
-            control_rows = control.to_numpy(dtype=bool)
             long = long | control_rows
             if control_rows.any():  # shown with the characters replaced: made only then
                 report(
@@ -299,6 +296,20 @@ def _shown(values: pd.Series) -> np.ndarray:
 
 def _is_texty(source: pd.Series) -> bool:
     return source.dtype == object or isinstance(source.dtype, pd.StringDtype)
+
+
+def _text_flags(text: pd.Series, coded: keys.Coded | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `text`: longer than `MAX_CELL_CHARS`, and holding a control character
+    (NUL and the like are never part of a name or a code). A column coded already
+    (`keys.code` of `text`) is checked on its distinct values: a link table repeats each
+    credit code many times."""
+    values = text if coded is None else pd.Series(coded.uniques, dtype=text.dtype)
+    long = (values.str.len() > MAX_CELL_CHARS).fillna(False).to_numpy(dtype=bool)
+    control = values.str.contains(CONTROL_CHARS, regex=True).fillna(False).to_numpy(dtype=bool)
+    if coded is None:
+        return long, control
+    # a missing value (position -1) reads the appended False
+    return np.append(long, False)[coded.positions], np.append(control, False)[coded.positions]
 
 
 def _text(source: pd.Series) -> pd.Series:

@@ -15,7 +15,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from graph import uscc
 from graph.contract import TABLES, Column, Table
 from graph.errors import MissingColumnError, MissingTableError, UnreadableFileError
-from graph.validation import read_directory, sort_by_key
+from graph.validation import MAX_CELL_CHARS, read_directory, sort_by_key
 from tests.factories import codes, tiny_tables, write_tables
 
 
@@ -208,6 +208,34 @@ def test_a_nul_or_control_character_in_a_name_is_rejected_with_its_row(tmp_path:
     assert "\x00" not in str(bad["value"].iloc[0])
     names = batch.tables["companies"].frame["name"].astype(str)
     assert not names.str.contains("\x00").any()
+
+
+def test_control_characters_and_overlong_codes_in_a_link_key_are_rejected_on_every_row(
+    tmp_path: Path,
+) -> None:
+    """A link table's credit codes are checked on their distinct values (`_text_flags`):
+    a bad code repeated on two rows is rejected on both, a missing one only as empty."""
+    tables = tiny_tables()
+    links = tables["supply_links"]
+    assert len(links) >= 4
+    bad_code, long_code = "9144\x00030MA5FAKE01", "9" * (MAX_CELL_CHARS + 1)
+    links.loc[[0, 2], "supplier_uscc"] = bad_code
+    links.loc[1, "customer_uscc"] = long_code
+    links.loc[3, "customer_uscc"] = None
+    batch = read_directory(write_tables(tables, tmp_path, "parquet"))
+    rejects = batch.rejects.loc[batch.rejects["file"] == "supply_links.parquet"]
+    by_column = {c: rows for c, rows in rejects.groupby("column")}
+    control = by_column["supplier_uscc"]
+    assert list(control["line"]) == [2, 4]
+    assert control["reason"].str.contains("control characters").all()
+    assert not control["value"].astype(str).str.contains("\x00").any()
+    customer = by_column["customer_uscc"]
+    assert list(customer["line"]) == [3, 5]
+    assert "longer than" in customer["reason"].iloc[0]
+    assert "required value is empty" in customer["reason"].iloc[1]
+    kept = batch.tables["supply_links"].frame
+    assert len(kept) == len(links) - 4
+    assert not kept["supplier_uscc"].astype(str).str.contains("\x00").any()
 
 
 @pytest.mark.parametrize("second", ["name", "企业名称"], ids=["same-name", "alias"])
