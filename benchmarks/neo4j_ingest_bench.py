@@ -5,6 +5,7 @@
         --run 50000 --run 10000x2 --no-train
     python benchmarks/neo4j_ingest_bench.py --companies 1000000 --no-incremental
     python benchmarks/neo4j_ingest_bench.py --companies 200000 --no-train --reuse-initial
+    python benchmarks/neo4j_ingest_bench.py --companies 1000000 --no-train --reuse-initial --warm
 
 `--reuse-initial` keeps the database as the initial load left it under --workdir and
 starts later runs from a copy of it (no initial load then); `--server-jvm` passes JVM
@@ -24,7 +25,8 @@ Steps:
 3. Load the incremental batch with UNWIND transactions, for each --run (rows per
    transaction, and tables loaded at once), each from a copy of the data directory as
    the import left it (the server restarted, so its JIT is cold, as after an import):
-   rows/s. The graph then holds the whole world; its content is checked against the
+   rows/s. With --warm, in two halves on the same server, the second one timed on a
+   server that has just run the same kinds of writes (a long-running server's case). The graph then holds the whole world; its content is checked against the
    embedded store's (the store-independent fingerprint).
 4. Unless --no-train (or --no-incremental): train both tiers at --as-of and rank them
    (top 200 and 50) through `discovery.Workspace` on the embedded store and on Neo4j,
@@ -147,6 +149,18 @@ def split(batch: Batch, cut: date) -> tuple[Batch, Batch]:
                 tb.table, tb.source, frame, len(frame), 0, frame_fingerprint(frame)
             )
     return Batch(batch.directory, initial), Batch(batch.directory, delta)
+
+
+def halves(batch: Batch) -> tuple[Batch, Batch]:
+    """Every table's rows at even and at odd positions: two loads of the same kinds of rows."""
+    out: tuple[dict[str, TableBatch], dict[str, TableBatch]] = ({}, {})
+    for name, tb in batch.tables.items():
+        for half, frame in zip(out, (tb.frame.iloc[0::2], tb.frame.iloc[1::2]), strict=True):
+            frame = frame.reset_index(drop=True)
+            half[name] = TableBatch(
+                tb.table, tb.source, frame, len(frame), 0, frame_fingerprint(frame)
+            )
+    return Batch(batch.directory, out[0]), Batch(batch.directory, out[1])
 
 
 def rows_of(batch: Batch) -> int:
@@ -313,6 +327,13 @@ def main() -> None:
         help="keep the database as the initial load left it under --workdir, and start from "
         "that copy instead of loading again when it is there (incremental runs only)",
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="load each run's rows in two halves on the same server (rows at even, then at "
+        "odd positions of every table): the second half is a load on a server whose JIT "
+        "has compiled the load's code, as a long-running server's has",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     runs = [] if args.no_incremental else [parse_run(r) for r in args.run or ["10000"]]
@@ -349,7 +370,13 @@ def main() -> None:
         for i, (size, t) in enumerate(runs):
             if i:
                 server.restore()
-            results["incremental"].append(incremental_load(server, delta, size, t))
+            if args.warm:
+                for name, half in zip(("cold half", "warm half"), halves(delta), strict=True):
+                    print(f"\n{name}:", end="")
+                    result = incremental_load(server, half, size, t)
+                    results["incremental"].append({"half": name, **result})
+            else:
+                results["incremental"].append(incremental_load(server, delta, size, t))
         if runs:
             results |= compare(server, world, args)
     finally:

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchmarks import child, densify, ladder, lists, peers, plan
@@ -454,3 +455,22 @@ def test_the_ceiling_ranks_each_world_by_a_model_of_the_others_and_never_lists_a
     # on noise alone the same worlds give far less
     noise = ceiling_hits(worlds, 50, ["noise"])
     assert noise["a"] < 30
+
+
+def test_the_warm_run_loads_every_row_once_in_two_halves(tiny_dir):
+    from benchmarks import neo4j_ingest_bench as bench
+    from graph.validation import read_directory
+
+    world = read_directory(tiny_dir)
+    first, second = bench.halves(world)
+    assert set(first.tables) == set(second.tables) == set(world.tables)
+    for name, whole in world.tables.items():
+        n = len(whole.frame)
+        parts = [first.tables[name].frame, second.tables[name].frame]
+        assert [len(p) for p in parts] == [(n + 1) // 2, n // 2]
+        # the halves interleaved again are the table, row for row
+        back = pd.concat(p.set_axis(range(i, n, 2)) for i, p in enumerate(parts)).sort_index()
+        pd.testing.assert_frame_equal(back, whole.frame.reset_index(drop=True))
+        assert [first.tables[name].rows_read, second.tables[name].rows_read] == [
+            len(p) for p in parts
+        ]
