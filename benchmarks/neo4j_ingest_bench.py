@@ -26,8 +26,9 @@ Steps:
    transaction, and tables loaded at once), each from a copy of the data directory as
    the import left it (the server restarted, so its JIT is cold, as after an import):
    rows/s. With --warm, in two halves on the same server, the second one timed on a
-   server that has just run the same kinds of writes (a long-running server's case). The graph then holds the whole world; its content is checked against the
-   embedded store's (the store-independent fingerprint).
+   server that has just run the same kinds of writes (a long-running server's case).
+   The graph then holds the whole world; its content is checked against the embedded
+   store's (the store-independent fingerprint).
 4. Unless --no-train (or --no-incremental): train both tiers at --as-of and rank them
    (top 200 and 50) through `discovery.Workspace` on the embedded store and on Neo4j,
    each in a fresh state directory; seconds of each, and whether the lists are identical.
@@ -144,23 +145,21 @@ def split(batch: Batch, cut: date) -> tuple[Batch, Batch]:
         seen = pd.util.hash_pandas_object(early, index=False).to_numpy()
         hashes = pd.util.hash_pandas_object(tb.frame, index=False).to_numpy()
         later = tb.frame.loc[~np.isin(hashes, seen)].reset_index(drop=True)
-        for out, frame in ((initial, early), (delta, later)):
-            out[name] = TableBatch(
-                tb.table, tb.source, frame, len(frame), 0, frame_fingerprint(frame)
-            )
+        initial[name], delta[name] = _part(tb, early), _part(tb, later)
     return Batch(batch.directory, initial), Batch(batch.directory, delta)
 
 
 def halves(batch: Batch) -> tuple[Batch, Batch]:
     """Every table's rows at even and at odd positions: two loads of the same kinds of rows."""
-    out: tuple[dict[str, TableBatch], dict[str, TableBatch]] = ({}, {})
-    for name, tb in batch.tables.items():
-        for half, frame in zip(out, (tb.frame.iloc[0::2], tb.frame.iloc[1::2]), strict=True):
-            frame = frame.reset_index(drop=True)
-            half[name] = TableBatch(
-                tb.table, tb.source, frame, len(frame), 0, frame_fingerprint(frame)
-            )
-    return Batch(batch.directory, out[0]), Batch(batch.directory, out[1])
+    first = {name: _part(tb, tb.frame.iloc[0::2]) for name, tb in batch.tables.items()}
+    second = {name: _part(tb, tb.frame.iloc[1::2]) for name, tb in batch.tables.items()}
+    return Batch(batch.directory, first), Batch(batch.directory, second)
+
+
+def _part(tb: TableBatch, frame: pd.DataFrame) -> TableBatch:
+    """Some rows of a validated table (still in key order) as a batch of their own."""
+    frame = frame.reset_index(drop=True)
+    return TableBatch(tb.table, tb.source, frame, len(frame), 0, frame_fingerprint(frame))
 
 
 def rows_of(batch: Batch) -> int:
