@@ -23,7 +23,7 @@ Steps:
    constraints being online, with the phases (files, importer with the server restart,
    constraints).
 3. Load the incremental batch with UNWIND transactions, for each --run (rows per
-   transaction, and transactions at once), each from a copy of the data directory as
+   transaction, and tables loaded at once), each from a copy of the data directory as
    the import left it (the server restarted, so its JIT is cold, as after an import):
    rows/s. With --warm, in two halves on the same server, the second one timed on a
    server that has just run the same kinds of writes (a long-running server's case).
@@ -240,7 +240,7 @@ def incremental_load(server: Server, batch: Batch, size: int, threads: int) -> d
     assert result.changed
     store.close()
     print(
-        f"\nincremental load (UNWIND), batch size {size:,}, {threads} transaction(s) at once: "
+        f"\nincremental load (UNWIND), batch size {size:,}, {threads} table(s) at once: "
         f"{rows:,} rows, {timing.text()}\n  {rows / timing.wall:,.0f} rows/s"
     )
     for name, marks in per_table.items():
@@ -310,7 +310,7 @@ def main() -> None:
         "--run",
         action="append",
         metavar="SIZE[xTHREADS]",
-        help="an incremental load: rows per UNWIND transaction, transactions at once (default 10000x1)",
+        help="an incremental load: rows per UNWIND transaction, tables at once (default 10000x1)",
     )
     parser.add_argument("--no-incremental", action="store_true", help="the initial load only")
     parser.add_argument("--no-train", action="store_true", help="no training and ranking")

@@ -33,10 +33,6 @@ Two ways in:
     the same graph as an uninterrupted load. Progress per table is kept in a
     `(:LoadState)` node written in the same transaction as each batch, so the rerun
     skips finished batches; correctness does not depend on that, only speed does.
-  - With `neo4j_load_threads` above 1, a relationship table's rows are dealt to groups
-    whose transactions never share a node (`graph.neo4j_lanes`), and that many groups
-    are written at once; each group keeps its own progress node. Tables still go one
-    after another, companies first, since the other tables' rows name them.
 """
 
 from __future__ import annotations
@@ -53,7 +49,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from graph import neo4j_lanes as lanes
 from graph import neo4j_queries as q
 from graph.contract import TABLES, Table
 from graph.errors import UsageError
@@ -61,7 +56,6 @@ from graph.neo4j_batches import CompanyBatch, RowBatch
 from graph.neo4j_control import LauncherControl
 from graph.neo4j_import import importer_arguments, write_import_files
 from graph.neo4j_runner import QueryRunner, Statement
-from graph.neo4j_values import key_text
 from graph.store import (
     LoadResult,
     Progress,
@@ -276,37 +270,35 @@ class Neo4jStore(Store):
         self.ensure_schema()
         before = self.counts()
         plans = [(name, batch.tables[name].frame) for name in LOAD_ORDER if name in batch.tables]
-        # per table, rounds of parts written at once (`graph.neo4j_lanes`)
-        schedule = [(name, self._rounds(name, frame)) for name, frame in plans]
-        parts = [part for _, rounds in schedule for group in rounds for part in group]
-        total = sum(_batches(len(frame), self.batch_size) for _, frame in parts)
+        total = sum(_batches(len(frame), self.batch_size) for _, frame in plans)
         offsets, done = {}, 0
-        for part, frame in parts:
-            offsets[part] = done
+        for name, frame in plans:
+            offsets[name] = done
             done += _batches(len(frame), self.batch_size)
         stop = threading.Event()
 
-        def one(name: str, part: str, frame: pd.DataFrame) -> int:
+        def one(name: str, frame: pd.DataFrame) -> int:
             try:
-                return self._load_table(name, frame, progress, offsets[part], total, stop, part)
+                return self._load_table(name, frame, progress, offsets[name], total, stop)
             except BaseException:
                 stop.set()
                 raise
 
-        changed_rows = 0
-        for name, rounds in schedule:
-            for group in rounds:
-                if len(group) == 1:
-                    [(part, frame)] = group
-                    changed_rows += one(name, part, frame)
-                    continue
-                with ThreadPoolExecutor(len(group), thread_name_prefix="neo4j-load") as pool:
-                    futures = [pool.submit(one, name, part, frame) for part, frame in group]
-                    failures = [e for e in (f.exception() for f in futures) if e is not None]
-                # the failure that stopped the others, not a part that stopped because of it
-                for failure in sorted(failures, key=lambda e: isinstance(e, _Stopped)):
-                    raise failure
-                changed_rows += sum(f.result() for f in futures)
+        # companies first, alone: the other tables' rows name them
+        changed_rows = sum(one(name, frame) for name, frame in plans if name == "companies")
+        rest = [(name, frame) for name, frame in plans if name != "companies"]
+        if self.parallel == 1:
+            changed_rows += sum(one(name, frame) for name, frame in rest)
+        else:
+            # tables in parallel, each in its own transactions, the largest started first
+            rest.sort(key=lambda plan: -len(plan[1]))
+            with ThreadPoolExecutor(self.parallel, thread_name_prefix="neo4j-load") as pool:
+                futures = [pool.submit(one, name, frame) for name, frame in rest]
+                failures = [e for e in (f.exception() for f in futures) if e is not None]
+            # the failure that stopped the others, not a table that stopped because of it
+            for failure in sorted(failures, key=lambda e: isinstance(e, _Stopped)):
+                raise failure
+            changed_rows += sum(f.result() for f in futures)
         after = self.counts()
         changed = changed_rows > 0 or after != before
         statements = [Statement(q.CLEAR_LOAD_STATE)]
@@ -317,21 +309,6 @@ class Neo4jStore(Store):
         version = _version_name(results[1][0]["version"]) if changed else self.version()
         return LoadResult(before, after, changed, version)
 
-    def _rounds(self, name: str, frame: pd.DataFrame) -> list[list[tuple[str, pd.DataFrame]]]:
-        """A table's rows as rounds of parts that `parallel` transactions can write at once
-        without sharing a node; companies (linked to shared region and industry nodes) and
-        a table of one batch or less stay whole."""
-        if self.parallel == 1 or name == "companies" or len(frame) <= self.batch_size:
-            return [[(name, frame)]]
-        rt = q.REL_TABLES[name]
-        start = key_text(rt.contract, frame, rt.source.columns)
-        end = key_text(rt.contract, frame, rt.target.columns)
-        same = (rt.source.label, rt.source.key) == (rt.target.label, rt.target.key)
-        return [
-            [(f"{name}#{r}.{g}", frame.iloc[rows]) for g, rows in enumerate(group)]
-            for r, group in enumerate(lanes.groups(start, end, same, self.parallel))
-        ]
-
     def _load_table(
         self,
         name: str,
@@ -340,15 +317,12 @@ class Neo4jStore(Store):
         done: int,
         total: int,
         stop: threading.Event,
-        part: str | None = None,
     ) -> int:
-        """Write one table (or `part` of it) batch by batch; the number of rows that were new
-        or different. The load's progress is kept under `part`'s name."""
+        """Write one table batch by batch; the number of rows that were new or different."""
         table = TABLES[name]
-        part = part or name
         n_batches = _batches(len(frame), self.batch_size)
         load_id = self._load_id(table, frame)
-        [stored] = self.runner.read_many([Statement(q.GET_LOAD_STATE, {"table": part})])
+        [stored] = self.runner.read_many([Statement(q.GET_LOAD_STATE, {"table": name})])
         start, changed = 0, 0
         if stored and stored[0]["load_id"] == load_id:
             # the same load was interrupted: its first batches are already committed
@@ -356,11 +330,11 @@ class Neo4jStore(Store):
         writer = CompanyBatch() if name == "companies" else RowBatch(q.REL_TABLES[name])
         for i in range(start, n_batches):
             if stop.is_set():
-                raise _Stopped(f"the load of {part} stopped: a load beside it failed")
+                raise _Stopped(f"the load of {name} stopped: another table failed")
             if progress:
                 progress(f"load {name}", done + i, total)
             chunk = frame.iloc[i * self.batch_size : (i + 1) * self.batch_size]
-            state = {"table": part, "load_id": load_id, "batches_done": i + 1}
+            state = {"table": name, "load_id": load_id, "batches_done": i + 1}
             changed = self.runner.transaction(writer.prepare(chunk, state))
         if progress:
             progress(f"load {name}", done + n_batches, total)
@@ -388,7 +362,7 @@ class Neo4jStore(Store):
 
 
 class _Stopped(Exception):
-    """A part of a load stopped because a part written beside it failed."""
+    """A table's load stopped because another table's failed (loads in parallel)."""
 
 
 def _batches(rows: int, size: int) -> int:

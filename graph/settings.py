@@ -88,9 +88,8 @@ class Settings(BaseSettings):
         None,
         validation_alias=AliasChoices("NEO4J_LAUNCHER_HOME", "DISCOVERY_NEO4J_LAUNCHER_HOME"),
     )
-    #: UNWIND transactions at once in a later load, each on a group of a table's rows that
-    #: shares no node with the others (`graph.neo4j_lanes`)
-    neo4j_load_threads: int = Field(2, ge=1, le=16)
+    #: tables loaded at once by UNWIND transactions (each table's batches stay in order)
+    neo4j_load_threads: int = Field(1, ge=1, le=16)
     #: the transactional store (keys, invitations, audit); None: SQLite at `home/records.db`
     database_url: str | None = None
     #: the engine that builds features: `pandas` (in this process, the default) or `dask`

@@ -5,12 +5,11 @@ a wrong database and a constraint that refuses a write."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import neo4j
 import pandas as pd
@@ -126,113 +125,40 @@ def test_reloading_a_simulated_world_changes_nothing(
     assert graph_shape(sim_store) == shape
 
 
-def test_a_load_in_lanes_gives_the_same_graph(
+def test_tables_loaded_in_parallel_give_the_same_graph(
     neo4j_server: Neo4jServer, simulated_dir: Path, simulated_embedded: EmbeddedStore
 ) -> None:
-    """Three transactions at once, on groups of rows that share no node: the graph of a
-    load one batch at a time. (A deadlock through a relationship at the head of two
-    nodes' chains can still happen, and is retried: `graph.neo4j_lanes`.)"""
     store = empty_neo4j_store(neo4j_server, batch_size=500)
     store.parallel = 3
-    parts = spy_parts(store)
     batch = read_directory(simulated_dir)
     assert store.load(batch).changed
     assert_same_reads(store, simulated_embedded, (None, date(2022, 6, 30)))
-    # the large tables went in parts, side by side; companies whole
-    assert "companies" in parts and not any(p.startswith("companies#") for p in parts)
-    for name in ("supply_links", "patents"):
-        assert sum(p.startswith(f"{name}#") for p in parts) > 3
-    assert max(parts.values()) > 1  # parts of one round ran at the same time
     assert not store.load(batch).changed
     store.close()
 
 
-def spy_parts(store: Neo4jStore) -> dict[str, int]:
-    """Per part a load writes, how many parts were being written when it started."""
-    seen: dict[str, int] = {}
-    running = [0]
-    lock = threading.Lock()
-    real = store._load_table
-
-    def load_table(name: str, frame: pd.DataFrame, *args: Any) -> int:
-        part = args[4] if len(args) > 4 else name
-        with lock:
-            running[0] += 1
-            seen[part] = running[0]
-        try:
-            time.sleep(0.05)  # let the part beside it start
-            return real(name, frame, *args)
-        finally:
-            with lock:
-                running[0] -= 1
-
-    store._load_table = load_table  # type: ignore[method-assign,assignment]
-    return seen
-
-
-def test_a_failing_part_stops_the_parts_beside_it_and_the_tables_after_it(
+def test_a_failing_table_stops_the_tables_loaded_beside_it(
     neo4j_server: Neo4jServer, simulated_dir: Path
 ) -> None:
     store = empty_neo4j_store(neo4j_server, batch_size=500)
     store.parallel = 2
+
+    def progress(step: str, done: int, total: int) -> None:
+        if step == "load patents":
+            raise Interrupted(step)
+
     batch = read_directory(simulated_dir)
-    with pytest.raises(Interrupted):  # the failure itself, not a part stopped because of it
-        # a few batches into the first round's two groups
-        store.load(batch, progress=fail_at("load supply_links", 4))
+    with pytest.raises(Interrupted):  # the failure itself, not a table stopped because of it
+        store.load(batch, progress=progress)
     counts = store.counts()
-    full = {name: len(tb.frame) for name, tb in batch.tables.items()}
+    # the table beside it stopped at its next batch; the tables not started never began
     assert counts["companies"] == SIMULATED_COMPANIES
-    assert counts["financials"] == full["financials"]  # the tables before it finished
-    assert 0 < counts["supply_links"] < full["supply_links"] // 2
-    assert counts["patents"] == counts["talents"] == counts["awards"] == 0
+    assert counts["patents"] == 0
+    assert counts["supply_links"] < len(batch.tables["supply_links"].frame)
+    assert counts["talents"] == counts["awards"] == 0
     assert store.load(batch).changed
-    assert store.counts() == full
+    assert store.counts()["patents"] == len(batch.tables["patents"].frame)
     store.close()
-
-
-def test_a_load_in_lanes_resumed_by_another_process_ends_with_the_same_graph(
-    neo4j_server: Neo4jServer,
-    sim_store: Neo4jStore,
-    simulated_dir: Path,
-    simulated_embedded: EmbeddedStore,
-) -> None:
-    batch = read_directory(simulated_dir)
-    sim_store.load(batch)
-    uninterrupted = graph_shape(sim_store)
-
-    sim_store.clear()
-    sim_store.parallel = 2
-    written = count_writes(sim_store)
-    with pytest.raises(Interrupted):
-        sim_store.load(batch, progress=fail_at("load supply_links", 5))
-    assert 0 < sim_store.counts()["supply_links"] < simulated_embedded.counts()["supply_links"]
-
-    rerun = empty_store_without_clearing(neo4j_server, batch_size=500)
-    rerun.parallel = 2
-    writes = count_writes(rerun)
-    assert rerun.load(batch).changed
-    resumed = writes["batches"]
-    assert_same_reads(rerun, simulated_embedded, (None, date.fromisoformat(CUT)))
-    assert graph_shape(rerun) == uninterrupted
-    # the rows are dealt to the same groups as before, so no committed batch is written
-    # again: the resumed load wrote what a whole load writes less what was committed
-    rerun.clear()
-    rerun.load(batch)
-    assert written["batches"] > 0 and resumed == writes["batches"] - resumed - written["batches"]
-    rerun.close()
-
-
-def fail_at(step: str, call: int) -> Progress:
-    calls = 0
-
-    def progress(name: str, done: int, total: int) -> None:
-        nonlocal calls
-        if name == step:
-            calls += 1
-            if calls == call:
-                raise Interrupted(f"{name} {done}/{total}")
-
-    return progress
 
 
 # -- resumable loads -----------------------------------------------------------------------
