@@ -88,8 +88,9 @@ class Settings(BaseSettings):
         None,
         validation_alias=AliasChoices("NEO4J_LAUNCHER_HOME", "DISCOVERY_NEO4J_LAUNCHER_HOME"),
     )
-    #: tables loaded at once by UNWIND transactions (each table's batches stay in order)
-    neo4j_load_threads: int = Field(1, ge=1, le=16)
+    #: tables loaded at once by UNWIND transactions (each table's batches stay in order;
+    #: tables that share nodes now and then deadlock, and the driver runs that batch again)
+    neo4j_load_threads: int = Field(2, ge=1, le=16)
     #: the transactional store (keys, invitations, audit); None: SQLite at `home/records.db`
     database_url: str | None = None
     #: the engine that builds features: `pandas` (in this process, the default) or `dask`
