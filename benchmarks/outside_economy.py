@@ -31,6 +31,12 @@ Variants (`VARIANTS`):
   >= 60; little giants: no score), while the truth is the annex review under the 2026
   measures (50 and 60). A model learns only from decisions under the old standard, as
   the first lists under the 2026 measures do.
+- `outside_unfiled`: the annex review, but statements are missing not at random: a
+  company that neither holds nor applied for a tier files them at 15 % when its own
+  latest revenue is under 1,000 万 and at 75 % above it, so an unknown figure hides a
+  miss far more often than the filers suggest.
+- `outside_unfiled_rare`: the same, harsher: 3 % under 1,000 万 and 30 % above, so most
+  qualifiers have no statements on file and a list must reach into them.
 
 Run: `python benchmarks/outside_economy.py --companies N --seed S --variant V --out DIR`
 writes DIR/data/<table>.<fmt> and DIR/truth.csv (who would qualify at `end`).
@@ -437,11 +443,8 @@ def write_tables(tables: dict[str, pd.DataFrame], data_dir: Path, fmt: str) -> N
         pq.write_table(table, path)
 
 
-def generate(
-    companies: int, seed: int, data_dir: Path, truth_path: Path, *, variant: str,
-    end: str = "2025-12-31", fmt: str = "parquet",
-) -> dict:  # fmt: skip
-    """Write one world's data directory and its truth; returns the summary counts."""
+def build(companies: int, seed: int, variant: str, end: str) -> tuple[World, review.Ladder]:
+    """One world in memory: its true facts (`World.f`), its tables and its ladder."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; one of {', '.join(VARIANTS)}")
     w = World(companies, seed, variant, np.datetime64(end, "D"))
@@ -452,6 +455,15 @@ def generate(
     ladder.base()
     ladder.rounds()
     w.tables.update(ladder.tables(w.codes))
+    return w, ladder
+
+
+def generate(
+    companies: int, seed: int, data_dir: Path, truth_path: Path, *, variant: str,
+    end: str = "2025-12-31", fmt: str = "parquet",
+) -> dict:  # fmt: skip
+    """Write one world's data directory and its truth; returns the summary counts."""
+    w, ladder = build(companies, seed, variant, end)
     write_tables(w.tables, Path(data_dir), fmt)
     truth, counts = ladder.truth(w.codes, w.cap)
     flags = [c for c in truth.columns if truth[c].dtype == bool]

@@ -49,7 +49,9 @@ INTERIM = {
     LG: {k: x for k, x in ANNEX[LG].items() if k != "quality"},
 }
 #: review: thresholds per tier; noise: share of wrong decisions; on_file: share of non-holders
-#: with statements; selection: weight of the perceived misses in applying (1 strong);
+#: with statements; on_file_by (optional): (revenue cut in 万元, share below it, share at or
+#: above it) in place of on_file, a company's own latest revenue deciding whether it files
+#: (missing not at random); selection: weight of the perceived misses in applying (1 strong);
 #: perception: noise of that reading; eager: extra propensity to apply for specialized_sme;
 #: lumpy: heavy tails and clusters in the generated economy; before, until: the standard
 #: published and applied in the rounds before the year `until` (the truth reads `review`)
@@ -63,6 +65,12 @@ VARIANTS: dict[str, dict] = {
     "outside_shift": {"review": ANNEX, "noise": 0.02, "on_file": 0.50, "selection": 1.0,
                       "perception": 0.25, "eager": 0.0, "lumpy": False,
                       "before": INTERIM, "until": 2026},
+    "outside_unfiled": {"review": ANNEX, "noise": 0.02, "on_file": 0.45, "selection": 1.0,
+                        "perception": 0.25, "eager": 0.0, "lumpy": False,
+                        "on_file_by": (1000, 0.15, 0.75)},
+    "outside_unfiled_rare": {"review": ANNEX, "noise": 0.02, "on_file": 0.45, "selection": 1.0,
+                             "perception": 0.25, "eager": 0.0, "lumpy": False,
+                             "on_file_by": (1000, 0.03, 0.30)},
 }  # fmt: skip
 
 
@@ -441,6 +449,10 @@ class Ladder:
             (top if tier in (S, LG) else base)[owner] = True
         p = np.where(top, 0.95, self.v["on_file"] + 0.15 * base)
         ys = w.years[w.years <= last_year(self.end)]
+        if "on_file_by" in self.v:  # a firm under the revenue cut files less (not at random)
+            cut, below, above = self.v["on_file_by"]
+            own = np.where(f.revenue[:, len(ys) - 1] >= cut, above, below)
+            p = np.where(top, 0.95, own + 0.15 * base)
         shape = (n, len(ys))
         reported, late = in_year(ys + 1, 4, 61, r, shape), r.random(shape) < 0.07
         reported = np.where(late, in_year(ys + 1, 6, 150, r, shape), reported)

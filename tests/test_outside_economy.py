@@ -6,15 +6,18 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from benchmarks import outside_economy
+from benchmarks import outside_review as review
 from graph.contract import TABLE_NAMES
 from graph.validation import read_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 END = "2025-12-31"
+TOP = ("specialized_sme", "little_giant")
 
 
 def _holds(cert: pd.DataFrame, tiers: tuple[str, ...], day: str) -> set[str]:
@@ -121,3 +124,23 @@ def test_the_shift_variant_decides_every_round_under_the_interim_standard(tmp_pa
         bands[variant] = int(qualifiers["quality_score"].between(50, 60, inclusive="left").sum())
     assert shares["outside_shift"] < 0.08 < 0.4 < shares["outside_annex"]
     assert bands["outside_shift"] > 0  # qualifiers at 50 to 60 exist under the new standard
+
+
+def test_the_unfiled_variants_file_statements_by_the_companies_own_revenue():
+    """`outside_unfiled`: a company that neither holds nor applied for a tier files its
+    statements far more often when its own latest revenue clears 1,000 万 (missing not
+    at random); elsewhere filing does not depend on the revenue it would show."""
+    shares = {}
+    for variant in ("outside_unfiled", "outside_annex"):
+        w, ladder = outside_economy.build(3000, 5, variant, END)
+        filed = np.isin(w.codes, w.tables["financials"]["uscc"].to_numpy())
+        ranked = np.isin(w.codes, w.tables["certifications"].query("tier in @TOP")["uscc"])
+        free = ~ranked & ~ladder.applied["specialized_sme"] & ~ladder.applied["little_giant"]
+        latest = w.f.revenue[:, review.last_year(np.datetime64(END)) - w.years[0]]
+        big = latest >= 1000
+        assert (free & big).sum() >= 100 and (free & ~big & (latest > 0)).sum() >= 100
+        shares[variant] = (filed[free & big].mean(), filed[free & ~big & (latest > 0)].mean())
+    above, below = shares["outside_unfiled"]
+    assert above > 0.6 and below < 0.25 and above > 3 * below
+    above, below = shares["outside_annex"]
+    assert abs(above - below) < 0.12
