@@ -219,8 +219,12 @@ def rank(
     else:
         snap = features if features is not None else snapshot(store, as_of, criteria)
     x = snap.loc[eligible]
-    score = model.probability(x) if len(x) else np.zeros(0)
     misses = (threshold_status(x, thresholds) == 0).any(axis=1).to_numpy()
+    # a company known to miss a threshold is never listed: only the others are scored
+    score = np.full(len(x), np.nan)
+    listable = np.flatnonzero(~misses)
+    if len(listable):
+        score[listable] = model.probability(x.iloc[listable])
     use = criteria.empirical_floors.use
     floors = list(model.floors) if use != "ignore" else []
     below = below_any_floor(x, floors)

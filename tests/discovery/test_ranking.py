@@ -12,6 +12,7 @@ from discovery import metrics
 from discovery.labels import gate
 from discovery.model import ScoringModel
 from discovery.ranking import BASE_COLUMNS, rank, write_list
+from discovery.standard_check import below_any_floor
 from features import holds_at
 from graph.errors import UsageError
 from tests.discovery.conftest import AS_OF, TrainedWorld
@@ -119,6 +120,28 @@ def test_scores_are_probabilities_best_first(lists: dict, tier: str) -> None:
     assert ((scores > 0) & (scores < 1)).all()
     assert (np.diff(scores) <= 0).all()
     assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
+
+
+@pytest.mark.parametrize("tier", list(TOPS))
+def test_the_list_is_the_best_scored_of_every_candidate_that_misses_no_threshold(
+    trained_world: TrainedWorld, lists: dict, tier: str
+) -> None:
+    """`rank` scores only the candidates it may list; the list is the one scoring all of
+    them gives, with the companies known to miss a threshold left out."""
+    w = trained_world
+    gates = gate(w.store, tier, AS_OF, w.criteria)
+    x = w.snapshots(AS_OF).loc[gates.index[gates["eligible"].to_numpy()]]
+    model = ScoringModel.load(w.registry.serving(tier))
+    status = np.column_stack([x[t.column].to_numpy(float) for t in lists[tier].thresholds])
+    misses = (status == 0).any(axis=1)
+    assert misses.any() and (~misses).sum() > TOPS[tier]  # both kinds are there
+    every = model.probability(x)  # every candidate, misses included
+    use = w.criteria.empirical_floors.use
+    below = below_any_floor(x, list(model.floors) if use != "ignore" else [])
+    expected = metrics.list_order(every, misses, below, use)[: TOPS[tier]]
+    frame = lists[tier].frame
+    assert frame["uscc"].tolist() == x.index[expected].tolist()
+    np.testing.assert_allclose(frame["score"], np.round(every[expected], 4), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("tier", list(TOPS))
