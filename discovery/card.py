@@ -336,6 +336,20 @@ def _invited_lines(card: dict[str, Any]) -> list[str]:
             f"against {mine['approved']} approved. The list's chances and its forecast use "
             "the moved map.",
         ]
+    split = mine.get("by_figures")
+    if split:  # older cards do not have it
+        blank, filed = split["figure_not_on_file"], split["figures_on_file"]
+        lines += [
+            "",
+            f"未报送数据 Figures not on file: {blank['later_applicants']} of these later "
+            f"applicants had a threshold's figure not on file at the round's date, "
+            f"{blank['approved']} approved against a forecast of "
+            f"{blank['expected_approved']:.1f}; with every figure on file "
+            f"{filed['approved']} of {filed['later_applicants']}, forecast "
+            f"{filed['expected_approved']:.1f}. The chance of a missing figure is learned "
+            "from the companies that file: where the first falls well short of its forecast, "
+            "those that do not file qualify less often than the filers suggest.",
+        ]
     return lines
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from discovery import intervals, metrics
 from discovery.criteria import Criteria
 from discovery.metrics import BASELINES
+from discovery.missing_figures import unverified_columns
 from discovery.model import Calibration
 from discovery.standard_check import Floor, below_any_floor
 
@@ -276,7 +277,8 @@ def invited_population(
     and the shift of the log-odds that makes the chances forecast those approvals
     (`back_test_shift`; `shift`, and `expected_after` the forecast it gives): the serving
     model's calibration takes it, so a list's chances are read on the population it goes
-    to, not on the applicants alone.
+    to, not on the applicants alone. `by_figures` splits those later applicants by
+    whether a threshold's figure was not on file at the round's date.
     """
     ours = calibrated * chance
     ids = [t.id for t in criteria.thresholds_for(tier)]
@@ -285,6 +287,11 @@ def invited_population(
     below = below_any_floor(x, floors)
     evidence = (examples["source"] != "unlabeled").to_numpy()
     approved = evidence & (examples["label"] == 1).to_numpy()
+    # a threshold's figure not on file at the round's date (the quality score aside: the
+    # bar carries its uncertainty); its chance is learned from the filers, so where filing
+    # follows the figures, these later applicants are where it shows first
+    figures = unverified_columns(criteria, tier)
+    unknown = np.isnan(x[figures].to_numpy(dtype=float)).any(axis=1) if figures else visible & False
 
     def read(order: np.ndarray) -> dict[str, Any]:
         chosen = order[:top]
@@ -306,10 +313,22 @@ def invited_population(
         rows = chosen[evidence[chosen]]
         shift = back_test_shift(calibrated[rows], chance[rows], approved[rows])
         after = Calibration(b=shift)(calibrated[rows]) * chance[rows]
+        by_figures = {
+            key: {
+                "later_applicants": int(part.sum()),
+                "approved": int(approved[rows][part].sum()),
+                "expected_approved": round(float(ours[rows][part].sum()), 2),
+            }
+            for key, part in (
+                ("figure_not_on_file", unknown[rows]),
+                ("figures_on_file", ~unknown[rows]),
+            )
+        }
         return {
             "expected_approved": round(float(ours[rows].sum()), 2),
             "shift": round(shift, 4),
             "expected_after": round(float(after.sum()), 2),
+            "by_figures": by_figures,
         }
 
     use = criteria.empirical_floors.use

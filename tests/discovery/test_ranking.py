@@ -292,4 +292,18 @@ def test_the_card_reads_the_held_out_list_on_the_invited_population(
     assert "Validation on the population we invite" in text
     row = next(line for line in text.splitlines() if line.startswith("| ours | "))
     assert f"| {mine['approved']} | {mine['expected_approved']:.1f} |" in row
+    # the same later applicants, split by whether a threshold's figure was not on file
+    blank, filed = (mine["by_figures"][k] for k in ("figure_not_on_file", "figures_on_file"))
+    for key in ("later_applicants", "approved"):
+        assert blank[key] + filed[key] == mine[key]
+    assert (
+        abs(blank["expected_approved"] + filed["expected_approved"] - mine["expected_approved"])
+        < 0.02
+    )
+    assert blank["later_applicants"] > 0 and filed["later_applicants"] > 0
+    assert (
+        f"{blank['later_applicants']} of these later applicants had a threshold's figure "
+        f"not on file at the round's date, {blank['approved']} approved against a forecast "
+        f"of {blank['expected_approved']:.1f}"
+    ) in text
     assert "The standard against its own decisions" in text
