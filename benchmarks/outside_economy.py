@@ -37,6 +37,9 @@ Variants (`VARIANTS`):
   miss far more often than the filers suggest.
 - `outside_unfiled_rare`: the same, harsher: 3 % under 1,000 万 and 30 % above, so most
   qualifiers have no statements on file and a list must reach into them.
+- `outside_published`: the annex review, and a company that neither holds nor applied
+  publishes a year's quality score of its own accord at 30 % when it is 60 or more and
+  at 3 % under 60, so the published scores of candidates are the good ones.
 
 Run: `python benchmarks/outside_economy.py --companies N --seed S --variant V --out DIR`
 writes DIR/data/<table>.<fmt> and DIR/truth.csv (who would qualify at `end`).

@@ -51,7 +51,9 @@ INTERIM = {
 #: review: thresholds per tier; noise: share of wrong decisions; on_file: share of non-holders
 #: with statements; on_file_by (optional): (revenue cut in 万元, share below it, share at or
 #: above it) in place of on_file, a company's own latest revenue deciding whether it files
-#: (missing not at random); selection: weight of the perceived misses in applying (1 strong);
+#: (missing not at random); publish_by (optional): (score, share at or above it, share
+#: under it) of the companies neither holding nor applying that publish a year's quality
+#: score of their own accord, so a published score is likelier a good one; selection: weight of the perceived misses in applying (1 strong);
 #: perception: noise of that reading; eager: extra propensity to apply for specialized_sme;
 #: lumpy: heavy tails and clusters in the generated economy; before, until: the standard
 #: published and applied in the rounds before the year `until` (the truth reads `review`)
@@ -71,6 +73,9 @@ VARIANTS: dict[str, dict] = {
     "outside_unfiled_rare": {"review": ANNEX, "noise": 0.02, "on_file": 0.45, "selection": 1.0,
                              "perception": 0.25, "eager": 0.0, "lumpy": False,
                              "on_file_by": (1000, 0.03, 0.30)},
+    "outside_published": {"review": ANNEX, "noise": 0.02, "on_file": 0.60, "selection": 1.0,
+                          "perception": 0.25, "eager": 0.0, "lumpy": False,
+                          "publish_by": (60, 0.30, 0.03)},
 }  # fmt: skip
 
 
@@ -418,6 +423,10 @@ class Ladder:
         for year in range(ROUND_FIRST - 1, self.final):  # holders and that year's applicants
             on = in_year(year + 1, 3, 150, r, self.n)
             pub = self.holds((S, LG), on) | self.applied_in.get(year + 1, np.zeros(self.n, bool))
+            if "publish_by" in self.v:  # a good score is published of its own accord more often
+                cut, above, below = self.v["publish_by"]
+                own = np.where(self.f.col("quality", year) >= cut, above, below)
+                pub = pub | (self.w.rng(f"ladder.published.{year}").random(self.n) < own)
             o = np.flatnonzero(pub & (on <= self.end) & (self.f.col("revenue", year) > 0))
             score = self.f.col("quality", year)[o]
             scores.append(

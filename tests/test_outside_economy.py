@@ -144,3 +144,22 @@ def test_the_unfiled_variants_file_statements_by_the_companies_own_revenue():
     assert above > 0.6 and below < 0.25 and above > 3 * below
     above, below = shares["outside_annex"]
     assert abs(above - below) < 0.12
+
+
+def test_the_published_variant_publishes_good_scores_of_their_own_accord():
+    """`outside_published`: a company that neither holds nor applied publishes a year's
+    quality score far more often when it is 60 or more; elsewhere it publishes none."""
+    shares = {}
+    for variant in ("outside_published", "outside_annex"):
+        w, ladder = outside_economy.build(3000, 5, variant, END)
+        ranked = np.isin(w.codes, w.tables["certifications"].query("tier in @TOP")["uscc"])
+        free = ~ranked & ~ladder.applied["specialized_sme"] & ~ladder.applied["little_giant"]
+        scores = w.tables["quality_scores"]
+        published = np.isin(w.codes, scores.loc[scores["year"] == 2023, "uscc"].to_numpy())
+        good = w.f.col("quality", 2023) >= 60
+        alive = w.f.col("revenue", 2023) > 0
+        assert (free & good & alive).sum() >= 50 and (free & ~good & alive).sum() >= 50
+        shares[variant] = tuple(published[free & alive & g].mean() for g in (good, ~good))
+    above, below = shares["outside_published"]
+    assert above > 0.15 and below < 0.06 and above > 4 * below
+    assert shares["outside_annex"] == (0.0, 0.0)
