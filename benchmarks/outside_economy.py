@@ -40,6 +40,9 @@ Variants (`VARIANTS`):
 - `outside_published`: the annex review, and a company that neither holds nor applied
   publishes a year's quality score of its own accord at 30 % when it is 60 or more and
   at 3 % under 60, so the published scores of candidates are the good ones.
+- `outside_quota`: the annex review within places: a round grants 80 % (little giants
+  70 %) of the approvals it would give, dealt to provinces by their number of companies
+  and taken by the best quality scores, so qualifiers are turned away where many apply.
 
 Run: `python benchmarks/outside_economy.py --companies N --seed S --variant V --out DIR`
 writes DIR/data/<table>.<fmt> and DIR/truth.csv (who would qualify at `end`).

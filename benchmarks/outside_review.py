@@ -246,6 +246,24 @@ def last_year(day: np.datetime64) -> int:
     return year - 1 if month >= 6 else year - 2
 
 
+def rationed(ok: np.ndarray, score: np.ndarray, province: np.ndarray, share: float) -> np.ndarray:
+    """`ok` kept within each province's places: `share` of the approvals `ok` holds across
+    the country, dealt to the provinces by their number of companies (largest remainders);
+    where a province's approvals exceed its places, the highest quality scores keep them."""
+    codes, prov = np.unique(province, return_inverse=True)
+    due = share * ok.sum() * np.bincount(prov, minlength=len(codes)) / len(ok)
+    places = np.floor(due)
+    left = round(due.sum() - places.sum())
+    places[np.argsort(places - due, kind="stable")[:left]] += 1
+    idx = np.flatnonzero(ok)
+    order = idx[np.lexsort((-score[idx], prov[idx]))]
+    group = prov[order]
+    first = np.searchsorted(group, group)  # the position of its province's best, sorted
+    kept = np.zeros(len(ok), bool)
+    kept[order[np.arange(len(order)) - first < places[group]]] = True
+    return kept
+
+
 class Ladder:
     """Certifications and applications of one world (an `outside_economy.World`)."""
 
@@ -346,6 +364,8 @@ class Ladder:
                     logit += 1.5 * self.invited
                 go = eligible & (r.random(n) < sigmoid(logit)) & (applied_on <= self.end)
                 ok = lower & clean & (review(ind, reviewed[tier])[0] ^ (r.random(n) < v["noise"]))
+                if "quota" in v:  # only applicants compete for a province's places
+                    ok = ok & ~go | rationed(ok & go, ind["quality"], w.prov, v["quota"][tier])
                 withdrawn = r.random(n) < 0.02
                 decided = np.where(withdrawn, applied_on + r.integers(10, 60, n), decided_on)
                 outcome = np.where(withdrawn, "withdrawn", np.where(ok, "approved", "rejected"))

@@ -32,7 +32,11 @@ INTERIM = {
 #: weight of the perceived misses in applying (1 strong); perception: noise of that
 #: reading; eager: extra propensity to apply for specialized_sme; lumpy: heavy tails and
 #: clusters in the generated economy; before, until: the standard published and applied in
-#: the rounds before the year `until` (the truth reads `review`)
+#: the rounds before the year `until` (the truth reads `review`); quota (optional): per tier,
+#: the share of the approvals the review would give that a round grants, as places dealt to
+#: the provinces by their number of companies and taken by the highest quality scores
+#: (`outside_review.rationed`), so where awareness brings many applicants qualifiers are
+#: turned away and a province's rejections say nothing about the standard
 VARIANTS: dict[str, dict] = {
     "outside_annex": {"review": ANNEX, "noise": 0.02, "on_file": 0.60, "selection": 1.0,
                       "perception": 0.25, "eager": 0.0, "lumpy": False},
@@ -52,4 +56,7 @@ VARIANTS: dict[str, dict] = {
     "outside_published": {"review": ANNEX, "noise": 0.02, "on_file": 0.60, "selection": 1.0,
                           "perception": 0.25, "eager": 0.0, "lumpy": False,
                           "publish_by": (60, 0.30, 0.03)},
+    "outside_quota": {"review": ANNEX, "noise": 0.02, "on_file": 0.60, "selection": 1.0,
+                      "perception": 0.25, "eager": 0.0, "lumpy": False,
+                      "quota": {S: 0.8, LG: 0.7}},
 }  # fmt: skip

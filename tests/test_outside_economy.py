@@ -163,3 +163,32 @@ def test_the_published_variant_publishes_good_scores_of_their_own_accord():
     above, below = shares["outside_published"]
     assert above > 0.15 and below < 0.06 and above > 4 * below
     assert shares["outside_annex"] == (0.0, 0.0)
+
+
+def test_places_go_to_the_best_scores_of_each_province_by_its_number_of_companies():
+    ok = np.array([1, 1, 1, 1, 1, 1, 0, 1], bool)
+    score = np.array([5, 9, 1, 7, 3, 8, 9, 2.0])
+    province = np.array(list("aabbbbbc"))
+    # 3.5 places of 7 approvals: a 0.875, b 2.1875, c 0.4375 -> 2 whole, the 2 left to a, c
+    kept = review.rationed(ok, score, province, 0.5)
+    assert kept.tolist() == [False, True, False, True, False, True, False, True]
+    assert review.rationed(ok, score, province, 1.0).sum() <= ok.sum()
+
+
+def test_the_quota_variant_turns_qualifiers_away():
+    """`outside_quota`: a round grants only its provinces' places, so some applicants it
+    rejects in the last round qualify under the standard (the truth); under the annex
+    review alone almost none do (reviewer noise)."""
+    shares = {}
+    for variant in ("outside_quota", "outside_annex"):
+        w, ladder = outside_economy.build(3000, 5, variant, END)
+        truth = ladder.truth(w.codes, w.cap)[0].set_index("uscc")
+        apps = w.tables["applications"]
+        last = apps[
+            (apps["tier"] == "specialized_sme")
+            & (apps["outcome"] == "rejected")
+            & (apps["decided_on"] >= np.datetime64("2025-01-01"))
+        ]
+        assert len(last) >= 30
+        shares[variant] = truth.loc[last["uscc"], "qualifies_specialized_sme"].mean()
+    assert shares["outside_quota"] > 0.12 > 0.05 > shares["outside_annex"]
