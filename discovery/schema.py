@@ -22,6 +22,13 @@ from graph.errors import UsageError
 
 #: never model inputs: the standards treat every ownership type alike (and it is not a feature)
 FORBIDDEN_INPUTS = ("ownership",)
+#: not inputs of the scoring model: the standard is the same in every province, while the
+#: decisions it learns from also carry where a company is (how many apply there, places
+#: dealt to provinces); learned, that moved the lists towards provinces with places to
+#: spare and away from qualifiers where many apply (`benchmarks/README.md`, "A review
+#: within provincial places"). Lists are still cut by region, the card's fairness audit
+#: still reads the province, and the quality-score estimate still reads both.
+LOCATION_INPUTS = ("profile_province", "profile_city")
 #: inputs of the quality-score estimate (`discovery.quality`), not of the scoring model,
 #: which reads the estimate. The years a company has held each tier correct the
 #: estimate for companies that have just reached a tier (their scores sit nearer the bar
@@ -41,7 +48,7 @@ class FeatureSchema:
         names = tuple(
             c
             for c in feature_columns(frame.reset_index())
-            if c not in FORBIDDEN_INPUTS and c not in ESTIMATE_ONLY
+            if c not in FORBIDDEN_INPUTS and c not in ESTIMATE_ONLY and c not in LOCATION_INPUTS
         )
         kinds = tuple(
             "category" if isinstance(frame[c].dtype, pd.CategoricalDtype) else "numeric"

@@ -31,7 +31,11 @@ def test_card_reports_validation_on_a_held_out_round(trained_world: TrainedWorld
         assert set(m["model"]["at_k"]) >= {"10", "50"}
         assert card["criteria_version"] == trained_world.criteria.version
         assert "ownership" in card["fairness"] and "province" in card["fairness"]
-        assert not any("ownership" in f for f in result.model.bundle["schema"]["names"])
+        names = result.model.bundle["schema"]["names"]
+        assert not any("ownership" in f for f in names)
+        # where a company is registered is no input of the scoring model (the estimate's only)
+        assert not {"profile_province", "profile_city"} & set(names)
+        assert "profile_industry_section" in names
         md = (result.model.path / "card.md").read_text(encoding="utf-8")
         assert "Fairness audit" in md and "unlabeled" in md and tier in md
         # both simple baselines beside the model, each with the paired difference at each K
@@ -124,8 +128,8 @@ def test_schema_mismatch_is_refused_plainly(trained_world: TrainedWorld, tmp_pat
     snap = trained_world.snapshots(AS_OF).head(20)
     with pytest.raises(SchemaMismatchError, match=r"chain_pagerank.*retrain"):
         scorer.probability(snap.drop(columns=["chain_pagerank"]))
-    numeric_profile = snap.assign(profile_province=1.0)
-    with pytest.raises(SchemaMismatchError, match="profile_province"):
+    numeric_profile = snap.assign(profile_industry_section=1.0)
+    with pytest.raises(SchemaMismatchError, match="profile_industry_section"):
         scorer.probability(numeric_profile)
     # a bundle whose schema does not match its booster is refused on load
     tampered = tmp_path / "tampered"
