@@ -429,12 +429,12 @@ class Ladder:
         r, top, base = w.rng("financials"), self.applied[S] | self.applied[LG], np.zeros(n, bool)
         for owner, tier, *_ in self.certs:
             (top if tier in (S, LG) else base)[owner] = True
-        p = np.where(top, 0.95, self.v["on_file"] + 0.15 * base)
         ys = w.years[w.years <= last_year(self.end)]
+        own = self.v["on_file"]
         if "on_file_by" in self.v:  # a firm under the revenue cut files less (not at random)
             cut, below, above = self.v["on_file_by"]
             own = np.where(f.revenue[:, len(ys) - 1] >= cut, above, below)
-            p = np.where(top, 0.95, own + 0.15 * base)
+        p = np.where(top, 0.95, own + 0.15 * base)
         shape = (n, len(ys))
         reported, late = in_year(ys + 1, 4, 61, r, shape), r.random(shape) < 0.07
         reported = np.where(late, in_year(ys + 1, 6, 150, r, shape), reported)

@@ -291,7 +291,7 @@ def invited_population(
     # bar carries its uncertainty); its chance is learned from the filers, so where filing
     # follows the figures, these later applicants are where it shows first
     figures = unverified_columns(criteria, tier)
-    unknown = np.isnan(x[figures].to_numpy(dtype=float)).any(axis=1) if figures else visible & False
+    unknown = np.isnan(x[figures].to_numpy(dtype=float)).any(axis=1)  # none: all False
 
     def read(order: np.ndarray) -> dict[str, Any]:
         chosen = order[:top]

@@ -126,6 +126,12 @@ def test_the_shift_variant_decides_every_round_under_the_interim_standard(tmp_pa
     assert bands["outside_shift"] > 0  # qualifiers at 50 to 60 exist under the new standard
 
 
+def _free(w: outside_economy.World, ladder: review.Ladder) -> np.ndarray:
+    """The companies that never held nor applied for either top tier."""
+    ranked = np.isin(w.codes, w.tables["certifications"].query("tier in @TOP")["uscc"])
+    return ~ranked & ~ladder.applied["specialized_sme"] & ~ladder.applied["little_giant"]
+
+
 def test_the_unfiled_variants_file_statements_by_the_companies_own_revenue():
     """`outside_unfiled`: a company that neither holds nor applied for a tier files its
     statements far more often when its own latest revenue clears 1,000 万 (missing not
@@ -134,8 +140,7 @@ def test_the_unfiled_variants_file_statements_by_the_companies_own_revenue():
     for variant in ("outside_unfiled", "outside_annex"):
         w, ladder = outside_economy.build(3000, 5, variant, END)
         filed = np.isin(w.codes, w.tables["financials"]["uscc"].to_numpy())
-        ranked = np.isin(w.codes, w.tables["certifications"].query("tier in @TOP")["uscc"])
-        free = ~ranked & ~ladder.applied["specialized_sme"] & ~ladder.applied["little_giant"]
+        free = _free(w, ladder)
         latest = w.f.revenue[:, review.last_year(np.datetime64(END)) - w.years[0]]
         big = latest >= 1000
         assert (free & big).sum() >= 100 and (free & ~big & (latest > 0)).sum() >= 100
@@ -152,8 +157,7 @@ def test_the_published_variant_publishes_good_scores_of_their_own_accord():
     shares = {}
     for variant in ("outside_published", "outside_annex"):
         w, ladder = outside_economy.build(3000, 5, variant, END)
-        ranked = np.isin(w.codes, w.tables["certifications"].query("tier in @TOP")["uscc"])
-        free = ~ranked & ~ladder.applied["specialized_sme"] & ~ladder.applied["little_giant"]
+        free = _free(w, ladder)
         scores = w.tables["quality_scores"]
         published = np.isin(w.codes, scores.loc[scores["year"] == 2023, "uscc"].to_numpy())
         good = w.f.col("quality", 2023) >= 60
