@@ -139,11 +139,12 @@ def calibration_rows(
     under the patch in force, whether every unknown threshold is met in the truth, and
     whether it is on the list. None where the truth does not name every measure of the
     file's thresholds (the outside generator's worlds, or a review that drops one)."""
+    from discovery.ranking import threshold_status
+
     per = model.missing.per_threshold(candidates)
     chance = model.missing.chance(candidates)
-    visible_miss = np.zeros(len(candidates), dtype=bool)
-    for t in criteria.thresholds_for(tier):
-        visible_miss |= (candidates[t.column] == 0).to_numpy()
+    status = threshold_status(candidates, criteria.thresholds_for(tier))
+    visible_miss = (status == 0).any(axis=1).to_numpy()
     codes = candidates.index.astype(str)
     misses = truth.reindex(codes)[f"misses_{tier}"].fillna("").astype(str).to_numpy()
     named = {m.split("=")[0] + "=" for cell in misses for m in cell.split("|") if m}
@@ -169,10 +170,11 @@ def list_groups(
 ) -> list[dict[str, Any]]:
     """Per listed company: how many of its thresholds other than the quality score are
     unknown (0, 1, 2 or more), whether its quality score is estimated, hit, chance."""
+    from discovery.missing_figures import unverified_columns
     from discovery.quality import SCORE_COLUMN
 
     listed = candidates.reindex(codes)
-    others = [t.column for t in criteria.thresholds_for(tier) if t.measure != SCORE_COLUMN]
+    others = unverified_columns(criteria, tier)
     unknown = np.minimum(listed[others].isna().to_numpy().sum(axis=1), 2)
     estimated = listed[SCORE_COLUMN].isna().to_numpy()
     return [
@@ -268,8 +270,8 @@ def main() -> None:
         "\n| tier | thresholds unknown (not the quality score) | quality score | listed | hits | forecast |"
     )
     print("|---|---|---|---:|---:|---:|")
-    listed = pd.DataFrame(grouped)
-    for (tier, unknown, estimated), part in listed.groupby(["tier", "unknown", "estimated"]):
+    by_group = pd.DataFrame(grouped).groupby(["tier", "unknown", "estimated"])
+    for (tier, unknown, estimated), part in by_group:
         print(
             f"| {tier} | {('none', 'one', 'two or more')[unknown]} | "
             f"{'estimated' if estimated else 'published'} | {len(part)} | "
