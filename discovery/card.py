@@ -384,8 +384,12 @@ def _missing_lines(card: dict[str, Any]) -> list[str]:
         "|---|---:|---:|---|---:|---:|---|---:|",
     ]
     for t in missing["thresholds"]:
+        learned = t["learned_from"]
+        if t.get("calibration_slope") is not None and t["learned_from"] != "the share met":
+            # 0: the other facts tell nothing of it, 1: the classifier's chance as it is
+            learned += f" (recalibrated, slope {t['calibration_slope']:.2f})"
         lines.append(
-            f"| `{t['status']}` | {t['known']:,} | {_pct(t['met_share'])} | {t['learned_from']} "
+            f"| `{t['status']}` | {t['known']:,} | {_pct(t['met_share'])} | {learned} "
             f"| {t['unknown_rows']:,} | {_pct(t['mean_chance'])} | {_unknown_evidence(t)} |"
         )
     return lines

@@ -8,11 +8,15 @@ import pandas as pd
 import pytest
 
 from discovery.missing_figures import (
+    MAX_SLOPE,
     MIN_APPROVALS,
     MIN_KNOWN,
     MissingFigures,
     MissingnessEvidence,
     decided_columns,
+    held_back,
+    platt,
+    recalibrated,
 )
 
 
@@ -222,7 +226,65 @@ def test_one_frame_read_in_place_learns_what_its_rows_in_two_frames_learn(monkey
         chosen = tuple(c for c in inputs if seen[c] >= missing_figures.SEEN_SHARE)
         x, y = rows.loc[known, list(chosen)].to_numpy(dtype=float), values[known]
         keep = np.sort(np.random.default_rng(0).choice(len(y), 700, replace=False))
-        data = lgb.Dataset(x[keep], label=y[keep])
+        held = missing_figures.held_back(y[keep])
+        assert held.sum() == 210  # 30 % held back to recalibrate
+        data = lgb.Dataset(x[keep][~held], label=y[keep][~held])
         reference = lgb.train(missing_figures.PARAMS, data, missing_figures.ROUNDS)
         assert chance.inputs == chosen
         assert chance.booster.model_to_string() == reference.model_to_string()
+
+
+def test_platt_recovers_a_logistic_map_and_keeps_its_slope_within_bounds() -> None:
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0.02, 0.98, 40_000)
+    z = np.log(p / (1 - p))
+    y = (rng.random(len(p)) < 1 / (1 + np.exp(-(0.5 + 0.5 * z)))).astype(float)
+    a, b = platt(p, y)
+    assert a == pytest.approx(0.5, abs=0.05) and b == pytest.approx(0.5, abs=0.05)
+    # a chance that runs against the outcome is noise: slope 0, the share met for all
+    backwards = (rng.random(len(p)) < 1 - p).astype(float)
+    a, b = platt(p, backwards)
+    assert b == 0.0
+    assert recalibrated(p, (a, b)) == pytest.approx(np.full(len(p), backwards.mean()), abs=1e-6)
+    # an outcome the chance separates perfectly: the slope stops at its bound
+    assert platt(p, (p > 0.5).astype(float))[1] == MAX_SLOPE
+    np.testing.assert_array_equal(recalibrated(p, (0.0, 1.0)), p)  # (0, 1): as it is
+    assert not held_back(np.r_[np.ones(100), np.zeros(20)]).any()  # too few of one class
+    assert held_back(np.r_[np.ones(100), np.zeros(100)]).sum() == 60
+
+
+def test_a_threshold_the_other_facts_cannot_tell_keeps_about_its_share_met() -> None:
+    """Main-business share met by 80 % of candidates whatever their size: a classifier
+    still spreads its chances, and a list would pick the companies it spread upward;
+    recalibrated on the held-back rows the chance stays near the share met, while a
+    threshold the facts do tell (revenue, by staff) keeps its spread."""
+    rows = _candidates(8000, seed=4)
+    rng = np.random.default_rng(9)
+    filed = rows["std_lg_revenue"].notna().to_numpy()
+    rows["std_lg_main_business_share"] = np.where(
+        filed, (rng.random(len(rows)) < 0.8) * 1.0, np.nan
+    )
+    statuses = ["std_lg_revenue", "std_lg_main_business_share"]
+    missing = MissingFigures.fit([rows], statuses, list(rows))
+    revenue, share = missing.chances
+    fresh = _candidates(4000, seed=5).assign(std_lg_main_business_share=np.nan)
+    unknown = fresh["std_lg_revenue"].isna().to_numpy()
+    raw = np.asarray(share.booster.predict(fresh[list(share.inputs)].to_numpy(dtype=float)))
+    chance = share.predict(fresh)
+    assert share.calibration[1] < 0.3 < 0.6 < revenue.calibration[1] <= MAX_SLOPE
+    assert chance.std() < raw.std() / 3
+    assert chance.mean() == pytest.approx(0.8, abs=0.03)
+    assert np.quantile(chance, 0.9) < np.quantile(raw, 0.9)
+    # the revenue chance still tells large companies from small ones
+    big, small = fresh["staff"].to_numpy() > 500, fresh["staff"].to_numpy() < 100
+    got = revenue.predict(fresh)
+    assert got[unknown & big].mean() > 0.8 > 0.1 > got[unknown & small].mean()
+    # kept through the bundle; a bundle from before the recalibration reads as it was
+    again = MissingFigures.from_json(missing.to_json())
+    np.testing.assert_array_equal(again.chance(fresh), missing.chance(fresh))
+    old = missing.to_json()
+    for r in old:
+        r.pop("calibration")
+    (_, before) = MissingFigures.from_json(old).chances
+    np.testing.assert_allclose(before.predict(fresh), raw)
+    assert missing.summary(fresh)[1]["calibration_slope"] == round(share.calibration[1], 3)

@@ -497,6 +497,12 @@ def test_thresholds_of_unknown_status_cost_their_learned_chance(
         assert c.by_decisions == (c.status == "std_lg_niche_years")
         assert c.factor == (c.evidence.ratio if c.by_decisions else 1.0)
     assert "odds ratio" in rendered
+    # each classifier's recalibration is kept, and shown with its slope
+    for c, t in zip(model.missing.chances, card["thresholds"], strict=True):
+        if c.booster is not None:
+            assert 0.0 <= c.calibration[1] <= 2.0
+            assert t["calibration_slope"] == round(c.calibration[1], 3)
+            assert f"recalibrated, slope {t['calibration_slope']:.2f}" in rendered
 
 
 def test_models_registered_before_the_learned_chance_keep_the_flat_discount(
