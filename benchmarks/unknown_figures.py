@@ -230,6 +230,12 @@ def compare(
                     "hits": int(hit.sum()),
                     "forecast": float(frame["score"].sum()),
                     "rule": rule.get(tier, {}).get("hits"),
+                    # each learned chance's recalibration slope (`missing_figures.platt`)
+                    "slopes": {
+                        c.status: c.calibration[1]
+                        for c in (model.missing.chances if model.missing else ())
+                        if c.booster is not None
+                    },
                 }
             )
     return lists, calibration, groups
@@ -245,11 +251,13 @@ def main() -> None:
     print("| world | tier | hits | forecast | thresholds rule |")
     print("|---|---|---:|---:|---:|")
     every: list[dict] = []
+    every_list: list[dict] = []
     grouped: list[dict] = []
     totals: dict[str, list[float]] = {}
     for world in args.worlds:
         lists, calibration, groups = compare(world, args.variant, args.max_rows)
         every += calibration
+        every_list += lists
         grouped += groups
         for r in lists:
             print(
@@ -261,6 +269,19 @@ def main() -> None:
             t[1] += abs(r["forecast"] - r["hits"])
             t[2] += r["hits"] >= (r["rule"] or 0)
             t[3] += 1
+    slopes = pd.DataFrame(
+        [
+            {"tier": r["tier"], "status": s, "slope": v}
+            for r in every_list
+            for s, v in r["slopes"].items()
+        ]
+    )
+    if not slopes.empty:
+        print("\n| threshold | worlds | recalibration slope: min, median, max |")
+        print("|---|---:|---|")
+        for status, part in slopes.groupby("status", sort=False):
+            v = part["slope"]
+            print(f"| `{status}` | {len(v)} | {v.min():.2f}, {v.median():.2f}, {v.max():.2f} |")
     for tier, (hits, err, level, n) in totals.items():
         print(
             f"\n{tier}: hits {hits}, sum |forecast - hits| {err:.1f}, "
