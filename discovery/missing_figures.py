@@ -18,7 +18,9 @@ is recalibrated (Platt: a logistic map of its log-odds, the slope kept within 0 
 Where the other facts say nothing about a threshold (main-business share of revenue
 in our worlds), a classifier still spreads its chances, and a list picks the companies
 it spread upward; the map's slope then falls towards 0 and their chance towards the
-share met (`benchmarks/README.md`, "The missing-figure chances recalibrated"). A company's factor is the smallest chance among its unknown thresholds:
+share met (`benchmarks/README.md`, "The missing-figure chances recalibrated").
+
+A company's factor is the smallest chance among its unknown thresholds:
 figures read from one set of statements go together, and the chance that all are met
 is at most the smallest of them (it is the smallest when they are fully dependent).
 A company whose thresholds are all known keeps its probability.
@@ -340,10 +342,11 @@ def _learn(status: str, rows: pd.DataFrame, inputs: Sequence[str], present: np.n
 
 def _recalibrated(learned: Learned) -> FigureChance:
     """The chance with its recalibration read on its held-back rows. Called once the
-    fits are done, outside their threads: with LightGBM's predictions inside them,
-    beside the other thresholds' fits, three of four benchmark runs over 15 to 45
-    worlds died (a segmentation fault, a floating-point exception); with the
-    predictions here, none has. The cause inside LightGBM was not found."""
+    fits are done, outside their threads: with the predictions and the map inside
+    them, beside the other thresholds' fits, three of four benchmark runs over 15 to
+    45 worlds died (once a segmentation fault, when SciPy's optimizer fitted the map,
+    then twice a floating-point exception after LightGBM's `std::bad_alloc` warning);
+    with both here, none has. The cause was not found."""
     chance, x, y = learned
     if chance.booster is None or x is None or y is None:
         return chance
