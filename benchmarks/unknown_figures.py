@@ -230,7 +230,7 @@ def compare(
                     "hits": int(hit.sum()),
                     "forecast": float(frame["score"].sum()),
                     "rule": rule.get(tier, {}).get("hits"),
-                    # each learned chance's recalibration slope (`missing_figures.platt`)
+                    # each learned chance's recalibration slope (`missing_figures.recalibration_map`)
                     "slopes": {
                         c.status: c.calibration[1]
                         for c in (model.missing.chances if model.missing else ())

@@ -283,12 +283,17 @@ def _newton(
     return float(w[0]), float(w[1]) if fit_slope else b
 
 
-def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def recalibration_map(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(intercept, slope) of the logistic regression of `y` on the log-odds of `p`, the
     slope kept within [0, `MAX_SLOPE`] (a negative slope is noise). The log-likelihood
     is concave, so its largest value for a slope in that range is at the unbounded
-    best slope clipped to it, with the intercept fitted again for that slope. Plain
-    numpy: the thresholds' fits run on threads, and not every optimizer of SciPy may."""
+    best slope clipped to it, with the intercept fitted again for that slope.
+
+    Not `discovery.model.platt`, the scoring model's calibration: that one pulls the
+    slope towards 1 and smooths the targets, right for a round of a few dozen decisions
+    and wrong here, where thousands of held-back rows must be able to say "slope 0".
+    Plain numpy rather than SciPy's L-BFGS-B, which was fitting this map, inside the
+    fits' threads then, when a run died of a segmentation fault (`_recalibrated`)."""
     z = _log_odds(p)
     share = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
     a, b = _newton(z, y, float(np.log(share / (1 - share))), 1.0, fit_slope=True)
@@ -351,7 +356,7 @@ def _recalibrated(learned: Learned) -> FigureChance:
     if chance.booster is None or x is None or y is None:
         return chance
     scores = np.asarray(chance.booster.predict(x, num_threads=1), dtype=float)
-    return replace(chance, calibration=platt(scores, y))
+    return replace(chance, calibration=recalibration_map(scores, y))
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from discovery.missing_figures import (
     MissingnessEvidence,
     decided_columns,
     held_back,
-    platt,
     recalibrated,
+    recalibration_map,
 )
 
 
@@ -234,20 +234,20 @@ def test_one_frame_read_in_place_learns_what_its_rows_in_two_frames_learn(monkey
         assert chance.booster.model_to_string() == reference.model_to_string()
 
 
-def test_platt_recovers_a_logistic_map_and_keeps_its_slope_within_bounds() -> None:
+def test_the_recalibration_map_recovers_a_logistic_map_and_keeps_its_slope_within_bounds() -> None:
     rng = np.random.default_rng(8)
     p = rng.uniform(0.02, 0.98, 40_000)
     z = np.log(p / (1 - p))
     y = (rng.random(len(p)) < 1 / (1 + np.exp(-(0.5 + 0.5 * z)))).astype(float)
-    a, b = platt(p, y)
+    a, b = recalibration_map(p, y)
     assert a == pytest.approx(0.5, abs=0.05) and b == pytest.approx(0.5, abs=0.05)
     # a chance that runs against the outcome is noise: slope 0, the share met for all
     backwards = (rng.random(len(p)) < 1 - p).astype(float)
-    a, b = platt(p, backwards)
+    a, b = recalibration_map(p, backwards)
     assert b == 0.0
     assert recalibrated(p, (a, b)) == pytest.approx(np.full(len(p), backwards.mean()), abs=1e-6)
     # an outcome the chance separates perfectly: the slope stops at its bound
-    assert platt(p, (p > 0.5).astype(float))[1] == MAX_SLOPE
+    assert recalibration_map(p, (p > 0.5).astype(float))[1] == MAX_SLOPE
     np.testing.assert_array_equal(recalibrated(p, (0.0, 1.0)), p)  # (0, 1): as it is
     assert not held_back(np.r_[np.ones(100), np.zeros(20)]).any()  # too few of one class
     assert held_back(np.r_[np.ones(100), np.zeros(100)]).sum() == 60
