@@ -89,8 +89,6 @@ def later_bar(
     from datetime import date
     from itertools import pairwise
 
-    import numpy as np
-
     from discovery.labels import gate
     from discovery.missing_figures import unverified_columns
     from discovery.quality import MIN_KNOWN
@@ -105,9 +103,8 @@ def later_bar(
     errors = later_errors(pairs, unverified_columns(criteria, tier))
     if len(errors) < MIN_KNOWN:
         return bar, errors
-    sigma = float(np.sqrt(np.mean(errors**2)))
     later = dataclasses.replace(
-        bar, sigma=sigma, sigma_from="published later", evidence=len(errors)
+        bar, sigma=_rmse(errors), sigma_from="published later", evidence=len(errors)
     )
     return later, errors
 
